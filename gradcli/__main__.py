@@ -1,0 +1,5 @@
+"""`python -m gradcli`: the command line."""
+
+from gradcli.cli import main
+
+main()

@@ -1,0 +1,298 @@
+"""The library: parse a program, ask for derivatives, get result objects (no click, no Rich)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from gradcli import differentiate
+from gradcli.errors import GradcliError, LimitError
+from gradcli.evaluate import MISSING, Evaluator
+from gradcli.graph import disconnection_reasons
+from gradcli.lower import Lowered, label, labels, lower, sympy_number, tensor
+from gradcli.model import (
+    GradResult,
+    Literal,
+    MatrixResult,
+    Program,
+    Request,
+    TargetResult,
+    Unconnected,
+)
+from gradcli.parser import _did_you_mean, parse  # noqa: F401 - parse is part of the API
+from gradcli.printing import symbolic
+
+MAX_ORDER = 10
+MAX_RESULT_ELEMENTS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A program lowered for one request: outputs, targets, weights, values and connectivity."""
+
+    program: Program
+    lowered: Lowered
+    outputs: tuple[str, ...]
+    targets: tuple[str, ...]
+    weights: dict[str, np.ndarray]
+    values: dict[sp.Symbol, object]
+    float_names: frozenset[str]
+    reasons: dict[str, str | None]
+    request: Request
+
+
+def prepare(program: Program, request: Request, targets_required: bool = True) -> Prepared:
+    """Check the request against the program and lower it. Raises GradcliError on a bad request."""
+    if request.order < 1 or request.order > MAX_ORDER:
+        raise LimitError(f"--order must be between 1 and {MAX_ORDER}, got {request.order}")
+    defined = [d.name for d in program.definitions]
+    for name in request.stop:
+        if name not in defined:
+            raise GradcliError(f"--stop {name}: {_not_a('defined name', name, program, defined)}")
+    lowered = lower(program, request.stop)
+    outputs = request.of or (defined[-1],)
+    for name in outputs:
+        if name not in lowered.arrays:
+            raise GradcliError(f"--of {name}: {_not_a('name', name, program, list(lowered.arrays))}")
+    variables = [d.name for d in program.variables]
+    targets = request.wrt or tuple(variables)
+    for name in targets:
+        if name not in variables:
+            raise GradcliError(f"--wrt {name}: {_not_a('variable', name, program, variables)}")
+    if len(set(targets)) != len(targets) or len(set(outputs)) != len(outputs):
+        raise GradcliError("a name is given twice in --wrt or --of")
+    if targets_required and not targets:
+        raise GradcliError("the program declares no variable ('var NAME') to differentiate by")
+    weights = {}
+    for name in outputs:
+        literal = request.grad_ys.get(name)
+        weights[name] = np.broadcast_to(tensor(sp.S.One), lowered.shape(name))
+        if literal is not None:
+            weights[name] = _weights(literal, name, lowered.shape(name))
+    for name in request.grad_ys:
+        if name not in outputs:
+            raise GradcliError(f"--grad-ys {name}: '{name}' is not an output; outputs: {', '.join(outputs)}")
+    values, float_names = _values(program, lowered, request.at)
+    reasons = disconnection_reasons(program, outputs, targets, request.stop)
+    return Prepared(
+        program, lowered, tuple(outputs), tuple(targets), weights, values, float_names, reasons,
+        request,
+    )
+
+
+def _not_a(kind: str, name: str, program: Program, choices: list[str]) -> str:
+    decl = program.declaration(name)
+    if decl is not None:
+        what = f"'{name}' is a {decl.kind}"
+    elif program.definition(name) is not None:
+        what = f"'{name}' is a defined name"
+    else:
+        what = f"unknown name '{name}'" + _did_you_mean(name, choices)
+    return f"{what}; expected a {kind}: {', '.join(choices) or '(none)'}"
+
+
+def _weights(literal: Literal, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    array = _literal_array(literal)
+    try:
+        if np.broadcast_shapes(array.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise GradcliError(
+            f"--grad-ys {name}: weights of shape {list(array.shape)} do not broadcast to "
+            f"the shape of {name}, {list(shape)}"
+        ) from None
+    return np.broadcast_to(np.frompyfunc(sympy_number, 1, 1)(array).astype(object), shape)
+
+
+def _literal_array(literal: Literal) -> np.ndarray:
+    out = np.empty(literal.shape, dtype=object)
+    if literal.shape == ():
+        out[()] = literal.value
+    else:
+        out[...] = np.array(literal.value, dtype=object)
+    return out
+
+
+def _values(program: Program, lowered: Lowered, at: dict[str, Literal]):
+    values: dict[sp.Symbol, object] = {}
+    float_names = set()
+    for name, literal in at.items():
+        decl = program.declaration(name)
+        if decl is None:
+            names = [d.name for d in program.declarations]
+            raise GradcliError(f"--at {name}: {_not_a('variable or constant', name, program, names)}")
+        if literal.shape != decl.shape:
+            raise GradcliError(
+                f"--at {name}: a value of shape {list(literal.shape)} for '{name}', "
+                f"declared with shape {list(decl.shape)}"
+            )
+    for decl in program.declarations:
+        literal = at.get(decl.name, decl.literal)
+        if literal is None:
+            continue
+        array = _literal_array(literal)
+        is_float = any(isinstance(v, float) for v in array.flat)
+        if is_float:
+            float_names.add(decl.name)
+        for symbol, value in zip(lowered.symbols[decl.name].flat, array.flat):
+            values[symbol] = np.float64(value) if is_float else value
+    return values, frozenset(float_names)
+
+
+# ---- results -----------------------------------------------------------------------------
+
+
+def _to_number(value, as_float: bool):
+    """A JSON-ready Python number: exact integers stay int (unless the result is a float one)."""
+    if isinstance(value, Fraction):
+        value = value.numerator if value.denominator == 1 else float(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value) if as_float else value
+    return float(value)
+
+
+def _numbers(array: np.ndarray, evaluator: Evaluator, as_float: bool):
+    values = evaluator.many(array.flat)
+    if any(v is MISSING for v in values):
+        return None
+    out = np.empty(array.shape, dtype=object)
+    out.reshape(-1)[:] = [_to_number(v, as_float) for v in values] if array.size else []
+    return out.tolist() if out.ndim else out[()]
+
+
+def _needs(prepared: Prepared, arrays: list[np.ndarray]) -> tuple[str, ...]:
+    missing = {
+        n for n in differentiate.postorder(e for a in arrays for e in a.flat)
+        if isinstance(n, sp.Symbol) and n not in prepared.values
+    }
+    owner = prepared.lowered.owner()
+    names = {owner[s] for s in missing if s in owner}
+    return tuple(d.name for d in prepared.program.declarations if d.name in names)
+
+
+def _zeros(shape: tuple[int, ...]) -> np.ndarray:
+    return np.full(shape, sp.S.Zero, dtype=object)
+
+
+def _check_result_size(shape: tuple[int, ...]) -> None:
+    size = int(np.prod(shape, dtype=object)) if shape else 1
+    if size > MAX_RESULT_ELEMENTS:
+        raise LimitError(
+            f"the result would have {size} elements, more than the limit of {MAX_RESULT_ELEMENTS}"
+        )
+
+
+def gradient_arrays(prepared: Prepared) -> dict[str, np.ndarray | None]:
+    """Each target's order-N derivative as an array of SymPy expressions (None: disconnected)."""
+    lowered, order = prepared.lowered, prepared.request.order
+    outputs = {name: lowered.arrays[name] for name in prepared.outputs}
+    result = {}
+    for target in prepared.targets:
+        symbols = lowered.symbols[target]
+        _check_result_size(symbols.shape * order)
+        if prepared.reasons[target] is not None:
+            result[target] = None
+            continue
+        first = differentiate.gradient(outputs, prepared.weights, symbols)
+        if order > 1:
+            first = differentiate.derivative_tensor(first, symbols, order)
+        result[target] = first
+    return result
+
+
+def gradient(program: Program, request: Request) -> GradResult:
+    """The N-th derivative of L for each target (SPEC section 2). Raises GradcliError."""
+    prepared = prepare(program, request)
+    arrays = gradient_arrays(prepared)
+    evaluator = Evaluator(prepared.values)
+    results = []
+    for target in prepared.targets:
+        array = arrays[target]
+        reason = prepared.reasons[target]
+        shape = prepared.lowered.shape(target) * request.order
+        if array is None and request.unconnected is Unconnected.ZERO:
+            array = _zeros(shape)
+        if array is None:
+            results.append(TargetResult(target, "disconnected", reason, shape, None, None, None, ()))
+            continue
+        text, elided = symbolic(array, request.symbolic)
+        value = _numbers(array, evaluator, target in prepared.float_names)
+        needs = _needs(prepared, [array]) if value is None else ()
+        status = "ok" if reason is None else "disconnected"
+        results.append(TargetResult(target, status, reason, shape, text, elided, value, needs))
+    return GradResult(
+        "grad", program.filename, prepared.outputs, prepared.targets, request.order,
+        request.unconnected, tuple(results),
+    )
+
+
+def _matrix_result(
+    command: str, prepared: Prepared, rows: list[str], cols: list[str], matrix: np.ndarray,
+    float_rows: list[bool], float_cols: list[bool],
+) -> MatrixResult:
+    request = prepared.request
+    text, elided = symbolic(matrix, request.symbolic)
+    evaluator = Evaluator(prepared.values)
+    values = evaluator.many(matrix.flat)
+    if any(v is MISSING for v in values):
+        value, needs = None, _needs(prepared, [matrix])
+    else:
+        numbers = np.empty(matrix.shape, dtype=object)
+        for (i, j), v in zip(np.ndindex(matrix.shape), values):
+            numbers[i, j] = _to_number(v, float_rows[i] or float_cols[j])
+        value, needs = numbers.tolist(), ()
+    disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
+    return MatrixResult(
+        command, prepared.program.filename, prepared.outputs, prepared.targets, request.unconnected,
+        tuple(rows), tuple(cols), text, elided, value, needs, disconnected,
+    )
+
+
+def _columns(prepared: Prepared):
+    """Target element symbols and labels that appear in a matrix (disconnected ones only as zeros)."""
+    symbols, names, floats, live = [], [], [], []
+    for target in prepared.targets:
+        connected = prepared.reasons[target] is None
+        if not connected and prepared.request.unconnected is Unconnected.NONE:
+            continue
+        shape = prepared.lowered.shape(target)
+        for s, name in zip(prepared.lowered.symbols[target].flat, labels(target, shape)):
+            symbols.append(s)
+            names.append(name)
+            floats.append(target in prepared.float_names)
+            live.append(connected)
+    return symbols, names, floats, live
+
+
+def hessian(program: Program, request: Request) -> MatrixResult:
+    """The full Hessian of L over all target elements, cross blocks included, exactly symmetric."""
+    prepared = prepare(program, request)
+    symbols, names, floats, live = _columns(prepared)
+    _check_result_size((len(symbols), len(symbols)))
+    outputs = {name: prepared.lowered.arrays[name] for name in prepared.outputs}
+    first = differentiate.gradient(outputs, prepared.weights, tensor(np.array(symbols, dtype=object)))
+    first = [g if alive else sp.S.Zero for g, alive in zip(first.flat, live)]
+    live_symbols = [s if alive else sp.Dummy() for s, alive in zip(symbols, live)]
+    matrix = differentiate.hessian(first, live_symbols)
+    return _matrix_result("hessian", prepared, names, names, matrix, floats, floats)
+
+
+def jacobian(program: Program, request: Request) -> MatrixResult:
+    """d(output element)/d(target element) for every output and target element (no weights)."""
+    prepared = prepare(program, request)
+    symbols, names, floats, live = _columns(prepared)
+    outputs, rows = [], []
+    for name in prepared.outputs:
+        array = prepared.lowered.arrays[name]
+        outputs += list(array.flat)
+        rows += labels(name, array.shape)
+    _check_result_size((len(rows), len(symbols)))
+    live_symbols = [s if alive else sp.Dummy() for s, alive in zip(symbols, live)]
+    matrix = differentiate.jacobian(outputs, live_symbols)
+    return _matrix_result("jacobian", prepared, rows, names, matrix, [False] * len(rows), floats)
+
+
+__all__ = ["parse", "gradient", "hessian", "jacobian", "prepare", "label"]

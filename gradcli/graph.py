@@ -1,0 +1,97 @@
+"""The dataflow graph of a program: which targets reach which outputs, and which stops block them.
+
+Decided on the program as written (names and their uses), before any algebra, so `w - w` is
+connected and a disconnection's reason can name a line of the file.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from gradcli.model import Program, names_in
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A use of `source` in the definition of `target`; `blockers` say why no gradient flows (empty: open)."""
+
+    source: str
+    target: str
+    blockers: tuple[str, ...]
+
+    @property
+    def open(self) -> bool:
+        return not self.blockers
+
+
+def edges(program: Program, stop: tuple[str, ...] = ()) -> list[Edge]:
+    """One edge per (used name, definition); open if any use lies outside every stop(...)."""
+    result = []
+    for definition in program.definitions:
+        uses: dict[str, list] = {}
+        for node, stop_call in names_in(definition.expr):
+            uses.setdefault(node.id, []).append(stop_call)
+        for source, stops in uses.items():
+            if definition.name in stop:
+                blockers = (f"--stop {definition.name}",)
+            elif any(s is None for s in stops):
+                blockers = ()
+            else:
+                lines = sorted({s.span.line for s in stops})
+                blockers = tuple(f"stop(...) at line {line}" for line in lines)
+            result.append(Edge(source, definition.name, blockers))
+    return result
+
+
+def _reach(start: str, successors: dict[str, list[Edge]], only_open: bool) -> set[str]:
+    seen, queue = {start}, deque([start])
+    while queue:
+        for edge in successors.get(queue.popleft(), ()):
+            if (edge.open or not only_open) and edge.target not in seen:
+                seen.add(edge.target)
+                queue.append(edge.target)
+    return seen
+
+
+def disconnection_reasons(
+    program: Program, outputs: tuple[str, ...], targets: tuple[str, ...], stop: tuple[str, ...] = ()
+) -> dict[str, str | None]:
+    """For each target: None if a gradient reaches some output, else the reason it does not."""
+    all_edges = edges(program, stop)
+    successors: dict[str, list[Edge]] = {}
+    predecessors: dict[str, list[Edge]] = {}
+    for edge in all_edges:
+        successors.setdefault(edge.source, []).append(edge)
+        predecessors.setdefault(edge.target, []).append(edge)
+    reaches_output: set[str] = set()
+    for output in outputs:
+        reaches_output |= _reach_backwards(output, predecessors)
+    out_text = ", ".join(outputs)
+    reasons = {}
+    for target in targets:
+        open_reach = _reach(target, successors, only_open=True)
+        if open_reach & set(outputs):
+            reasons[target] = None
+        elif target not in reaches_output:
+            reasons[target] = f"no path from {target} to {out_text}"
+        else:
+            blockers = []
+            for edge in all_edges:
+                if edge.source in open_reach and edge.target in reaches_output:
+                    blockers += [b for b in edge.blockers if b not in blockers]
+            if len(blockers) == 1:
+                reasons[target] = f"only path passes {blockers[0]}"
+            else:
+                reasons[target] = "every path is blocked: " + "; ".join(blockers)
+    return reasons
+
+
+def _reach_backwards(start: str, predecessors: dict[str, list[Edge]]) -> set[str]:
+    seen, queue = {start}, deque([start])
+    while queue:
+        for edge in predecessors.get(queue.popleft(), ()):
+            if edge.source not in seen:
+                seen.add(edge.source)
+                queue.append(edge.source)
+    return seen

@@ -1,0 +1,254 @@
+"""The program model: frozen dataclasses for declarations, expressions and requests (no parsing, no SymPy)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Union
+
+from gradcli.errors import Span
+
+Number = Union[int, float, Fraction]
+
+
+# ---- expressions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Num:
+    value: int | float
+    span: Span
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class ListExpr:
+    items: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # "-" or "+"
+    operand: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str  # "+", "-", "*", "/", "@", "**"
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    args: tuple[Expr, ...]
+    keywords: tuple[tuple[str, Expr, Span], ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Slice:
+    start: int | None
+    stop: int | None
+    step: int | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Index:
+    base: Expr
+    items: tuple[int | Slice, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Transpose:
+    base: Expr
+    span: Span
+
+
+Expr = Union[Num, Name, ListExpr, Unary, Binary, Call, Index, Transpose]
+
+
+# ---- statements --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A numeric literal: nested tuples of int/float, with its shape."""
+
+    value: object
+    shape: tuple[int, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """`var` or `const`: a leaf of the program, with a shape and perhaps a value."""
+
+    name: str
+    constant: bool
+    shape: tuple[int, ...]
+    literal: Literal | None
+    span: Span
+
+    @property
+    def kind(self) -> str:
+        return "const" if self.constant else "var"
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    expr: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Program:
+    """A parsed file: declarations and definitions in file order, and the text they came from."""
+
+    source: str
+    filename: str
+    declarations: tuple[Declaration, ...]
+    definitions: tuple[Definition, ...]
+
+    def declaration(self, name: str) -> Declaration | None:
+        return next((d for d in self.declarations if d.name == name), None)
+
+    def definition(self, name: str) -> Definition | None:
+        return next((d for d in self.definitions if d.name == name), None)
+
+    @property
+    def variables(self) -> tuple[Declaration, ...]:
+        return tuple(d for d in self.declarations if not d.constant)
+
+
+def names_in(expr: Expr):
+    """Yield (name node, whether it sits inside a stop(...) call, the innermost stop call) for each name use."""
+    stack: list[tuple[Expr, Call | None]] = [(expr, None)]
+    while stack:
+        node, stop = stack.pop()
+        if isinstance(node, Name):
+            yield node, stop
+        elif isinstance(node, ListExpr):
+            stack.extend((item, stop) for item in reversed(node.items))
+        elif isinstance(node, Unary):
+            stack.append((node.operand, stop))
+        elif isinstance(node, Binary):
+            stack.extend([(node.right, stop), (node.left, stop)])
+        elif isinstance(node, Call):
+            inner = stop if (stop is not None or node.function != "stop") else node
+            stack.extend((kw[1], inner) for kw in reversed(node.keywords))
+            stack.extend((arg, inner) for arg in reversed(node.args))
+        elif isinstance(node, (Index, Transpose)):
+            stack.append((node.base, stop))
+
+
+# ---- the functions of the language: name -> (fewest, most positional arguments, keywords) ----
+
+FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
+    **{
+        name: (1, 1, ())
+        for name in (
+            "sin cos tan asin acos atan sinh cosh tanh exp log sqrt abs square "
+            "sigmoid relu softplus transpose stop"
+        ).split()
+    },
+    "pow": (2, 2, ()),
+    "maximum": (2, 2, ()),
+    "minimum": (2, 2, ()),
+    "matmul": (2, 2, ()),
+    "dot": (2, 2, ()),
+    "sum": (1, 1, ("axis",)),
+    "mean": (1, 1, ("axis",)),
+}
+KEYWORDS = ("var", "const")
+
+
+# ---- requests ----------------------------------------------------------------------------
+
+
+class Unconnected(str, enum.Enum):
+    NONE = "none"
+    ZERO = "zero"
+
+
+class SymbolicMode(str, enum.Enum):
+    AUTO = "auto"
+    FULL = "full"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to differentiate: outputs, targets, weights, values, order and display options."""
+
+    of: tuple[str, ...] = ()
+    wrt: tuple[str, ...] = ()
+    grad_ys: dict[str, Literal] = field(default_factory=dict)
+    at: dict[str, Literal] = field(default_factory=dict)
+    order: int = 1
+    stop: tuple[str, ...] = ()
+    unconnected: Unconnected = Unconnected.NONE
+    symbolic: SymbolicMode = SymbolicMode.AUTO
+
+
+# ---- results -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """One target's derivative: `symbolic` and `value` are nested lists of the result's shape."""
+
+    name: str
+    status: str  # "ok" or "disconnected"
+    reason: str | None
+    shape: tuple[int, ...]
+    symbolic: object | None
+    symbolic_elided: str | None
+    value: object | None
+    needs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GradResult:
+    command: str
+    file: str
+    of: tuple[str, ...]
+    wrt: tuple[str, ...]
+    order: int
+    unconnected: Unconnected
+    gradients: tuple[TargetResult, ...]
+
+    @property
+    def disconnected(self) -> dict[str, str]:
+        return {t.name: t.reason for t in self.gradients if t.status == "disconnected"}
+
+
+@dataclass(frozen=True)
+class MatrixResult:
+    """A Hessian (rows and cols: target elements) or a Jacobian (rows: output elements)."""
+
+    command: str
+    file: str
+    of: tuple[str, ...]
+    wrt: tuple[str, ...]
+    unconnected: Unconnected
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    symbolic: object | None
+    symbolic_elided: str | None
+    value: object | None
+    needs: tuple[str, ...]
+    disconnected: dict[str, str]
