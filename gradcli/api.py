@@ -154,10 +154,16 @@ def _to_number(value, as_float: bool):
     return float(value)
 
 
+def _all_integers(values) -> bool:
+    return all(isinstance(v, int) or isinstance(v, Fraction) and v.denominator == 1 for v in values)
+
+
 def _numbers(array: np.ndarray, evaluator: Evaluator, as_float: bool):
+    """Nested lists of numbers (None if any is unknown); ints only when every element is one."""
     values = evaluator.many(array.flat)
     if any(v is MISSING for v in values):
         return None
+    as_float = as_float or not _all_integers(values)
     out = np.empty(array.shape, dtype=object)
     out.reshape(-1)[:] = [_to_number(v, as_float) for v in values] if array.size else []
     return out.tolist() if out.ndim else out[()]
@@ -241,8 +247,9 @@ def _matrix_result(
         value, needs = None, _needs(prepared, [matrix])
     else:
         numbers = np.empty(matrix.shape, dtype=object)
+        all_integers = _all_integers(values)
         for (i, j), v in zip(np.ndindex(matrix.shape), values):
-            numbers[i, j] = _to_number(v, float_rows[i] or float_cols[j])
+            numbers[i, j] = _to_number(v, float_rows[i] or float_cols[j] or not all_integers)
         value, needs = numbers.tolist(), ()
     disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
     return MatrixResult(

@@ -102,7 +102,7 @@ def _step(x):
 
 
 def _sgn(x):
-    return np.float64("nan") if _compare_or_nan(x) else (x > 0) - (x < 0)
+    return np.float64("nan") if _compare_or_nan(x) else int(x > 0) - int(x < 0)
 
 
 def _maximum(a, b):

@@ -12,7 +12,7 @@ from gradcli import functions
 from gradcli.differentiate import postorder
 from gradcli.model import SymbolicMode
 
-AUTO_MAX_OPERATIONS = 400  # --symbolic auto elides a result having an element larger than this
+AUTO_MAX_OPERATIONS = 100  # --symbolic auto elides a result having an element larger than this
 FULL_MAX_OPERATIONS = 1_000_000  # even --symbolic full will not print more than this in one result
 
 
