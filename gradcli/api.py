@@ -12,7 +12,7 @@ from gradcli import differentiate
 from gradcli.errors import GradcliError, LimitError
 from gradcli.evaluate import MISSING, Evaluator
 from gradcli.graph import disconnection_reasons
-from gradcli.lower import Lowered, label, labels, lower, sympy_number, tensor
+from gradcli.lower import Lowered, labels, lower, sympy_number, tensor
 from gradcli.model import (
     GradResult,
     Literal,
@@ -78,7 +78,14 @@ def prepare(program: Program, request: Request, targets_required: bool = True) -
     values, float_names = _values(program, lowered, request.at)
     reasons = disconnection_reasons(program, outputs, targets, request.stop)
     return Prepared(
-        program, lowered, tuple(outputs), tuple(targets), weights, values, float_names, reasons,
+        program,
+        lowered,
+        tuple(outputs),
+        tuple(targets),
+        weights,
+        values,
+        float_names,
+        reasons,
         request,
     )
 
@@ -171,7 +178,8 @@ def _numbers(array: np.ndarray, evaluator: Evaluator, as_float: bool):
 
 def _needs(prepared: Prepared, arrays: list[np.ndarray]) -> tuple[str, ...]:
     missing = {
-        n for n in differentiate.postorder(e for a in arrays for e in a.flat)
+        n
+        for n in differentiate.postorder(e for a in arrays for e in a.flat)
         if isinstance(n, sp.Symbol) and n not in prepared.values
     }
     owner = prepared.lowered.owner()
@@ -230,14 +238,24 @@ def gradient(program: Program, request: Request) -> GradResult:
         status = "ok" if reason is None else "disconnected"
         results.append(TargetResult(target, status, reason, shape, text, elided, value, needs))
     return GradResult(
-        "grad", program.filename, prepared.outputs, prepared.targets, request.order,
-        request.unconnected, tuple(results),
+        "grad",
+        program.filename,
+        prepared.outputs,
+        prepared.targets,
+        request.order,
+        request.unconnected,
+        tuple(results),
     )
 
 
 def _matrix_result(
-    command: str, prepared: Prepared, rows: list[str], cols: list[str], matrix: np.ndarray,
-    float_rows: list[bool], float_cols: list[bool],
+    command: str,
+    prepared: Prepared,
+    rows: list[str],
+    cols: list[str],
+    matrix: np.ndarray,
+    float_rows: list[bool],
+    float_cols: list[bool],
 ) -> MatrixResult:
     request = prepared.request
     text, elided = symbolic(matrix, request.symbolic)
@@ -253,8 +271,18 @@ def _matrix_result(
         value, needs = numbers.tolist(), ()
     disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
     return MatrixResult(
-        command, prepared.program.filename, prepared.outputs, prepared.targets, request.unconnected,
-        tuple(rows), tuple(cols), text, elided, value, needs, disconnected,
+        command,
+        prepared.program.filename,
+        prepared.outputs,
+        prepared.targets,
+        request.unconnected,
+        tuple(rows),
+        tuple(cols),
+        text,
+        elided,
+        value,
+        needs,
+        disconnected,
     )
 
 
@@ -302,4 +330,15 @@ def jacobian(program: Program, request: Request) -> MatrixResult:
     return _matrix_result("jacobian", prepared, rows, names, matrix, [False] * len(rows), floats)
 
 
-__all__ = ["parse", "gradient", "hessian", "jacobian", "prepare", "label"]
+def loss_expression(prepared: Prepared) -> sp.Expr:
+    """L = sum over outputs y of sum(weights[y] * y), as one expression."""
+    terms = []
+    for name in prepared.outputs:
+        y = prepared.lowered.arrays[name]
+        terms += [w * e for w, e in zip(np.broadcast_to(prepared.weights[name], y.shape).flat, y.flat)]
+    return sp.Add(*terms)
+
+
+def to_number(value):
+    """A Python int or float for a value from the evaluator (exact integers stay int)."""
+    return _to_number(value, as_float=False)

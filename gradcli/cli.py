@@ -1,4 +1,4 @@
-"""The command line: click commands over the library; the one place that prints errors and picks exit codes."""
+"""The command line: click commands over the library; the one place that prints errors and exits."""
 
 from __future__ import annotations
 
@@ -158,7 +158,10 @@ target_options = _option_group(
     click.option("--at", "at", metavar="NAME=LIT", multiple=True, help="Set a value."),
     click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants."),
     click.option(
-        "--unconnected", type=click.Choice(["none", "zero"]), default="none", show_default=True,
+        "--unconnected",
+        type=click.Choice(["none", "zero"]),
+        default="none",
+        show_default=True,
         help="Result of a disconnected target: null or zeros.",
     ),
 )
@@ -167,11 +170,17 @@ grad_ys_option = click.option(
 )
 display_options = _option_group(
     click.option(
-        "--symbolic", type=click.Choice(["auto", "full", "none"]), default="auto",
-        show_default=True, help="Symbolic results: small ones, all, or none.",
+        "--symbolic",
+        type=click.Choice(["auto", "full", "none"]),
+        default="auto",
+        show_default=True,
+        help="Symbolic results: small ones, all, or none.",
     ),
     click.option(
-        "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
         show_default=True,
     ),
     click.option("--strict", is_flag=True, help="Exit 3 when a target is disconnected."),
@@ -182,9 +191,13 @@ def _request(of, wrt, at, stop, unconnected, symbolic="auto", grad_ys=(), order=
     from gradcli.model import Request, SymbolicMode, Unconnected
 
     return Request(
-        of=_names("--of", of), wrt=_names("--wrt", wrt),
-        grad_ys=_assignments("--grad-ys", grad_ys), at=_assignments("--at", at), order=order,
-        stop=_names("--stop", stop), unconnected=Unconnected(unconnected),
+        of=_names("--of", of),
+        wrt=_names("--wrt", wrt),
+        grad_ys=_assignments("--grad-ys", grad_ys),
+        at=_assignments("--at", at),
+        order=order,
+        stop=_names("--stop", stop),
+        unconnected=Unconnected(unconnected),
         symbolic=SymbolicMode(symbolic),
     )
 
@@ -266,7 +279,103 @@ def jacobian(file, of, wrt, at, stop, unconnected, symbolic, output_format, stri
     _finish(result.disconnected, strict)
 
 
+@cli.command()
+@target_options
+@grad_ys_option
+@click.option("--lr", type=float, required=True, help="Learning rate.")
+@click.option("--steps", type=int, default=1, show_default=True, help="Number of steps.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--write", is_flag=True, help="Write the new values into FILE's var declarations.")
+def step(file, of, wrt, at, stop, unconnected, grad_ys, lr, steps, output_format, write):
+    """Plain gradient descent: every target w becomes w - LR * dL/dw, STEPS times.
+
+    \b
+    Example:
+      gradcli step model.txt --lr 0.1 --steps 100 --write
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from gradcli import render, rewrite, workflow
+    from gradcli.errors import GradcliError
+
+    if write and file == "-":
+        raise GradcliError("--write needs a file, not standard input")
+    program = read_program(file)
+    request = _request(of, wrt, at, stop, unconnected, grad_ys=grad_ys)
+    console = Console(stderr=True)
+    show = output_format == "text" and console.is_terminal and steps >= 20
+    with Progress(console=console, disable=not show, transient=True) as progress:
+        task = progress.add_task("stepping", total=steps)
+        result = workflow.step(
+            program, request, lr, steps, lambda done: progress.update(task, completed=done)
+        )
+    if write:
+        raw = open(file, "rb").read()  # noqa: SIM115
+        bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+        text = raw[len(bom) :].decode("utf-8")
+        changed = {k: v for k, v in result.values.items() if k not in result.unchanged}
+        new_text = rewrite.rewrite_values(text, program, changed)
+        rewrite.write_atomically(file, bom + new_text.encode("utf-8"))
+    _emit(render.step_document(result), render.step_text(result), output_format)
+
+
+@cli.command()
+@target_options
+@grad_ys_option
+@click.option(
+    "--expect",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="JSON of expected gradients: grad's output or a map {name: value}.",
+)
+@click.option("--rtol", type=float, default=1e-7, show_default=True)
+@click.option("--atol", type=float, default=1e-9, show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def check(file, of, wrt, at, stop, unconnected, grad_ys, expect, rtol, atol, output_format):
+    """Check gradients: against finite differences, or against --expect. Exit 3 on disagreement.
+
+    \b
+    Examples:
+      gradcli check model.txt
+      gradcli check model.txt --expect expected.json --rtol 1e-6
+    """
+    from gradcli import render, workflow
+
+    program = read_program(file)
+    request = _request(of, wrt, at, stop, unconnected, grad_ys=grad_ys)
+    if expect is None:
+        result = workflow.check_finite_differences(program, request, rtol, atol)
+    else:
+        expected = workflow.expected_map(read_json(expect))
+        result = workflow.check_expected(program, request, expected, rtol, atol)
+    _emit(render.check_document(result), render.check_text(result), output_format)
+    if not result.ok:
+        sys.exit(EXIT_DISCONNECTED_OR_MISMATCH)
+
+
+def read_json(path: str):
+    from gradcli.errors import GradcliError
+
+    try:
+        data = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        return json.loads(data)
+    except OSError as error:
+        raise GradcliError(f"cannot read {path}: {error.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise GradcliError(f"{path} is not valid JSON: {error}") from None
+
+
 def main() -> None:
     cli(prog_name="gradcli")
-
-

@@ -38,9 +38,7 @@ def postorder(roots: Iterable[sp.Basic]) -> list[sp.Basic]:
     return order
 
 
-def reverse_sweep(
-    seeds: dict[sp.Basic, sp.Expr], wanted: set[sp.Symbol]
-) -> dict[sp.Symbol, sp.Expr]:
+def reverse_sweep(seeds: dict[sp.Basic, sp.Expr], wanted: set[sp.Symbol]) -> dict[sp.Symbol, sp.Expr]:
     """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on."""
     order = postorder(seeds)
     depends: dict[sp.Basic, bool] = {}

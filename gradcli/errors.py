@@ -7,11 +7,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Span:
-    """A place in a source text: 1-based line and column, and the end column on that line."""
+    """A place in a source text: 1-based line and column, the end column on that line, and the
+    0-based character offsets of its start and end (for rewriting the text in place)."""
 
     line: int
     column: int
     end_column: int | None = None
+    start: int | None = None
+    end: int | None = None
 
 
 class GradcliError(Exception):

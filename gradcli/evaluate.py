@@ -52,8 +52,10 @@ def _tidy(x):
 def _add(args):
     if all(_exact(a) for a in args):
         return _tidy(sum(args, Fraction(0)))
-    return np.sum([_float(a) for a in args], dtype=np.float64) if len(args) > 2 else (
-        _float(args[0]) + _float(args[1]) if len(args) == 2 else _float(args[0])
+    return (
+        np.sum([_float(a) for a in args], dtype=np.float64)
+        if len(args) > 2
+        else (_float(args[0]) + _float(args[1]) if len(args) == 2 else _float(args[0]))
     )
 
 
@@ -131,14 +133,29 @@ def _softplus(x):
 
 # Functions evaluated in float64 (after an exact attempt through SymPy for exact arguments).
 _FLOAT_FUNCTIONS = {
-    sp.sin: np.sin, sp.cos: np.cos, sp.tan: np.tan, sp.asin: np.arcsin, sp.acos: np.arccos,
-    sp.atan: np.arctan, sp.sinh: np.sinh, sp.cosh: np.cosh, sp.tanh: np.tanh, sp.exp: np.exp,
-    sp.log: np.log, functions.sigmoid: _sigmoid, functions.softplus: _softplus,
+    sp.sin: np.sin,
+    sp.cos: np.cos,
+    sp.tan: np.tan,
+    sp.asin: np.arcsin,
+    sp.acos: np.arccos,
+    sp.atan: np.arctan,
+    sp.sinh: np.sinh,
+    sp.cosh: np.cosh,
+    sp.tanh: np.tanh,
+    sp.exp: np.exp,
+    sp.log: np.log,
+    functions.sigmoid: _sigmoid,
+    functions.softplus: _softplus,
 }
 # Functions that are exact on exact arguments.
 _DIRECT_FUNCTIONS = {
-    functions.stop: lambda x: x, functions.relu: _relu, functions.step: _step,
-    functions.sgn: _sgn, sp.Abs: abs, functions.maximum: _maximum, functions.minimum: _minimum,
+    functions.stop: lambda x: x,
+    functions.relu: _relu,
+    functions.step: _step,
+    functions.sgn: _sgn,
+    sp.Abs: abs,
+    functions.maximum: _maximum,
+    functions.minimum: _minimum,
 }
 
 
@@ -207,6 +224,4 @@ class Evaluator:
 
 def missing_symbols(exprs: Iterable[sp.Basic], values: dict[sp.Symbol, Value]) -> set[sp.Symbol]:
     """The symbols without a value that any of `exprs` depends on."""
-    return {
-        node for node in postorder(exprs) if isinstance(node, sp.Symbol) and node not in values
-    }
+    return {node for node in postorder(exprs) if isinstance(node, sp.Symbol) and node not in values}

@@ -119,10 +119,24 @@ def _square(x):
 
 # The language's element-wise functions, by name: how to build each on SymPy scalars.
 ELEMENTWISE = {
-    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "asin": sp.asin, "acos": sp.acos,
-    "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "exp": sp.exp,
-    "log": sp.log, "sqrt": sp.sqrt, "abs": sp.Abs, "square": _square, "sigmoid": sigmoid,
-    "relu": relu, "softplus": softplus, "stop": stop,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "asin": sp.asin,
+    "acos": sp.acos,
+    "atan": sp.atan,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "tanh": sp.tanh,
+    "exp": sp.exp,
+    "log": sp.log,
+    "sqrt": sp.sqrt,
+    "abs": sp.Abs,
+    "square": _square,
+    "sigmoid": sigmoid,
+    "relu": relu,
+    "softplus": softplus,
+    "stop": stop,
 }
 BINARY_ELEMENTWISE = {"pow": sp.Pow, "maximum": maximum, "minimum": minimum}
 

@@ -18,7 +18,6 @@ from gradcli.errors import GradcliError, LimitError, Span
 from gradcli.model import (
     Binary,
     Call,
-    Declaration,
     Expr,
     Index,
     ListExpr,
@@ -85,9 +84,7 @@ def sympy_number(value) -> sp.Number:
     return sp.Integer(value) if isinstance(value, int) else sp.Rational(value)
 
 
-def lower(
-    program: Program, stop: tuple[str, ...] = (), max_elements: int = DEFAULT_MAX_ELEMENTS
-) -> Lowered:
+def lower(program: Program, stop: tuple[str, ...] = (), max_elements: int = DEFAULT_MAX_ELEMENTS) -> Lowered:
     """Lower every declaration and definition. Raises GradcliError on a shape error or a limit."""
     lowering = _Lowering(max_elements)
     symbols = {}
@@ -227,9 +224,7 @@ class _Lowering:
             )
         for axis, (item, size) in enumerate(zip(key, base.shape)):
             if isinstance(item, int) and not -size <= item < size:
-                raise GradcliError(
-                    f"index {item} is out of range for axis {axis} of size {size}", node.span
-                )
+                raise GradcliError(f"index {item} is out of range for axis {axis} of size {size}", node.span)
             if isinstance(item, slice) and item.step == 0:
                 raise GradcliError("slice step cannot be zero", node.span)
         return tensor(base[key])
@@ -309,8 +304,7 @@ def matmul(a: np.ndarray, b: np.ndarray, span: Span) -> np.ndarray:
         np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
     except ValueError:
         raise GradcliError(
-            f"matmul: batch shapes of {_shape_text(a.shape)} and {_shape_text(b.shape)} "
-            "do not broadcast",
+            f"matmul: batch shapes of {_shape_text(a.shape)} and {_shape_text(b.shape)} do not broadcast",
             span,
         ) from None
     products = a2[..., :, :, None] * b2[..., None, :, :]

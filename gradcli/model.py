@@ -5,11 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Union
 
 from gradcli.errors import Span
 
-Number = Union[int, float, Fraction]
+Number = int | float | Fraction
 
 
 # ---- expressions -------------------------------------------------------------------------
@@ -77,7 +76,7 @@ class Transpose:
     span: Span
 
 
-Expr = Union[Num, Name, ListExpr, Unary, Binary, Call, Index, Transpose]
+Expr = Num | Name | ListExpr | Unary | Binary | Call | Index | Transpose
 
 
 # ---- statements --------------------------------------------------------------------------
@@ -85,11 +84,12 @@ Expr = Union[Num, Name, ListExpr, Unary, Binary, Call, Index, Transpose]
 
 @dataclass(frozen=True)
 class Literal:
-    """A numeric literal: nested tuples of int/float, with its shape."""
+    """A numeric literal: nested tuples of int/float, its shape, and each number's place (row-major)."""
 
     value: object
     shape: tuple[int, ...]
     span: Span
+    numbers: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ class Declaration:
     shape: tuple[int, ...]
     literal: Literal | None
     span: Span
+    end: int  # offset just past the declaration's last character
 
     @property
     def kind(self) -> str:
@@ -135,7 +136,7 @@ class Program:
 
 
 def names_in(expr: Expr):
-    """Yield (name node, whether it sits inside a stop(...) call, the innermost stop call) for each name use."""
+    """Yield (name node, the stop(...) call it sits inside or None) for each use of a name."""
     stack: list[tuple[Expr, Call | None]] = [(expr, None)]
     while stack:
         node, stop = stack.pop()
@@ -160,10 +161,27 @@ def names_in(expr: Expr):
 FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     **{
         name: (1, 1, ())
-        for name in (
-            "sin cos tan asin acos atan sinh cosh tanh exp log sqrt abs square "
-            "sigmoid relu softplus transpose stop"
-        ).split()
+        for name in [
+            "sin",
+            "cos",
+            "tan",
+            "asin",
+            "acos",
+            "atan",
+            "sinh",
+            "cosh",
+            "tanh",
+            "exp",
+            "log",
+            "sqrt",
+            "abs",
+            "square",
+            "sigmoid",
+            "relu",
+            "softplus",
+            "transpose",
+            "stop",
+        ]
     },
     "pow": (2, 2, ()),
     "maximum": (2, 2, ()),

@@ -7,7 +7,7 @@ import functools
 from importlib import resources
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from gradcli.errors import GradcliError, Span
 from gradcli.model import (
@@ -34,10 +34,26 @@ MAX_NESTING = 200  # brackets and parentheses; deeper input is refused before it
 _OPENERS = {"LPAR", "LSQB"}
 _CLOSERS = {"RPAR", "RSQB"}
 _TOKEN_WORDS = {
-    "_NL": "end of line", "$END": "end of input", "NAME": "a name", "INT": "an integer",
-    "FLOAT": "a number", "MINUS": "'-'", "COLON": "':'", "LPAR": "'('", "RPAR": "')'",
-    "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "EQUAL": "'='", "PLUS": "'+'", "STAR": "'*'",
-    "SLASH": "'/'", "AT": "'@'", "DOUBLESTAR": "'**'", "DOT": "'.'", "VAR": "'var'",
+    "_NL": "end of line",
+    "$END": "end of input",
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "MINUS": "'-'",
+    "COLON": "':'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "EQUAL": "'='",
+    "PLUS": "'+'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "AT": "'@'",
+    "DOUBLESTAR": "'**'",
+    "DOT": "'.'",
+    "VAR": "'var'",
     "CONST": "'const'",
 }
 
@@ -53,9 +69,7 @@ class _BracketNewlines:
             if token.type in _OPENERS:
                 depth += 1
                 if depth > MAX_NESTING:
-                    raise GradcliError(
-                        f"brackets nested deeper than {MAX_NESTING} levels", _span(token)
-                    )
+                    raise GradcliError(f"brackets nested deeper than {MAX_NESTING} levels", _span(token))
             elif token.type in _CLOSERS:
                 depth = max(depth - 1, 0)
             if token.type == "_NL" and depth:
@@ -78,9 +92,9 @@ def _lark() -> Lark:
 
 def _span(item) -> Span:
     if isinstance(item, Token):
-        return Span(item.line, item.column, item.end_column)
+        return Span(item.line, item.column, item.end_column, item.start_pos, item.end_pos)
     end = item.end_column if item.end_line == item.line else None
-    return Span(item.line, item.column, end)
+    return Span(item.line, item.column, end, item.start_pos, item.end_pos)
 
 
 def _number(token: Token) -> int | float:
@@ -117,10 +131,10 @@ class _ToModel(Transformer):
         return list(statements)
 
     def var_decl(self, meta, name, shape, literal):
-        return _declaration(name, False, shape, literal)
+        return _declaration(name, False, shape, literal, meta.end_pos)
 
     def const_decl(self, meta, name, shape, literal):
-        return _declaration(name, True, shape, literal)
+        return _declaration(name, True, shape, literal, meta.end_pos)
 
     def definition(self, meta, name, expr):
         return Definition(str(name), expr, _span(name))
@@ -130,7 +144,7 @@ class _ToModel(Transformer):
 
     def signed_number(self, meta, minus, number):
         value = _number(number)
-        return Literal(-value if minus else value, (), _span(meta))
+        return Literal(-value if minus else value, (), _span(meta), (_span(meta),))
 
     def literal(self, meta, signed):
         return signed
@@ -138,7 +152,8 @@ class _ToModel(Transformer):
     def literal_list(self, meta, *items):
         items = [i for i in items if i is not None]
         span = _span(meta)
-        return Literal(tuple(i.value for i in items), _literal_shape(items, span), span)
+        numbers = tuple(n for i in items for n in i.numbers)
+        return Literal(tuple(i.value for i in items), _literal_shape(items, span), span, numbers)
 
     def int_number(self, meta, token):
         return Num(_number(token), _span(token))
@@ -197,7 +212,7 @@ class _ToModel(Transformer):
         return (str(name), value, _span(name))
 
 
-def _declaration(name: Token, constant: bool, shape, literal: Literal | None) -> Declaration:
+def _declaration(name: Token, constant: bool, shape, literal: Literal | None, end: int) -> Declaration:
     if shape is not None and literal is not None and shape[0] != literal.shape:
         raise GradcliError(
             f"the literal has shape {list(literal.shape)} but '{name}' is declared with shape "
@@ -206,15 +221,13 @@ def _declaration(name: Token, constant: bool, shape, literal: Literal | None) ->
         )
     if shape is None:
         shape = (literal.shape if literal is not None else (), None)
-    return Declaration(str(name), constant, shape[0], literal, _span(name))
+    return Declaration(str(name), constant, shape[0], literal, _span(name), end)
 
 
 def _call(name: Token, args, keywords, span: Span) -> Call:
     function = str(name)
     if function not in FUNCTIONS:
-        raise GradcliError(
-            f"unknown function '{function}'{_did_you_mean(function, FUNCTIONS)}", _span(name)
-        )
+        raise GradcliError(f"unknown function '{function}'{_did_you_mean(function, FUNCTIONS)}", _span(name))
     fewest, most, allowed = FUNCTIONS[function]
     if not fewest <= len(args) <= most:
         wanted = str(fewest) if fewest == most else f"{fewest} to {most}"
@@ -244,8 +257,10 @@ def _syntax_error(error: UnexpectedInput) -> GradcliError:
     if isinstance(error, UnexpectedEOF):
         return GradcliError("unexpected end of input", span)
     token = error.token
-    found = "end of line" if token.type == "_NL" else (
-        "end of input" if token.type == "$END" else repr(str(token))
+    found = (
+        "end of line"
+        if token.type == "_NL"
+        else ("end of input" if token.type == "$END" else repr(str(token)))
     )
     expected = sorted({_TOKEN_WORDS.get(t, t) for t in error.expected})
     if token.type != "$END" and token.line is not None:
@@ -308,14 +323,10 @@ def _check_names(statements) -> None:
         if isinstance(statement, Definition):
             for node, _ in names_in(statement.expr):
                 if node.id in FUNCTIONS:
-                    raise GradcliError(
-                        f"'{node.id}' is a function; call it as {node.id}(...)", node.span
-                    )
+                    raise GradcliError(f"'{node.id}' is a function; call it as {node.id}(...)", node.span)
                 if node.id not in first:
                     if node.id == statement.name:
-                        raise GradcliError(
-                            f"'{node.id}' is used in its own definition", node.span
-                        )
+                        raise GradcliError(f"'{node.id}' is used in its own definition", node.span)
                     raise GradcliError(
                         f"unknown name '{node.id}'{_did_you_mean(node.id, first)}"
                         + ("" if first else "; declare it first with 'var' or 'const'"),
@@ -328,8 +339,7 @@ def _check_names(statements) -> None:
         if statement.name in first:
             earlier = first[statement.name]
             raise GradcliError(
-                f"'{statement.name}' is already defined at line {earlier.line}; "
-                "each name is defined once",
+                f"'{statement.name}' is already defined at line {earlier.line}; each name is defined once",
                 statement.span,
             )
         first[statement.name] = statement.span

@@ -1,4 +1,4 @@
-"""Symbolic text: SymPy's str form of results, stop() removed, floats in their shortest form, bounded in size."""
+"""Symbolic text: SymPy str form of results, stop() removed, shortest floats, bounded in size."""
 
 from __future__ import annotations
 
@@ -30,9 +30,7 @@ def operations(exprs: Iterable[sp.Basic]) -> list[int]:
     exprs = list(exprs)
     size: dict[sp.Basic, int] = {}
     for node in postorder(exprs):
-        size[node] = 0 if not node.args else max(len(node.args) - 1, 1) + sum(
-            size[a] for a in node.args
-        )
+        size[node] = 0 if not node.args else max(len(node.args) - 1, 1) + sum(size[a] for a in node.args)
     return [size[e] for e in exprs]
 
 
@@ -54,9 +52,7 @@ def text(expr: sp.Basic) -> str:
     return _PRINTER.doprint(strip_stops(expr))
 
 
-def symbolic(
-    array: np.ndarray, mode: SymbolicMode
-) -> tuple[object | None, str | None]:
+def symbolic(array: np.ndarray, mode: SymbolicMode) -> tuple[object | None, str | None]:
     """(nested lists of strings or one string, None) or (None, why it is elided)."""
     if mode is SymbolicMode.NONE:
         return None, "skipped (--symbolic none)"

@@ -38,18 +38,27 @@ def grad_document(result: GradResult) -> dict:
             entry["needs"] = list(t.needs)
         gradients[t.name] = entry
     return {
-        "command": result.command, "file": result.file, "of": list(result.of),
-        "wrt": list(result.wrt), "order": result.order, "unconnected": result.unconnected.value,
+        "command": result.command,
+        "file": result.file,
+        "of": list(result.of),
+        "wrt": list(result.wrt),
+        "order": result.order,
+        "unconnected": result.unconnected.value,
         "gradients": gradients,
     }
 
 
 def matrix_document(result: MatrixResult) -> dict:
     document = {
-        "command": result.command, "file": result.file, "of": list(result.of),
-        "wrt": list(result.wrt), "unconnected": result.unconnected.value,
-        "rows": list(result.rows), "cols": list(result.cols),
-        "symbolic": result.symbolic, "value": json_number(result.value),
+        "command": result.command,
+        "file": result.file,
+        "of": list(result.of),
+        "wrt": list(result.wrt),
+        "unconnected": result.unconnected.value,
+        "rows": list(result.rows),
+        "cols": list(result.cols),
+        "symbolic": result.symbolic,
+        "value": json_number(result.value),
         "disconnected": dict(result.disconnected),
     }
     if result.symbolic_elided is not None:
@@ -107,8 +116,11 @@ def grad_text(result: GradResult) -> Group:
     order = "" if result.order == 1 else f" (order {result.order})"
     lines = [
         Text.assemble(
-            ("gradient" if result.order == 1 else "derivative", "bold"), order,
-            " of ", (", ".join(result.of), "bold"), " with respect to ",
+            ("gradient" if result.order == 1 else "derivative", "bold"),
+            order,
+            " of ",
+            (", ".join(result.of), "bold"),
+            " with respect to ",
             (", ".join(result.wrt), "bold"),
         ),
         Text(""),
@@ -175,7 +187,10 @@ def matrix_text(result: MatrixResult) -> Group:
     title = "Hessian" if result.command == "hessian" else "Jacobian"
     parts: list = [
         Text.assemble(
-            (title, "bold"), " of ", (", ".join(result.of), "bold"), " with respect to ",
+            (title, "bold"),
+            " of ",
+            (", ".join(result.of), "bold"),
+            " with respect to ",
             (", ".join(result.wrt), "bold"),
         )
     ]
@@ -186,7 +201,12 @@ def matrix_text(result: MatrixResult) -> Group:
         if result.symbolic_elided:
             parts.append(Text(f"symbolic elided: {result.symbolic_elided}", style="dim"))
         if result.needs:
-            parts.append(Text(f"values unknown: give a value to {', '.join(result.needs)} (--at)", style="yellow"))
+            parts.append(
+                Text(
+                    f"values unknown: give a value to {', '.join(result.needs)} (--at)",
+                    style="yellow",
+                )
+            )
         return Group(*parts)
     if not result.rows or not result.cols:
         parts.append(Text("(empty: no connected target)", style="dim"))
@@ -206,13 +226,106 @@ def matrix_text(result: MatrixResult) -> Group:
         table.add_row(Text(result.rows[i], style="bold"), *cells)
     parts.append(table)
     if len(rows) < len(result.rows) + 1 and (None in rows or None in cols):
-        parts.append(Text(
-            f"({len(result.rows)} x {len(result.cols)}; middle rows/columns elided; "
-            "--format json gives all)", style="dim"))
+        parts.append(
+            Text(
+                f"({len(result.rows)} x {len(result.cols)}; middle rows/columns elided; "
+                "--format json gives all)",
+                style="dim",
+            )
+        )
     if kind == "value" and result.command == "hessian":
         summary = definiteness(result.value)
         if summary:
             parts.append(Text.assemble(("eigenvalues: ", "dim"), (summary, "bold")))
     if kind == "symbolic":
-        parts.append(Text(f"values unknown: give a value to {', '.join(result.needs)} (--at)", style="yellow"))
+        parts.append(
+            Text(f"values unknown: give a value to {', '.join(result.needs)} (--at)", style="yellow")
+        )
     return Group(*parts)
+
+
+# ---- workflow commands ---------------------------------------------------------------------
+
+
+def step_document(result) -> dict:
+    return {
+        "command": "step",
+        "lr": result.lr,
+        "steps": result.steps,
+        "values": {k: json_number(v) for k, v in result.values.items()},
+        "loss": json_number(list(result.loss)),
+        "unchanged": dict(result.unchanged),
+    }
+
+
+def step_text(result) -> Group:
+    lines = [
+        Text.assemble(
+            ("gradient descent", "bold"),
+            f": {result.steps} step{'s' * (result.steps != 1)} with learning rate {result.lr}",
+        )
+    ]
+    if result.loss:
+        first, last = result.loss[0], result.loss[-1]
+        lines.append(_field("loss", f"{_format_number(first)} -> {_format_number(last)}", "bold"))
+    for name, value in result.values.items():
+        line = _field(name, _nested(value, _format_number, [MAX_TEXT_ELEMENTS]))
+        lines.append(line)
+        if name in result.unchanged:
+            lines.append(Text("  ").append_text(_disconnected_banner(name, result.unchanged[name])))
+            lines.append(Text("    left unchanged", style="dim"))
+    return Group(*lines)
+
+
+def check_document(result) -> dict:
+    return {
+        "command": "check",
+        "mode": result.mode,
+        "ok": result.ok,
+        "rtol": result.rtol,
+        "atol": result.atol,
+        "targets": {
+            t.name: {
+                "agrees": t.agrees,
+                "max_abs_error": json_number(t.max_abs_error),
+                "max_rel_error": json_number(t.max_rel_error),
+                **({"note": t.note} if t.note else {}),
+            }
+            for t in result.targets
+        },
+        "mismatches": [
+            {
+                "element": m.element,
+                "expected": json_number(m.expected),
+                "computed": json_number(m.computed),
+            }
+            for m in result.mismatches
+        ],
+    }
+
+
+def check_text(result) -> Group:
+    against = "central finite differences" if result.mode == "finite-differences" else "expected values"
+    lines = [Text.assemble(("check", "bold"), f" against {against} (rtol {result.rtol}, atol {result.atol})")]
+    table = Table(box=None, header_style="bold", padding=(0, 1))
+    for column in ("target", "max abs error", "max rel error", ""):
+        table.add_column(column)
+    for t in result.targets:
+        verdict = Text("agrees", style="green") if t.agrees else Text("DISAGREES", style="bold red")
+        if t.note:
+            verdict.append(f"  ({t.note})", style="dim")
+        table.add_row(t.name, _short_number(t.max_abs_error), _short_number(t.max_rel_error), verdict)
+    lines.append(table)
+    for m in result.mismatches:
+        lines.append(
+            Text.assemble(
+                ("  ✗ ", "red"),
+                (m.element, "bold"),
+                f": expected {_format_number(m.expected)}, computed {_format_number(m.computed)}",
+            )
+        )
+    if result.ok:
+        lines.append(Text("OK: every gradient agrees", style="bold green"))
+    else:
+        lines.append(Text(f"MISMATCH: {len(result.mismatches)} element(s) disagree", style="bold red"))
+    return Group(*lines)

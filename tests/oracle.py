@@ -11,14 +11,31 @@ import numpy as np
 from gradcli.model import Binary, Call, Index, ListExpr, Name, Num, Program, Slice, Transpose, Unary
 
 _UNARY = {
-    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
-    "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "exp": np.exp,
-    "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "square": np.square,
-    "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(x, 0),
-    "softplus": lambda x: np.log1p(np.exp(x)), "stop": lambda x: x, "transpose": np.transpose,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "square": np.square,
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "relu": lambda x: np.maximum(x, 0),
+    "softplus": lambda x: np.log1p(np.exp(x)),
+    "stop": lambda x: x,
+    "transpose": np.transpose,
 }
 _BINARY = {
-    "pow": np.power, "maximum": np.maximum, "minimum": np.minimum, "matmul": np.matmul,
+    "pow": np.power,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+    "matmul": np.matmul,
     "dot": np.dot,
 }
 
@@ -57,8 +74,12 @@ def _plain(node, env, frozen):
     if isinstance(node, Binary):
         a, b = _expr(node.left, env, frozen), _expr(node.right, env, frozen)
         return {
-            "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
-            "@": np.matmul, "**": np.power,
+            "+": np.add,
+            "-": np.subtract,
+            "*": np.multiply,
+            "/": np.divide,
+            "@": np.matmul,
+            "**": np.power,
         }[node.op](a, b)
     if isinstance(node, Call):
         args = [_expr(a, env, frozen) for a in node.args]
@@ -71,9 +92,7 @@ def _plain(node, env, frozen):
             return _BINARY[node.function](*args)
         return _UNARY[node.function](args[0])
     if isinstance(node, Index):
-        key = tuple(
-            slice(i.start, i.stop, i.step) if isinstance(i, Slice) else i for i in node.items
-        )
+        key = tuple(slice(i.start, i.stop, i.step) if isinstance(i, Slice) else i for i in node.items)
         return np.asarray(_expr(node.base, env, frozen))[key]
     if isinstance(node, Transpose):
         return np.transpose(_expr(node.base, env, frozen))
@@ -89,9 +108,7 @@ def loss(program, values, outputs, weights=None, frozen=None, stop_names=()) -> 
     return total
 
 
-def central_gradient(
-    program, values, outputs, target, weights=None, stop_names=(), h=1e-6
-) -> np.ndarray:
+def central_gradient(program, values, outputs, target, weights=None, stop_names=(), h=1e-6) -> np.ndarray:
     """Central differences of L with respect to every element of `target`, step scaled per element;
     stop(...) values and --stop names are held at their values at the unperturbed point."""
     base = {k: np.array(v, dtype=float) for k, v in values.items()}

@@ -1,0 +1,250 @@
+"""Workflow: gradient descent steps and gradient checks (finite differences or expected values)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradcli import api, functions
+from gradcli.differentiate import postorder
+from gradcli.errors import GradcliError
+from gradcli.evaluate import MISSING, Evaluator
+from gradcli.lower import labels
+from gradcli.model import Program, Request, Unconnected
+
+
+def _require_values(prepared: api.Prepared, exprs, what: str) -> None:
+    missing = api._needs(prepared, [np.asarray(list(exprs), dtype=object)])
+    if missing:
+        raise GradcliError(f"{what} needs a value for {', '.join(missing)}; declare one or use --at")
+
+
+def _floats(values) -> list[float]:
+    return [float(api.to_number(v)) if v is not MISSING else math.nan for v in values]
+
+
+# ---- step --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepResult:
+    lr: float
+    steps: int
+    values: dict[str, object]  # target -> nested lists (new values)
+    loss: list[float]
+    unchanged: dict[str, str]
+
+
+def step(
+    program: Program,
+    request: Request,
+    lr: float,
+    steps: int,
+    progress: Callable[[int], None] | None = None,
+) -> StepResult:
+    """Plain gradient descent: `steps` times, w <- w - lr * dL/dw for every connected target."""
+    if steps < 0:
+        raise GradcliError(f"--steps must be 0 or more, got {steps}")
+    if not math.isfinite(lr):
+        raise GradcliError(f"--lr must be a finite number, got {lr}")
+    prepared = api.prepare(program, request)
+    gradients = api.gradient_arrays(prepared)
+    loss = api.loss_expression(prepared)
+    live = [t for t in prepared.targets if gradients[t] is not None]
+    target_symbols = [s for t in prepared.targets for s in prepared.lowered.symbols[t].flat]
+    _require_values(prepared, [loss, *target_symbols], "step")
+    values = dict(prepared.values)
+    evaluator = Evaluator(values)
+    losses = [evaluator(loss)]
+    for done in range(steps):
+        updates = {}
+        for target in live:
+            symbols = prepared.lowered.symbols[target].flat
+            for symbol, g in zip(symbols, evaluator.many(gradients[target].flat)):
+                updates[symbol] = np.float64(values[symbol]) - np.float64(lr) * _as_float(g)
+        values.update(updates)
+        evaluator = Evaluator(values)
+        losses.append(evaluator(loss))
+        if progress:
+            progress(done + 1)
+    new_values = {}
+    for target in prepared.targets:
+        array = prepared.lowered.symbols[target]
+        numbers = np.empty(array.shape, dtype=object)
+        numbers.reshape(-1)[:] = [api.to_number(values[s]) for s in array.flat] if array.size else []
+        new_values[target] = numbers.tolist() if numbers.ndim else numbers[()]
+    unchanged = {t: prepared.reasons[t] for t in prepared.targets if gradients[t] is None}
+    return StepResult(lr, steps, new_values, [api.to_number(v) for v in losses], unchanged)
+
+
+def _as_float(value) -> np.float64:
+    return np.float64(float(value))
+
+
+# ---- check -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    element: str
+    expected: object
+    computed: object
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    name: str
+    max_abs_error: float
+    max_rel_error: float
+    agrees: bool
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    mode: str  # "finite-differences" or "expect"
+    rtol: float
+    atol: float
+    targets: list[TargetCheck]
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(t.agrees for t in self.targets)
+
+
+def _close(computed: float, expected: float, rtol: float, atol: float) -> bool:
+    if math.isnan(computed) or math.isnan(expected):
+        return math.isnan(computed) and math.isnan(expected)
+    if math.isinf(computed) or math.isinf(expected):
+        return computed == expected
+    return abs(computed - expected) <= atol + rtol * abs(expected)
+
+
+def _compare(name, element_labels, computed, expected, rtol, atol, note=None) -> tuple:
+    mismatches, abs_err, rel_err = [], 0.0, 0.0
+    for element, c, e in zip(element_labels, computed, expected):
+        if not _close(c, e, rtol, atol):
+            mismatches.append(Mismatch(element, e, c))
+        if math.isfinite(c) and math.isfinite(e):
+            abs_err = max(abs_err, abs(c - e))
+            rel_err = max(rel_err, abs(c - e) / abs(e) if e else (0.0 if c == e else math.inf))
+    return TargetCheck(name, abs_err, rel_err, not mismatches, note), mismatches
+
+
+def _frozen_stops(roots, evaluator: Evaluator) -> dict:
+    """The values of every stop(...) node at the unperturbed point: held fixed by differences."""
+    return {node: evaluator(node) for node in postorder(roots) if isinstance(node, functions.stop)}
+
+
+def check_finite_differences(program: Program, request: Request, rtol: float, atol: float) -> CheckResult:
+    """Compare each connected target's gradient with Richardson-extrapolated central differences."""
+    prepared = api.prepare(program, request)
+    gradients = api.gradient_arrays(prepared)
+    loss = api.loss_expression(prepared)
+    _require_values(prepared, [loss], "check")
+    base = Evaluator(prepared.values)
+    frozen = _frozen_stops([loss], base)
+    targets, mismatches = [], []
+
+    def loss_at(symbol, value) -> float:
+        evaluator = Evaluator({**prepared.values, symbol: np.float64(value)})
+        evaluator.memo.update(frozen)
+        return float(api.to_number(evaluator(loss)))
+
+    for target in prepared.targets:
+        if gradients[target] is None:
+            targets.append(TargetCheck(target, 0.0, 0.0, True, prepared.reasons[target]))
+            continue
+        symbols = list(prepared.lowered.symbols[target].flat)
+        computed = _floats(base.many(gradients[target].flat))
+        estimates = []
+        for symbol in symbols:
+            x = float(api.to_number(prepared.values[symbol]))
+            h = 1e-3 * max(1.0, abs(x))
+
+            def central(step, symbol=symbol, x=x):
+                return (loss_at(symbol, x + step) - loss_at(symbol, x - step)) / (2 * step)
+
+            estimates.append((4 * central(h / 2) - central(h)) / 3)
+        shape = prepared.lowered.shape(target)
+        check, bad = _compare(target, labels(target, shape), computed, estimates, rtol, atol)
+        targets.append(check)
+        mismatches += bad
+    return CheckResult("finite-differences", rtol, atol, targets, mismatches)
+
+
+def _flatten(value, shape, name) -> list[float]:
+    try:
+        array = np.array(value, dtype=object)
+    except ValueError:
+        raise GradcliError(f"--expect: the value for {name} is a ragged list") from None
+    if array.shape != tuple(shape):
+        raise GradcliError(f"--expect: {name} has shape {list(array.shape)}, the gradient has {list(shape)}")
+    out = []
+    for v in array.flat:
+        if (
+            isinstance(v, str)
+            and v in ("nan", "inf", "-inf")
+            or isinstance(v, (int, float))
+            and not isinstance(v, bool)
+        ):
+            out.append(float(v))
+        else:
+            raise GradcliError(f"--expect: {name} holds {v!r}, not a number")
+    return out
+
+
+def expected_map(document) -> dict[str, object]:
+    """{target: value or None} from a `grad --format json` document or a plain map."""
+    if not isinstance(document, dict):
+        raise GradcliError("--expect: the file must hold a JSON object")
+    if isinstance(document.get("gradients"), dict):
+        result = {}
+        for name, entry in document["gradients"].items():
+            if not isinstance(entry, dict) or "value" not in entry:
+                raise GradcliError(f"--expect: gradients.{name} has no 'value'")
+            result[name] = entry["value"]
+        return result
+    return dict(document)
+
+
+def check_expected(
+    program: Program, request: Request, expected: dict[str, object], rtol: float, atol: float
+) -> CheckResult:
+    """Compare gradient values with expected ones; a disconnected target matches null (or zeros)."""
+    names = request.wrt or tuple(expected)
+    for name in names:
+        if name not in expected:
+            raise GradcliError(f"--expect: no value for {name}")
+    prepared = api.prepare(program, Request(**{**request.__dict__, "wrt": tuple(names)}))
+    gradients = api.gradient_arrays(prepared)
+    evaluator = Evaluator(prepared.values)
+    targets, mismatches = [], []
+    for name in prepared.targets:
+        shape = prepared.lowered.shape(name)
+        element_labels = labels(name, shape)
+        want = expected[name]
+        if gradients[name] is None:
+            if request.unconnected is Unconnected.ZERO:
+                computed = [0.0] * len(element_labels)
+            else:
+                agrees = want is None
+                targets.append(TargetCheck(name, 0.0, 0.0, agrees, prepared.reasons[name]))
+                if not agrees:
+                    mismatches.append(Mismatch(name, want, None))
+                continue
+        else:
+            _require_values(prepared, gradients[name].flat, f"the gradient of {name}")
+            computed = _floats(evaluator.many(gradients[name].flat))
+        if want is None:
+            targets.append(TargetCheck(name, math.inf, math.inf, False, "expected null"))
+            mismatches.append(Mismatch(name, None, "a value"))
+            continue
+        check, bad = _compare(name, element_labels, computed, _flatten(want, shape, name), rtol, atol)
+        targets.append(check)
+        mismatches += bad
+    return CheckResult("expect", rtol, atol, targets, mismatches)
