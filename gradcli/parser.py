@@ -250,6 +250,18 @@ def _did_you_mean(word: str, choices) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+def _known(name: str, known) -> str:
+    """A hint for an unknown name: the closest known name, or the known names."""
+    hint = _did_you_mean(name, known)
+    if hint:
+        return hint
+    if not known:
+        return "; declare it first with 'var' or 'const'"
+    names = list(known)
+    listed = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    return f"; names defined before this line: {listed}"
+
+
 def _syntax_error(error: UnexpectedInput) -> GradcliError:
     span = Span(error.line, error.column, None) if error.line > 0 else None
     if isinstance(error, UnexpectedCharacters):
@@ -327,11 +339,7 @@ def _check_names(statements) -> None:
                 if node.id not in first:
                     if node.id == statement.name:
                         raise GradcliError(f"'{node.id}' is used in its own definition", node.span)
-                    raise GradcliError(
-                        f"unknown name '{node.id}'{_did_you_mean(node.id, first)}"
-                        + ("" if first else "; declare it first with 'var' or 'const'"),
-                        node.span,
-                    )
+                    raise GradcliError(f"unknown name '{node.id}'{_known(node.id, first)}", node.span)
         if statement.name in FUNCTIONS or statement.name in KEYWORDS:
             raise GradcliError(
                 f"'{statement.name}' is the name of a function; choose another name", statement.span

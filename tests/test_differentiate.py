@@ -1,0 +1,111 @@
+"""Gradients and higher derivatives against independent oracles: finite differences, mpmath, by hand."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gradcli import api
+from gradcli.model import Request
+from gradcli.parser import parse, parse_literal
+
+from .oracle import central_gradient
+from .programs import VARIABLES, program
+
+VALUES = st.fixed_dictionaries(
+    {
+        name: st.lists(
+            st.floats(-1.5, 1.5, allow_nan=False).map(lambda x: round(x, 3)),
+            min_size=int(np.prod(shape)),
+            max_size=int(np.prod(shape)),
+        ).map(lambda xs, shape=shape: np.array(xs).reshape(shape))
+        for name, shape in VARIABLES.items()
+    }
+)
+CONSTANTS = {"c": np.array([0.5, -1.5, 2.0])}
+
+
+def _literal(array: np.ndarray) -> str:
+    return repr(array.tolist()).replace(" ", "")
+
+
+@settings(max_examples=int(__import__("os").environ.get("GRADCLI_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program(), VALUES, st.data())
+def test_gradients_of_random_programs_match_finite_differences(generated, values, data):
+    text, outputs, shapes = generated
+    weights = {}
+    for name in outputs:
+        if shapes[name] and data.draw(st.booleans()):
+            weights[name] = np.array(
+                data.draw(st.lists(st.sampled_from([-2.0, 0.5, 1.0, 3.0]), min_size=shapes[name][-1],
+                                   max_size=shapes[name][-1]))
+            )
+    request = Request(
+        of=tuple(outputs),
+        at={k: parse_literal(_literal(v), "--at") for k, v in values.items()},
+        grad_ys={k: parse_literal(_literal(w), "--grad-ys") for k, w in weights.items()},
+    )
+    prog = parse(text, "random.txt")
+    result = api.gradient(prog, request)
+    env = {**values, **CONSTANTS}
+    for target in result.gradients:
+        expected = central_gradient(prog, env, outputs, target.name, weights)
+        if target.status == "disconnected":
+            assert target.value is None
+            np.testing.assert_allclose(expected, 0.0, atol=1e-9)
+            continue
+        computed = np.array(target.value, dtype=float)
+        assert computed.shape == VARIABLES[target.name]
+        scale = max(1.0, float(np.max(np.abs(expected))))
+        np.testing.assert_allclose(computed, expected, rtol=1e-6, atol=1e-7 * scale, err_msg=text)
+
+
+def gradient_of(text: str, **request) -> dict:
+    result = api.gradient(parse(text), Request(**request))
+    return {t.name: t for t in result.gradients}
+
+
+@pytest.mark.parametrize(
+    "expr, x, expected",
+    [
+        ("relu(x)", 0.0, 0.0),
+        ("relu(x)", 2.0, 1.0),
+        ("relu(x)", -2.0, 0.0),
+        ("abs(x)", 0.0, 0.0),
+        ("abs(x)", -3.0, -1.0),
+        ("maximum(x, 1.0)", 1.0, 1.0),  # a tie passes the gradient to the first argument
+        ("maximum(1.0, x)", 1.0, 0.0),
+        ("minimum(x, 1.0)", 1.0, 1.0),
+        ("minimum(1.0, x)", 1.0, 0.0),
+        ("maximum(x, 1.0)", 0.5, 0.0),
+        ("minimum(x, 1.0)", 0.5, 1.0),
+        ("sigmoid(x)", 0.0, 0.25),
+        ("softplus(x)", 0.0, 0.5),
+        ("sqrt(x)", 4.0, 0.25),
+        ("log(x)", 2.0, 0.5),
+        ("pow(x, 3)", 2.0, 12.0),
+        ("x ** x", 1.0, 1.0),
+        ("square(x)", -3.0, -6.0),
+        ("stop(x) * x", 3.0, 3.0),
+    ],
+)
+def test_hand_derived_derivatives_at_kinks_and_special_points(expr, x, expected):
+    (result,) = gradient_of(f"var x = {x!r}\ny = {expr}\n").values()
+    assert result.status == "ok"
+    assert result.value == pytest.approx(expected, abs=1e-15)
+
+
+def test_exact_integer_and_rational_results():
+    results = gradient_of("var p = [1, 2, 3]\nvar q = 2\ny = sum(p * p) * q / 3\n")
+    assert results["p"].value == [pytest.approx(4 / 3), pytest.approx(8 / 3), 4.0]
+    assert results["p"].symbolic == ["2*p[0]*q/3", "2*p[1]*q/3", "2*p[2]*q/3"]
+    assert results["q"].value == pytest.approx(14 / 3)
+    exact = gradient_of("var w = [[1, 2]]\ny = w @ [[2], [1]] * 3\n")["w"]
+    assert exact.value == [[6, 3]] and all(type(v) is int for v in exact.value[0])
+
+
+def test_needs_lists_missing_values():
+    results = gradient_of("var x\nvar y = 2.0\nz = x * y * y\n")
+    assert results["x"].value == 4.0 and results["x"].needs == ()
+    assert results["y"].value is None and results["y"].needs == ("x",)
+    assert results["y"].symbolic == "2*x*y"
