@@ -37,7 +37,7 @@ _TOKEN_WORDS = {
     "_NL": "end of line",
     "$END": "end of input",
     "NAME": "a name",
-    "INT": "an integer",
+    "INT": "a number",
     "FLOAT": "a number",
     "MINUS": "'-'",
     "COLON": "':'",
@@ -274,7 +274,9 @@ def _syntax_error(error: UnexpectedInput) -> GradcliError:
         if token.type == "_NL"
         else ("end of input" if token.type == "$END" else repr(str(token)))
     )
-    expected = sorted({_TOKEN_WORDS.get(t, t) for t in error.expected})
+    expected = sorted({_TOKEN_WORDS.get(t, t) for t in error.expected if t != "_NL"})
+    if not expected or error.expected == {"_NL"} or "_NL" in error.expected and "$END" in error.expected:
+        expected = sorted({_TOKEN_WORDS.get(t, t) for t in error.expected})
     if token.type != "$END" and token.line is not None:
         span = Span(token.line, token.column, token.end_column)
     hint = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")

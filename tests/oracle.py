@@ -6,6 +6,7 @@ its central differences are checked against an independent oracle.
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 
 from gradcli.model import Binary, Call, Index, ListExpr, Name, Num, Program, Slice, Transpose, Unary
@@ -42,15 +43,44 @@ _BINARY = {
 
 def evaluate(program: Program, values, frozen=None, stop_names=()) -> dict[str, np.ndarray]:
     """Every name's value. `frozen` (id of a stop call or a --stop name -> value) holds the values
-    that no gradient flows through: filled on the first evaluation, reused on perturbed ones."""
-    env = {k: np.asarray(v, dtype=float) for k, v in values.items()}
+    that no gradient flows through: filled on the first evaluation, reused on perturbed ones.
+    Values may be float arrays or object arrays of mpmath numbers (see `mp_evaluate`)."""
+    env = {k: _array(v) for k, v in values.items()}
     frozen = {} if frozen is None else frozen
     for d in program.definitions:
-        value = np.asarray(_expr(d.expr, env, frozen), dtype=float)
+        value = _array(_expr(d.expr, env, frozen))
         if d.name in stop_names:
             value = frozen.setdefault(d.name, value)
         env[d.name] = value
     return env
+
+
+_MODE = {"mp": False}
+
+
+def _array(value):
+    if _MODE["mp"]:
+        return np.asarray(value, dtype=object)
+    return np.asarray(value, dtype=float)
+
+
+def mp_evaluate(program: Program, values: dict) -> dict:
+    """The same evaluation in mpmath at the current mpmath precision (object arrays of mpf)."""
+    _MODE["mp"] = True
+    try:
+        mp_values = {k: np.vectorize(mpmath.mpf, otypes=[object])(np.asarray(v)) for k, v in values.items()}
+        return evaluate(program, mp_values)
+    finally:
+        _MODE["mp"] = False
+
+
+_MP_UNARY = {
+    "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan, "asin": mpmath.asin, "acos": mpmath.acos,
+    "atan": mpmath.atan, "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh,
+    "exp": mpmath.exp, "log": mpmath.log, "sqrt": mpmath.sqrt, "abs": abs,
+    "square": lambda x: x * x, "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
+    "relu": lambda x: max(x, 0), "softplus": lambda x: mpmath.log(1 + mpmath.exp(x)),
+}
 
 
 def _expr(node, env, frozen):
@@ -63,11 +93,11 @@ def _expr(node, env, frozen):
 
 def _plain(node, env, frozen):
     if isinstance(node, Num):
-        return float(node.value)
+        return mpmath.mpf(node.value) if _MODE["mp"] else float(node.value)
     if isinstance(node, Name):
         return env[node.id]
     if isinstance(node, ListExpr):
-        return np.array([_expr(i, env, frozen) for i in node.items], dtype=float)
+        return _array([_expr(i, env, frozen) for i in node.items])
     if isinstance(node, Unary):
         value = _expr(node.operand, env, frozen)
         return -value if node.op == "-" else value
@@ -89,7 +119,12 @@ def _plain(node, env, frozen):
                 axis = int(_expr(value, env, frozen))
             return (np.sum if node.function == "sum" else np.mean)(args[0], axis=axis)
         if node.function in _BINARY:
+            if _MODE["mp"] and node.function in ("maximum", "minimum"):
+                pick = max if node.function == "maximum" else min
+                return np.frompyfunc(pick, 2, 1)(*args)
             return _BINARY[node.function](*args)
+        if _MODE["mp"] and node.function in _MP_UNARY:
+            return np.frompyfunc(_MP_UNARY[node.function], 1, 1)(args[0])
         return _UNARY[node.function](args[0])
     if isinstance(node, Index):
         key = tuple(slice(i.start, i.stop, i.step) if isinstance(i, Slice) else i for i in node.items)
