@@ -16,6 +16,7 @@ import sympy as sp
 
 from gradcli import functions
 from gradcli.differentiate import postorder
+from gradcli.errors import LimitError
 
 MAX_EXACT_BITS = 100_000
 
@@ -77,8 +78,12 @@ def _pow(base, exponent):
             return np.float64(math.inf)
         magnitude = abs(Fraction(base))
         bits = max(magnitude.numerator.bit_length(), magnitude.denominator.bit_length())
-        if bits * abs(exponent) <= MAX_EXACT_BITS:
-            return _tidy(Fraction(base) ** exponent)
+        if bits * abs(exponent) > MAX_EXACT_BITS and magnitude != 1:
+            raise LimitError(
+                f"an exact power {base}**{exponent} would have more than {MAX_EXACT_BITS} bits; "
+                "give a float value (e.g. 2.0) for a floating-point result"
+            )
+        return _tidy(Fraction(base) ** exponent)
     if _exact(base) and isinstance(exponent, Fraction) and exponent.denominator == 2 and base >= 0:
         root = _exact_sqrt(Fraction(base))
         if root is not None:

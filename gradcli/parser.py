@@ -343,9 +343,8 @@ def _check_names(statements) -> None:
                         raise GradcliError(f"'{node.id}' is used in its own definition", node.span)
                     raise GradcliError(f"unknown name '{node.id}'{_known(node.id, first)}", node.span)
         if statement.name in FUNCTIONS or statement.name in KEYWORDS:
-            raise GradcliError(
-                f"'{statement.name}' is the name of a function; choose another name", statement.span
-            )
+            what = "a keyword" if statement.name in KEYWORDS else "the name of a function"
+            raise GradcliError(f"'{statement.name}' is {what}; choose another name", statement.span)
         if statement.name in first:
             earlier = first[statement.name]
             raise GradcliError(

@@ -75,11 +75,23 @@ def mp_evaluate(program: Program, values: dict) -> dict:
 
 
 _MP_UNARY = {
-    "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan, "asin": mpmath.asin, "acos": mpmath.acos,
-    "atan": mpmath.atan, "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh,
-    "exp": mpmath.exp, "log": mpmath.log, "sqrt": mpmath.sqrt, "abs": abs,
-    "square": lambda x: x * x, "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
-    "relu": lambda x: max(x, 0), "softplus": lambda x: mpmath.log(1 + mpmath.exp(x)),
+    "sin": mpmath.sin,
+    "cos": mpmath.cos,
+    "tan": mpmath.tan,
+    "asin": mpmath.asin,
+    "acos": mpmath.acos,
+    "atan": mpmath.atan,
+    "sinh": mpmath.sinh,
+    "cosh": mpmath.cosh,
+    "tanh": mpmath.tanh,
+    "exp": mpmath.exp,
+    "log": mpmath.log,
+    "sqrt": mpmath.sqrt,
+    "abs": abs,
+    "square": lambda x: x * x,
+    "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
+    "relu": lambda x: max(x, 0),
+    "softplus": lambda x: mpmath.log(1 + mpmath.exp(x)),
 }
 
 

@@ -37,8 +37,16 @@ def expression(draw, shape, depth, names):
         return f"({draw(sub(shape))} / (2 + square({draw(sub(shape))})))"
     if kind == 3:
         inner = draw(sub(shape))
-        return draw(st.sampled_from([f"log(1 + square({inner}))", f"sqrt(1 + square({inner}))",
-                                     f"({inner}) ** 3", f"pow(1.5 + sigmoid({inner}), 2.5)"]))
+        return draw(
+            st.sampled_from(
+                [
+                    f"log(1 + square({inner}))",
+                    f"sqrt(1 + square({inner}))",
+                    f"({inner}) ** 3",
+                    f"pow(1.5 + sigmoid({inner}), 2.5)",
+                ]
+            )
+        )
     if kind == 4:
         return f"stop({draw(sub(shape))})"
     if kind == 5:
@@ -83,5 +91,3 @@ def program(draw, max_definitions=3, depth=3):
         names[f"d{i}"] = shape
     outputs = draw(st.lists(st.sampled_from(sorted(names)), min_size=1, max_size=2, unique=True))
     return "".join(lines), outputs, names
-
-

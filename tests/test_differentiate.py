@@ -29,7 +29,11 @@ def _literal(array: np.ndarray) -> str:
     return repr(array.tolist()).replace(" ", "")
 
 
-@settings(max_examples=int(__import__("os").environ.get("GRADCLI_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(__import__("os").environ.get("GRADCLI_EXAMPLES", 60)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(program(), VALUES, st.data())
 def test_gradients_of_random_programs_match_finite_differences(generated, values, data):
     text, outputs, shapes = generated
@@ -37,8 +41,13 @@ def test_gradients_of_random_programs_match_finite_differences(generated, values
     for name in outputs:
         if shapes[name] and data.draw(st.booleans()):
             weights[name] = np.array(
-                data.draw(st.lists(st.sampled_from([-2.0, 0.5, 1.0, 3.0]), min_size=shapes[name][-1],
-                                   max_size=shapes[name][-1]))
+                data.draw(
+                    st.lists(
+                        st.sampled_from([-2.0, 0.5, 1.0, 3.0]),
+                        min_size=shapes[name][-1],
+                        max_size=shapes[name][-1],
+                    )
+                )
             )
     request = Request(
         of=tuple(outputs),

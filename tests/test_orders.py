@@ -71,9 +71,12 @@ def _values(program):
 def test_hessian_matches_mpmath_with_cross_blocks():
     program = parse(TENSOR_PROGRAM)
     result = api.hessian(program, Request())
-    element = [(name, idx) for name in ("a", "v", "M")
-               for idx in np.ndindex(np.shape(_values(program)[name]))]
-    assert list(result.rows) == ["a", "v[0]", "v[1]", "v[2]"] + [f"M[{i},{j}]" for i in range(2) for j in range(3)]
+    element = [
+        (name, idx) for name in ("a", "v", "M") for idx in np.ndindex(np.shape(_values(program)[name]))
+    ]
+    assert list(result.rows) == ["a", "v[0]", "v[1]", "v[2]"] + [
+        f"M[{i},{j}]" for i in range(2) for j in range(3)
+    ]
     assert result.rows == result.cols
     values = _values(program)
     hessian = np.array(result.value, dtype=float)
@@ -111,6 +114,7 @@ def test_jacobian_matches_mpmath():
     values = _values(program)
     for row in range(2):
         for col, key in enumerate([("v", (0,)), ("v", (1,)), ("v", (2,)), ("a", ())]):
+
             def h_element(x, row=row, key=key):
                 moved = {k: np.array(v, dtype=object) for k, v in values.items()}
                 moved[key[0]][key[1]] = x
