@@ -25,9 +25,6 @@ from gradcli.model import (
 from gradcli.parser import _did_you_mean, parse  # noqa: F401 - parse is part of the API
 from gradcli.printing import symbolic
 
-MAX_ORDER = 10
-MAX_RESULT_ELEMENTS = 1_000_000
-
 
 @dataclass(frozen=True)
 class Prepared:
@@ -46,13 +43,17 @@ class Prepared:
 
 def prepare(program: Program, request: Request, targets_required: bool = True) -> Prepared:
     """Check the request against the program and lower it. Raises GradcliError on a bad request."""
-    if request.order < 1 or request.order > MAX_ORDER:
-        raise LimitError(f"--order must be between 1 and {MAX_ORDER}, got {request.order}")
+    limits = request.limits
+    if request.order < 1 or request.order > limits.order:
+        raise LimitError(
+            f"--order must be between 1 and {limits.order}, got {request.order}"
+            + ("; raise the limit with --limit order=N" if request.order > limits.order else "")
+        )
     defined = [d.name for d in program.definitions]
     for name in request.stop:
         if name not in defined:
             raise GradcliError(f"--stop {name}: {_not_a('defined name', name, program, defined)}")
-    lowered = lower(program, request.stop)
+    lowered = lower(program, request.stop, limits)
     outputs = request.of or (defined[-1],)
     for name in outputs:
         if name not in lowered.arrays:
@@ -191,11 +192,12 @@ def _zeros(shape: tuple[int, ...]) -> np.ndarray:
     return np.full(shape, sp.S.Zero, dtype=object)
 
 
-def _check_result_size(shape: tuple[int, ...]) -> None:
+def _check_result_size(shape: tuple[int, ...], limits) -> None:
     size = int(np.prod(shape, dtype=object)) if shape else 1
-    if size > MAX_RESULT_ELEMENTS:
+    if size > limits.result:
         raise LimitError(
-            f"the result would have {size} elements, more than the limit of {MAX_RESULT_ELEMENTS}"
+            f"the result would have {size} elements, more than the limit of {limits.result}; "
+            "raise it with --limit result=N"
         )
 
 
@@ -206,7 +208,7 @@ def gradient_arrays(prepared: Prepared) -> dict[str, np.ndarray | None]:
     result = {}
     for target in prepared.targets:
         symbols = lowered.symbols[target]
-        _check_result_size(symbols.shape * order)
+        _check_result_size(symbols.shape * order, prepared.request.limits)
         if prepared.reasons[target] is not None:
             result[target] = None
             continue
@@ -221,7 +223,7 @@ def gradient(program: Program, request: Request) -> GradResult:
     """The N-th derivative of L for each target (SPEC section 2). Raises GradcliError."""
     prepared = prepare(program, request)
     arrays = gradient_arrays(prepared)
-    evaluator = Evaluator(prepared.values)
+    evaluator = Evaluator(prepared.values, request.limits.bits)
     results = []
     for target in prepared.targets:
         array = arrays[target]
@@ -232,7 +234,7 @@ def gradient(program: Program, request: Request) -> GradResult:
         if array is None:
             results.append(TargetResult(target, "disconnected", reason, shape, None, None, None, ()))
             continue
-        text, elided = symbolic(array, request.symbolic)
+        text, elided = symbolic(array, request.symbolic, request.limits.operations)
         value = _numbers(array, evaluator, target in prepared.float_names)
         needs = _needs(prepared, [array]) if value is None else ()
         status = "ok" if reason is None else "disconnected"
@@ -258,8 +260,8 @@ def _matrix_result(
     float_cols: list[bool],
 ) -> MatrixResult:
     request = prepared.request
-    text, elided = symbolic(matrix, request.symbolic)
-    evaluator = Evaluator(prepared.values)
+    text, elided = symbolic(matrix, request.symbolic, request.limits.operations)
+    evaluator = Evaluator(prepared.values, request.limits.bits)
     values = evaluator.many(matrix.flat)
     if any(v is MISSING for v in values):
         value, needs = None, _needs(prepared, [matrix])
@@ -306,7 +308,7 @@ def hessian(program: Program, request: Request) -> MatrixResult:
     """The full Hessian of L over all target elements, cross blocks included, exactly symmetric."""
     prepared = prepare(program, request)
     symbols, names, floats, live = _columns(prepared)
-    _check_result_size((len(symbols), len(symbols)))
+    _check_result_size((len(symbols), len(symbols)), request.limits)
     outputs = {name: prepared.lowered.arrays[name] for name in prepared.outputs}
     first = differentiate.gradient(outputs, prepared.weights, tensor(np.array(symbols, dtype=object)))
     first = [g if alive else sp.S.Zero for g, alive in zip(first.flat, live)]
@@ -324,7 +326,7 @@ def jacobian(program: Program, request: Request) -> MatrixResult:
         array = prepared.lowered.arrays[name]
         outputs += list(array.flat)
         rows += labels(name, array.shape)
-    _check_result_size((len(rows), len(symbols)))
+    _check_result_size((len(rows), len(symbols)), request.limits)
     live_symbols = [s if alive else sp.Dummy() for s, alive in zip(symbols, live)]
     matrix = differentiate.jacobian(outputs, live_symbols)
     return _matrix_result("jacobian", prepared, rows, names, matrix, [False] * len(rows), floats)

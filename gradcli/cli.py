@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import functools
 import json
+import signal
 import sys
 import traceback
 
 import click
 
+from gradcli.model import Limits  # a few dataclasses: cheap to import, unlike SymPy
+
 EXIT_INPUT_ERROR = 1
 EXIT_DISCONNECTED_OR_MISMATCH = 3
 EXIT_BUG = 4
+SOURCE_WINDOW = 100  # characters of a long source line shown around an error
+RECURSION_LIMIT = 20_000  # deep but bounded (--limit depth) expressions recurse in Lark and SymPy
 
 
 class OutputFormat(str, enum.Enum):
@@ -33,11 +40,15 @@ def format_error(error) -> str:
     width = 1
     if span.end_column is not None and span.end_column > span.column:
         width = span.end_column - span.column
-    width = max(1, min(width, len(line_text) - span.column + 1))
-    indent = "".join(c if c == "\t" else " " for c in line_text[: span.column - 1])
+    width = max(1, min(width, len(line_text) - span.column + 1, SOURCE_WINDOW // 2))
+    start = max(0, span.column - 1 - SOURCE_WINDOW // 2) if len(line_text) > SOURCE_WINDOW else 0
+    shown = line_text[start : start + SOURCE_WINDOW]
+    prefix = "..." if start else ""
+    suffix = "..." if start + SOURCE_WINDOW < len(line_text) else ""
+    indent = " " * len(prefix) + "".join(c if c == "\t" else " " for c in line_text[start : span.column - 1])
     return (
         f"{where}:{span.line}:{span.column}: error: {error.message}\n"
-        f"{line_text}\n{indent}^{'~' * (width - 1)}"
+        f"{prefix}{shown}{suffix}\n{indent}^{'~' * (width - 1)}"
     )
 
 
@@ -88,7 +99,54 @@ def cli(ctx, debug):
 # ---- reading input -----------------------------------------------------------------------
 
 
-def read_program(path: str):
+def parse_limits(items: tuple[str, ...]):
+    """`--limit NAME=VALUE` options over the defaults (gradcli.model.Limits)."""
+    import dataclasses
+
+    from gradcli.errors import GradcliError
+    from gradcli.model import Limits
+
+    changes = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in Limits.names():
+            raise GradcliError(
+                f"--limit {item!r}: expected NAME=VALUE with NAME one of {', '.join(Limits.names())}"
+            )
+        try:
+            number = float(value) if name == "time" else int(float(value))
+        except ValueError:
+            raise GradcliError(f"--limit {name}: {value!r} is not a number") from None
+        if not number > 0:
+            raise GradcliError(f"--limit {name}: must be positive, got {value}")
+        changes[name] = number
+    return dataclasses.replace(Limits(), **changes)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Raise LimitError when a command runs longer than `seconds` of wall time."""
+    from gradcli.errors import LimitError
+
+    def expire(signum, frame):
+        raise LimitError(
+            f"gave up after {seconds:g} seconds (the time limit); raise it with --limit time=SECONDS"
+        )
+
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def read_program(path: str, limits=None):
     """Read and parse FILE ('-' is standard input). Raises GradcliError."""
     from gradcli.errors import GradcliError
     from gradcli.parser import parse
@@ -109,7 +167,7 @@ def read_program(path: str):
         ) from None
     if not text.strip():
         raise GradcliError(f"{filename} is empty; write at least one 'var' and one definition")
-    return parse(text, filename)
+    return parse(text, filename, limits)
 
 
 def _names(option: str, value: str | None) -> tuple[str, ...]:
@@ -164,9 +222,24 @@ target_options = _option_group(
         show_default=True,
         help="Result of a disconnected target: null or zeros.",
     ),
+    click.option(
+        "--limit",
+        "limit",
+        metavar="NAME=N",
+        multiple=True,
+        help="Raise a limit: " + ", ".join(Limits.names()) + " (see README).",
+    ),
 )
 grad_ys_option = click.option(
     "--grad-ys", "grad_ys", metavar="NAME=LIT", multiple=True, help="Weights of an output."
+)
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice([f.value for f in OutputFormat]),
+    default="text",
+    show_default=True,
+    help="For people (text) or for scripts (json).",
 )
 display_options = _option_group(
     click.option(
@@ -176,18 +249,12 @@ display_options = _option_group(
         show_default=True,
         help="Symbolic results: small ones, all, or none.",
     ),
-    click.option(
-        "--format",
-        "output_format",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-    ),
+    format_option,
     click.option("--strict", is_flag=True, help="Exit 3 when a target is disconnected."),
 )
 
 
-def _request(of, wrt, at, stop, unconnected, symbolic="auto", grad_ys=(), order=1):
+def _request(limits, of, wrt, at, stop, unconnected, symbolic="auto", grad_ys=(), order=1):
     from gradcli.model import Request, SymbolicMode, Unconnected
 
     return Request(
@@ -199,12 +266,31 @@ def _request(of, wrt, at, stop, unconnected, symbolic="auto", grad_ys=(), order=
         stop=_names("--stop", stop),
         unconnected=Unconnected(unconnected),
         symbolic=SymbolicMode(symbolic),
+        limits=limits,
     )
+
+
+def _with_limits(command):
+    """Parse --limit once, and run the command under its wall-time limit."""
+
+    @functools.wraps(command)
+    def run(*args, limit=(), **kwargs):
+        limits = parse_limits(limit)
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
+        with time_limit(limits.time):
+            return command(*args, limits=limits, **kwargs)
+
+    return run
+
+
+def _load(file, limits, **options):
+    """The program in FILE and the request the options describe."""
+    return read_program(file, limits), _request(limits, **options)
 
 
 def _emit(document: dict, renderable, output_format: str) -> None:
     if output_format == OutputFormat.JSON.value:
-        click.echo(json.dumps(document, indent=None))
+        click.echo(json.dumps(document))
         return
     from rich.console import Console
 
@@ -224,7 +310,8 @@ def _finish(disconnected: dict, strict: bool) -> None:
 @grad_ys_option
 @click.option("--order", type=int, default=1, show_default=True, help="Derivative order N >= 1.")
 @display_options
-def grad(file, of, wrt, at, stop, unconnected, grad_ys, order, symbolic, output_format, strict):
+@_with_limits
+def grad(file, limits, output_format, strict, **options):
     """Gradient (or N-th derivative) of the outputs with respect to the targets.
 
     \b
@@ -233,9 +320,7 @@ def grad(file, of, wrt, at, stop, unconnected, grad_ys, order, symbolic, output_
     """
     from gradcli import api, render
 
-    program = read_program(file)
-    request = _request(of, wrt, at, stop, unconnected, symbolic, grad_ys, order)
-    result = api.gradient(program, request)
+    result = api.gradient(*_load(file, limits, **options))
     _emit(render.grad_document(result), render.grad_text(result), output_format)
     _finish(result.disconnected, strict)
 
@@ -244,7 +329,8 @@ def grad(file, of, wrt, at, stop, unconnected, grad_ys, order, symbolic, output_
 @target_options
 @grad_ys_option
 @display_options
-def hessian(file, of, wrt, at, stop, unconnected, grad_ys, symbolic, output_format, strict):
+@_with_limits
+def hessian(file, limits, output_format, strict, **options):
     """Full Hessian of L over every element of every target, cross blocks included.
 
     \b
@@ -253,9 +339,7 @@ def hessian(file, of, wrt, at, stop, unconnected, grad_ys, symbolic, output_form
     """
     from gradcli import api, render
 
-    program = read_program(file)
-    request = _request(of, wrt, at, stop, unconnected, symbolic, grad_ys)
-    result = api.hessian(program, request)
+    result = api.hessian(*_load(file, limits, **options))
     _emit(render.matrix_document(result), render.matrix_text(result), output_format)
     _finish(result.disconnected, strict)
 
@@ -263,7 +347,8 @@ def hessian(file, of, wrt, at, stop, unconnected, grad_ys, symbolic, output_form
 @cli.command()
 @target_options
 @display_options
-def jacobian(file, of, wrt, at, stop, unconnected, symbolic, output_format, strict):
+@_with_limits
+def jacobian(file, limits, output_format, strict, **options):
     """Derivative of every output element with respect to every target element.
 
     \b
@@ -272,9 +357,7 @@ def jacobian(file, of, wrt, at, stop, unconnected, symbolic, output_format, stri
     """
     from gradcli import api, render
 
-    program = read_program(file)
-    request = _request(of, wrt, at, stop, unconnected, symbolic)
-    result = api.jacobian(program, request)
+    result = api.jacobian(*_load(file, limits, **options))
     _emit(render.matrix_document(result), render.matrix_text(result), output_format)
     _finish(result.disconnected, strict)
 
@@ -284,15 +367,10 @@ def jacobian(file, of, wrt, at, stop, unconnected, symbolic, output_format, stri
 @grad_ys_option
 @click.option("--lr", type=float, required=True, help="Learning rate.")
 @click.option("--steps", type=int, default=1, show_default=True, help="Number of steps.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option
 @click.option("--write", is_flag=True, help="Write the new values into FILE's var declarations.")
-def step(file, of, wrt, at, stop, unconnected, grad_ys, lr, steps, output_format, write):
+@_with_limits
+def step(file, limits, lr, steps, output_format, write, **options):
     """Plain gradient descent: every target w becomes w - LR * dL/dw, STEPS times.
 
     \b
@@ -307,22 +385,17 @@ def step(file, of, wrt, at, stop, unconnected, grad_ys, lr, steps, output_format
 
     if write and file == "-":
         raise GradcliError("--write needs a file, not standard input")
-    program = read_program(file)
-    request = _request(of, wrt, at, stop, unconnected, grad_ys=grad_ys)
+    program, request = _load(file, limits, **options)
     console = Console(stderr=True)
-    show = output_format == "text" and console.is_terminal and steps >= 20
+    show = output_format == OutputFormat.TEXT.value and console.is_terminal and steps >= 20
     with Progress(console=console, disable=not show, transient=True) as progress:
         task = progress.add_task("stepping", total=steps)
         result = workflow.step(
             program, request, lr, steps, lambda done: progress.update(task, completed=done)
         )
     if write:
-        raw = open(file, "rb").read()  # noqa: SIM115
-        bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
-        text = raw[len(bom) :].decode("utf-8")
         changed = {k: v for k, v in result.values.items() if k not in result.unchanged}
-        new_text = rewrite.rewrite_values(text, program, changed)
-        rewrite.write_atomically(file, bom + new_text.encode("utf-8"))
+        rewrite.rewrite_file(file, program, changed)
     _emit(render.step_document(result), render.step_text(result), output_format)
 
 
@@ -336,14 +409,9 @@ def step(file, of, wrt, at, stop, unconnected, grad_ys, lr, steps, output_format
 )
 @click.option("--rtol", type=float, default=1e-7, show_default=True)
 @click.option("--atol", type=float, default=1e-9, show_default=True)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
-def check(file, of, wrt, at, stop, unconnected, grad_ys, expect, rtol, atol, output_format):
+@format_option
+@_with_limits
+def check(file, limits, expect, rtol, atol, output_format, **options):
     """Check gradients: against finite differences, or against --expect. Exit 3 on disagreement.
 
     \b
@@ -353,8 +421,7 @@ def check(file, of, wrt, at, stop, unconnected, grad_ys, expect, rtol, atol, out
     """
     from gradcli import render, workflow
 
-    program = read_program(file)
-    request = _request(of, wrt, at, stop, unconnected, grad_ys=grad_ys)
+    program, request = _load(file, limits, **options)
     if expect is None:
         result = workflow.check_finite_differences(program, request, rtol, atol)
     else:

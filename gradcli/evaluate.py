@@ -18,8 +18,6 @@ from gradcli import functions
 from gradcli.differentiate import postorder
 from gradcli.errors import LimitError
 
-MAX_EXACT_BITS = 100_000
-
 
 class _Missing:
     """The value of anything that depends on a variable without a value."""
@@ -72,22 +70,22 @@ def _mul(args):
     return out
 
 
-def _pow(base, exponent):
+def _pow(base, exponent, max_bits: int):
     if _exact(base) and isinstance(exponent, int):
         if base == 0 and exponent < 0:
             return np.float64(math.inf)
         magnitude = abs(Fraction(base))
         bits = max(magnitude.numerator.bit_length(), magnitude.denominator.bit_length())
-        if bits * abs(exponent) > MAX_EXACT_BITS and magnitude != 1:
+        if bits * abs(exponent) > max_bits and magnitude != 1:
             raise LimitError(
-                f"an exact power {base}**{exponent} would have more than {MAX_EXACT_BITS} bits; "
-                "give a float value (e.g. 2.0) for a floating-point result"
+                f"an exact power {base}**{exponent} would have more than {max_bits} bits; "
+                "give a float value (e.g. 2.0) for a floating-point result, or --limit bits=N"
             )
         return _tidy(Fraction(base) ** exponent)
     if _exact(base) and isinstance(exponent, Fraction) and exponent.denominator == 2 and base >= 0:
         root = _exact_sqrt(Fraction(base))
         if root is not None:
-            return _pow(root, exponent.numerator)
+            return _pow(root, exponent.numerator, max_bits)
     return np.power(_float(base), _float(exponent))
 
 
@@ -188,8 +186,9 @@ def _leaf(node: sp.Basic):
 class Evaluator:
     """Evaluates expressions at one assignment of values, sharing work across all of them."""
 
-    def __init__(self, values: dict[sp.Symbol, Value]):
+    def __init__(self, values: dict[sp.Symbol, Value], max_bits: int = 100_000):
         self.values = values
+        self.max_bits = max_bits
         self.memo: dict[sp.Basic, object] = {}
 
     def __call__(self, expr: sp.Basic):
@@ -222,7 +221,7 @@ class Evaluator:
                 elif isinstance(node, sp.Mul):
                     memo[node] = _mul(args)
                 elif isinstance(node, sp.Pow):
-                    memo[node] = _pow(*args)
+                    memo[node] = _pow(*args, self.max_bits)
                 else:
                     memo[node] = _function(node.func, args)
 

@@ -20,6 +20,7 @@ from gradcli.model import (
     Call,
     Expr,
     Index,
+    Limits,
     ListExpr,
     Name,
     Num,
@@ -28,9 +29,6 @@ from gradcli.model import (
     Transpose,
     Unary,
 )
-
-DEFAULT_MAX_ELEMENTS = 100_000
-MAX_EXACT_EXPONENT = 10_000
 
 
 @dataclass(frozen=True)
@@ -84,9 +82,9 @@ def sympy_number(value) -> sp.Number:
     return sp.Integer(value) if isinstance(value, int) else sp.Rational(value)
 
 
-def lower(program: Program, stop: tuple[str, ...] = (), max_elements: int = DEFAULT_MAX_ELEMENTS) -> Lowered:
+def lower(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = None) -> Lowered:
     """Lower every declaration and definition. Raises GradcliError on a shape error or a limit."""
-    lowering = _Lowering(max_elements)
+    lowering = _Lowering(limits or Limits())
     symbols = {}
     try:
         for decl in program.declarations:
@@ -112,16 +110,16 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 
 class _Lowering:
-    def __init__(self, max_elements: int):
-        self.max_elements = max_elements
+    def __init__(self, limits: Limits):
+        self.limits = limits
         self.arrays: dict[str, np.ndarray] = {}
 
     def check_size(self, shape: tuple[int, ...], span: Span, what: str) -> None:
         size = int(np.prod(shape, dtype=object)) if shape else 1
-        if size > self.max_elements:
+        if size > self.limits.elements:
             raise LimitError(
-                f"{what} would have {size} elements, more than the limit of {self.max_elements}; "
-                "raise it with --max-elements",
+                f"{what} would have {size} elements, more than the limit of {self.limits.elements}; "
+                "raise it with --limit elements=N",
                 span,
             )
 
@@ -163,7 +161,7 @@ class _Lowering:
             return matmul(left, right, node.span)
         broadcast(left, right, node.span, node.op)
         if node.op == "**":
-            return power(left, right, node.span)
+            return power(left, right, node.span, self.limits.exponent)
         if node.op == "+":
             return tensor(left + right)
         if node.op == "-":
@@ -179,7 +177,7 @@ class _Lowering:
             return _map1(functions.ELEMENTWISE[name], args[0])
         if name == "pow":
             broadcast(args[0], args[1], node.span, "pow")
-            return power(args[0], args[1], node.span)
+            return power(args[0], args[1], node.span, self.limits.exponent)
         if name in functions.BINARY_ELEMENTWISE:
             broadcast(args[0], args[1], node.span, name)
             return tensor(np.frompyfunc(functions.BINARY_ELEMENTWISE[name], 2, 1)(*args))
@@ -256,18 +254,18 @@ def broadcast(a: np.ndarray, b: np.ndarray, span: Span, op: str) -> tuple[int, .
         ) from None
 
 
-def power(base: np.ndarray, exponent: np.ndarray, span: Span) -> np.ndarray:
+def power(base: np.ndarray, exponent: np.ndarray, span: Span, max_exponent: int) -> np.ndarray:
     for b, e in zip(*(x.flat for x in np.broadcast_arrays(base, exponent))):
         if (
             isinstance(e, sp.Integer)
-            and abs(int(e)) > MAX_EXACT_EXPONENT
+            and abs(int(e)) > max_exponent
             and isinstance(b, sp.Rational)
             and abs(b) != 1
             and b != 0
         ):
             raise LimitError(
-                f"exact power with exponent {e} is too large (limit {MAX_EXACT_EXPONENT}); "
-                "write the base as a float (e.g. 2.0) for a floating-point result",
+                f"exact power with exponent {e} is too large (limit {max_exponent}); write the "
+                "base as a float (e.g. 2.0) for a floating-point result, or --limit exponent=N",
                 span,
             )
     return tensor(base**exponent)

@@ -209,6 +209,25 @@ class SymbolicMode(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Bounds that keep any input from hanging or exhausting memory (`--limit NAME=VALUE` raises them)."""
+
+    elements: int = 100_000  # elements of any tensor: a declaration or an intermediate
+    result: int = 1_000_000  # elements of a result: derivative tensor, Hessian, Jacobian
+    order: int = 10  # highest --order
+    exponent: int = 10_000  # exponent of an exact power of constants
+    bits: int = 100_000  # size of an exact integer or fraction value
+    nesting: int = 200  # brackets nested in a file
+    depth: int = 2_000  # operators chained in one expression (a + a + ... or -(-(-...)))
+    operations: int = 1_000_000  # operations printed in one symbolic result, even with --symbolic full
+    time: float = 120.0  # seconds of wall time for one command
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(cls.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
 class Request:
     """What to differentiate: outputs, targets, weights, values, order and display options."""
 
@@ -220,6 +239,7 @@ class Request:
     stop: tuple[str, ...] = ()
     unconnected: Unconnected = Unconnected.NONE
     symbolic: SymbolicMode = SymbolicMode.AUTO
+    limits: Limits = field(default_factory=Limits)
 
 
 # ---- results -----------------------------------------------------------------------------

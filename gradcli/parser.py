@@ -6,7 +6,7 @@ import difflib
 import functools
 from importlib import resources
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from gradcli.errors import GradcliError, Span
@@ -18,6 +18,7 @@ from gradcli.model import (
     Declaration,
     Definition,
     Index,
+    Limits,
     ListExpr,
     Literal,
     Name,
@@ -28,8 +29,6 @@ from gradcli.model import (
     Unary,
     names_in,
 )
-
-MAX_NESTING = 200  # brackets and parentheses; deeper input is refused before it can recurse
 
 _OPENERS = {"LPAR", "LSQB"}
 _CLOSERS = {"RPAR", "RSQB"}
@@ -59,17 +58,24 @@ _TOKEN_WORDS = {
 
 
 class _BracketNewlines:
-    """Post-lexer: a newline inside (...) or [...] continues the statement."""
+    """Post-lexer: a newline inside (...) or [...] continues the statement; deep nesting is refused."""
 
     always_accept = ("_NL",)
+
+    def __init__(self):
+        self.max_nesting = Limits.nesting
 
     def process(self, stream):
         depth = 0
         for token in stream:
             if token.type in _OPENERS:
                 depth += 1
-                if depth > MAX_NESTING:
-                    raise GradcliError(f"brackets nested deeper than {MAX_NESTING} levels", _span(token))
+                if depth > self.max_nesting:
+                    raise GradcliError(
+                        f"brackets nested deeper than {self.max_nesting} levels; "
+                        "raise the limit with --limit nesting=N",
+                        _span(token),
+                    )
             elif token.type in _CLOSERS:
                 depth = max(depth - 1, 0)
             if token.type == "_NL" and depth:
@@ -283,21 +289,38 @@ def _syntax_error(error: UnexpectedInput) -> GradcliError:
     return GradcliError(f"unexpected {found}; expected {hint}", span)
 
 
-def _parse_tree(text: str, start: str):
+def _parse_tree(text: str, start: str, limits: Limits):
+    parser = _lark()
+    parser.options.postlex.max_nesting = limits.nesting
     try:
-        return _lark().parse(text, start=start)
+        tree = parser.parse(text, start=start)
     except UnexpectedInput as error:
         raise _syntax_error(error) from None
-    except RecursionError:
-        raise GradcliError(f"expression nested too deeply (limit {MAX_NESTING})") from None
+    _check_depth(tree, limits.depth)
+    return tree
 
 
-def parse(text: str, filename: str = "<input>") -> Program:
+def _check_depth(tree, limit: int) -> None:
+    """Refuse expressions nested deeper than `limit` operations before anything recurses on them."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise GradcliError(
+                f"expression nested deeper than {limit} operations; split it into several "
+                "definitions or raise the limit with --limit depth=N",
+                _span(node.meta) if not node.meta.empty else None,
+            )
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+
+
+def parse(text: str, filename: str = "<input>", limits: Limits | None = None) -> Program:
     """Parse and check a program. Raises GradcliError (located in `text`) on any bad input."""
+    limits = limits or Limits()
     try:
         if not text.endswith("\n"):
             text += "\n"
-        statements = _ToModel().transform(_parse_tree(text, "start"))
+        statements = _ToModel().transform(_parse_tree(text, "start", limits))
         program = Program(
             text,
             filename,
@@ -320,7 +343,7 @@ def parse(text: str, filename: str = "<input>") -> Program:
 def parse_literal(text: str, label: str) -> Literal:
     """Parse a number or nested list (an option value such as --at w=[1, 2])."""
     try:
-        return _ToModel().transform(_parse_tree(text, "literal"))
+        return _ToModel().transform(_parse_tree(text, "literal", Limits()))
     except GradcliError as error:
         raise error.located(text, label) from None
     except Exception as error:

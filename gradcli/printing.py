@@ -13,7 +13,6 @@ from gradcli.differentiate import postorder
 from gradcli.model import SymbolicMode
 
 AUTO_MAX_OPERATIONS = 100  # --symbolic auto elides a result having an element larger than this
-FULL_MAX_OPERATIONS = 1_000_000  # even --symbolic full will not print more than this in one result
 
 
 class _Printer(StrPrinter):
@@ -52,7 +51,7 @@ def text(expr: sp.Basic) -> str:
     return _PRINTER.doprint(strip_stops(expr))
 
 
-def symbolic(array: np.ndarray, mode: SymbolicMode) -> tuple[object | None, str | None]:
+def symbolic(array: np.ndarray, mode: SymbolicMode, max_operations: int) -> tuple[object | None, str | None]:
     """(nested lists of strings or one string, None) or (None, why it is elided)."""
     if mode is SymbolicMode.NONE:
         return None, "skipped (--symbolic none)"
@@ -60,8 +59,8 @@ def symbolic(array: np.ndarray, mode: SymbolicMode) -> tuple[object | None, str 
     largest, total = max(sizes, default=0), sum(sizes)
     if mode is SymbolicMode.AUTO and largest > AUTO_MAX_OPERATIONS:
         return None, f"{largest} operations; --symbolic full prints it"
-    if total > FULL_MAX_OPERATIONS:
-        return None, f"{total} operations, more than gradcli prints ({FULL_MAX_OPERATIONS})"
+    if total > max_operations:
+        return None, f"{total} operations, more than gradcli prints ({max_operations}; --limit operations=N)"
     strings = np.empty(array.shape, dtype=object)
     for index, expr in np.ndenumerate(array):
         strings[index] = text(expr)

@@ -65,3 +65,12 @@ def write_atomically(path: str, data: bytes) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def rewrite_file(path: str, program: Program, values: dict[str, object]) -> None:
+    """Rewrite the values in the file at `path` (a leading UTF-8 BOM and line endings kept)."""
+    with open(path, "rb") as stream:
+        raw = stream.read()
+    bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+    text = raw[len(bom) :].decode("utf-8")
+    write_atomically(path, bom + rewrite_values(text, program, values).encode("utf-8"))

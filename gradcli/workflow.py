@@ -57,7 +57,7 @@ def step(
     target_symbols = [s for t in prepared.targets for s in prepared.lowered.symbols[t].flat]
     _require_values(prepared, [loss, *target_symbols], "step")
     values = dict(prepared.values)
-    evaluator = Evaluator(values)
+    evaluator = Evaluator(values, request.limits.bits)
     losses = [evaluator(loss)]
     for done in range(steps):
         updates = {}
@@ -66,7 +66,7 @@ def step(
             for symbol, g in zip(symbols, evaluator.many(gradients[target].flat)):
                 updates[symbol] = np.float64(values[symbol]) - np.float64(lr) * _as_float(g)
         values.update(updates)
-        evaluator = Evaluator(values)
+        evaluator = Evaluator(values, request.limits.bits)
         losses.append(evaluator(loss))
         if progress:
             progress(done + 1)
@@ -146,12 +146,12 @@ def check_finite_differences(program: Program, request: Request, rtol: float, at
     gradients = api.gradient_arrays(prepared)
     loss = api.loss_expression(prepared)
     _require_values(prepared, [loss], "check")
-    base = Evaluator(prepared.values)
+    base = Evaluator(prepared.values, request.limits.bits)
     frozen = _frozen_stops([loss], base)
     targets, mismatches = [], []
 
     def loss_at(symbol, value) -> float:
-        evaluator = Evaluator({**prepared.values, symbol: np.float64(value)})
+        evaluator = Evaluator({**prepared.values, symbol: np.float64(value)}, request.limits.bits)
         evaluator.memo.update(frozen)
         return float(api.to_number(evaluator(loss)))
 
@@ -222,7 +222,7 @@ def check_expected(
             raise GradcliError(f"--expect: no value for {name}")
     prepared = api.prepare(program, Request(**{**request.__dict__, "wrt": tuple(names)}))
     gradients = api.gradient_arrays(prepared)
-    evaluator = Evaluator(prepared.values)
+    evaluator = Evaluator(prepared.values, request.limits.bits)
     targets, mismatches = [], []
     for name in prepared.targets:
         shape = prepared.lowered.shape(name)
