@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-import sympy as sp
+import symengine as se
 
-from gradcli import differentiate
+from gradcli import differentiate, functions
 from gradcli.errors import GradcliError, LimitError
 from gradcli.evaluate import MISSING, Evaluator
 from gradcli.graph import disconnection_reasons
-from gradcli.lower import Lowered, labels, lower, sympy_number, tensor
+from gradcli.lower import Lowered, labels, lower, scalar, tensor
 from gradcli.model import (
     GradResult,
     Literal,
@@ -35,7 +35,7 @@ class Prepared:
     outputs: tuple[str, ...]
     targets: tuple[str, ...]
     weights: dict[str, np.ndarray]
-    values: dict[sp.Symbol, object]
+    values: dict[se.Symbol, object]
     float_names: frozenset[str]
     reasons: dict[str, str | None]
     request: Request
@@ -70,7 +70,7 @@ def prepare(program: Program, request: Request, targets_required: bool = True) -
     weights = {}
     for name in outputs:
         literal = request.grad_ys.get(name)
-        weights[name] = np.broadcast_to(tensor(sp.S.One), lowered.shape(name))
+        weights[name] = np.broadcast_to(tensor(functions.ONE), lowered.shape(name))
         if literal is not None:
             weights[name] = _weights(literal, name, lowered.shape(name))
     for name in request.grad_ys:
@@ -112,7 +112,7 @@ def _weights(literal: Literal, name: str, shape: tuple[int, ...]) -> np.ndarray:
             f"--grad-ys {name}: weights of shape {list(array.shape)} do not broadcast to "
             f"the shape of {name}, {list(shape)}"
         ) from None
-    return np.broadcast_to(np.frompyfunc(sympy_number, 1, 1)(array).astype(object), shape)
+    return np.broadcast_to(np.frompyfunc(scalar, 1, 1)(array).astype(object), shape)
 
 
 def _literal_array(literal: Literal) -> np.ndarray:
@@ -125,7 +125,7 @@ def _literal_array(literal: Literal) -> np.ndarray:
 
 
 def _values(program: Program, lowered: Lowered, at: dict[str, Literal]):
-    values: dict[sp.Symbol, object] = {}
+    values: dict[se.Symbol, object] = {}
     float_names = set()
     for name, literal in at.items():
         decl = program.declaration(name)
@@ -181,7 +181,7 @@ def _needs(prepared: Prepared, arrays: list[np.ndarray]) -> tuple[str, ...]:
     missing = {
         n
         for n in differentiate.postorder(e for a in arrays for e in a.flat)
-        if isinstance(n, sp.Symbol) and n not in prepared.values
+        if isinstance(n, se.Symbol) and n not in prepared.values
     }
     owner = prepared.lowered.owner()
     names = {owner[s] for s in missing if s in owner}
@@ -189,7 +189,7 @@ def _needs(prepared: Prepared, arrays: list[np.ndarray]) -> tuple[str, ...]:
 
 
 def _zeros(shape: tuple[int, ...]) -> np.ndarray:
-    return np.full(shape, sp.S.Zero, dtype=object)
+    return np.full(shape, functions.ZERO, dtype=object)
 
 
 def _check_result_size(shape: tuple[int, ...], limits) -> None:
@@ -202,7 +202,7 @@ def _check_result_size(shape: tuple[int, ...], limits) -> None:
 
 
 def gradient_arrays(prepared: Prepared) -> dict[str, np.ndarray | None]:
-    """Each target's order-N derivative as an array of SymPy expressions (None: disconnected)."""
+    """Each target's order-N derivative as an array of SymEngine expressions (None: disconnected)."""
     lowered, order = prepared.lowered, prepared.request.order
     outputs = {name: lowered.arrays[name] for name in prepared.outputs}
     result = {}
@@ -311,8 +311,8 @@ def hessian(program: Program, request: Request) -> MatrixResult:
     _check_result_size((len(symbols), len(symbols)), request.limits)
     outputs = {name: prepared.lowered.arrays[name] for name in prepared.outputs}
     first = differentiate.gradient(outputs, prepared.weights, tensor(np.array(symbols, dtype=object)))
-    first = [g if alive else sp.S.Zero for g, alive in zip(first.flat, live)]
-    live_symbols = [s if alive else sp.Dummy() for s, alive in zip(symbols, live)]
+    first = [g if alive else functions.ZERO for g, alive in zip(first.flat, live)]
+    live_symbols = [s if alive else se.Dummy() for s, alive in zip(symbols, live)]
     matrix = differentiate.hessian(first, live_symbols)
     return _matrix_result("hessian", prepared, names, names, matrix, floats, floats)
 
@@ -327,18 +327,18 @@ def jacobian(program: Program, request: Request) -> MatrixResult:
         outputs += list(array.flat)
         rows += labels(name, array.shape)
     _check_result_size((len(rows), len(symbols)), request.limits)
-    live_symbols = [s if alive else sp.Dummy() for s, alive in zip(symbols, live)]
+    live_symbols = [s if alive else se.Dummy() for s, alive in zip(symbols, live)]
     matrix = differentiate.jacobian(outputs, live_symbols)
     return _matrix_result("jacobian", prepared, rows, names, matrix, [False] * len(rows), floats)
 
 
-def loss_expression(prepared: Prepared) -> sp.Expr:
+def loss_expression(prepared: Prepared) -> se.Basic:
     """L = sum over outputs y of sum(weights[y] * y), as one expression."""
     terms = []
     for name in prepared.outputs:
         y = prepared.lowered.arrays[name]
         terms += [w * e for w, e in zip(np.broadcast_to(prepared.weights[name], y.shape).flat, y.flat)]
-    return sp.Add(*terms)
+    return se.Add(*terms)
 
 
 def to_number(value):

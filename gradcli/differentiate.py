@@ -1,6 +1,6 @@
 """Differentiation: reverse accumulation over the shared expression graph, at every order.
 
-Each SymPy node contributes its local partials (functions.partial, one rule per operation) and
+Each node contributes its local partials (functions.partial, one rule per operation) and
 adjoints are summed, as tf.gradients walks its graph: the cost is proportional to the graph.
 A derivative is again an expression graph, so a higher order is the same sweep applied again.
 """
@@ -11,15 +11,15 @@ import itertools
 from collections.abc import Iterable
 
 import numpy as np
-import sympy as sp
+import symengine as se
 
 from gradcli import functions
 
 
-def postorder(roots: Iterable[sp.Basic]) -> list[sp.Basic]:
+def postorder(roots: Iterable[se.Basic]) -> list[se.Basic]:
     """Every node reachable from `roots`, each once, children before parents (no recursion)."""
-    order: list[sp.Basic] = []
-    done: set[sp.Basic] = set()
+    order: list[se.Basic] = []
+    done: set[se.Basic] = set()
     for root in roots:
         if root in done:
             continue
@@ -38,26 +38,26 @@ def postorder(roots: Iterable[sp.Basic]) -> list[sp.Basic]:
     return order
 
 
-def reverse_sweep(seeds: dict[sp.Basic, sp.Expr], wanted: set[sp.Symbol]) -> dict[sp.Symbol, sp.Expr]:
+def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> dict[se.Symbol, se.Basic]:
     """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on."""
     order = postorder(seeds)
-    depends: dict[sp.Basic, bool] = {}
+    depends: dict[se.Basic, bool] = {}
     for node in order:
         depends[node] = node in wanted if not node.args else any(depends[a] for a in node.args)
-    adjoints: dict[sp.Basic, list[sp.Expr]] = {}
+    adjoints: dict[se.Basic, list[se.Basic]] = {}
     for node, weight in seeds.items():
         if depends[node]:
             adjoints.setdefault(node, []).append(weight)
-    result: dict[sp.Symbol, sp.Expr] = {}
+    result: dict[se.Symbol, se.Basic] = {}
     for node in reversed(order):
         contributions = adjoints.pop(node, None)
         if contributions is None:
             continue
-        total = sp.Add(*contributions)
+        total = se.Add(*contributions)
         if not node.args:
             result[node] = total
             continue
-        if total == 0 or isinstance(node, functions.stop):
+        if total == 0 or functions.kind(node) == "stop":
             continue
         for index, arg in enumerate(node.args):
             if depends[arg]:
@@ -71,12 +71,12 @@ def gradient(
     outputs: dict[str, np.ndarray], weights: dict[str, np.ndarray], target: np.ndarray
 ) -> np.ndarray:
     """dL/d(target) with L = sum over outputs y of sum(weights[y] * y); the target's shape."""
-    seeds: dict[sp.Basic, sp.Expr] = {}
+    seeds: dict[se.Basic, se.Basic] = {}
     for name, y in outputs.items():
         for node, weight in zip(y.flat, np.broadcast_to(weights[name], y.shape).flat):
-            seeds[node] = seeds.get(node, sp.S.Zero) + weight
+            seeds[node] = seeds.get(node, functions.ZERO) + weight
     partials = reverse_sweep(seeds, set(target.flat))
-    return _fill(target.shape, (partials.get(s, sp.S.Zero) for s in target.flat))
+    return _fill(target.shape, (partials.get(s, functions.ZERO) for s in target.flat))
 
 
 def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.ndarray:
@@ -86,13 +86,13 @@ def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.n
     non-decreasing order, by one sweep of its predecessor; the rest are copies.
     """
     symbols = list(target.flat)
-    entries: dict[tuple[int, ...], sp.Expr] = {(i,): e for i, e in enumerate(first.flat)}
+    entries: dict[tuple[int, ...], se.Basic] = {(i,): e for i, e in enumerate(first.flat)}
     for _ in range(order - 1):
         following = {}
         for key, expr in entries.items():
-            partials = reverse_sweep({expr: sp.S.One}, set(symbols[key[-1] :])) if expr != 0 else {}
+            partials = reverse_sweep({expr: functions.ONE}, set(symbols[key[-1] :])) if expr != 0 else {}
             for j in range(key[-1], len(symbols)):
-                following[key + (j,)] = partials.get(symbols[j], sp.S.Zero)
+                following[key + (j,)] = partials.get(symbols[j], functions.ZERO)
         entries = following
     n = len(symbols)
     out = np.empty((n,) * order, dtype=object)
@@ -101,27 +101,27 @@ def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.n
     return out.reshape(target.shape * order)
 
 
-def hessian(first: list[sp.Expr], symbols: list[sp.Symbol]) -> np.ndarray:
+def hessian(first: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
     """The symmetric matrix of second derivatives from gradient entries `first` over `symbols`."""
     n = len(symbols)
-    out = np.full((n, n), sp.S.Zero, dtype=object)
+    out = np.full((n, n), functions.ZERO, dtype=object)
     for i, expr in enumerate(first):
         if expr == 0:
             continue
-        partials = reverse_sweep({expr: sp.S.One}, set(symbols[i:]))
+        partials = reverse_sweep({expr: functions.ONE}, set(symbols[i:]))
         for j in range(i, n):
-            out[i, j] = out[j, i] = partials.get(symbols[j], sp.S.Zero)
+            out[i, j] = out[j, i] = partials.get(symbols[j], functions.ZERO)
     return out
 
 
-def jacobian(outputs: list[sp.Expr], symbols: list[sp.Symbol]) -> np.ndarray:
+def jacobian(outputs: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
     """d(output element)/d(symbol) for every pair: one sweep per output element."""
-    out = np.full((len(outputs), len(symbols)), sp.S.Zero, dtype=object)
+    out = np.full((len(outputs), len(symbols)), functions.ZERO, dtype=object)
     wanted = set(symbols)
     for i, expr in enumerate(outputs):
-        partials = reverse_sweep({expr: sp.S.One}, wanted)
+        partials = reverse_sweep({expr: functions.ONE}, wanted)
         for j, symbol in enumerate(symbols):
-            out[i, j] = partials.get(symbol, sp.S.Zero)
+            out[i, j] = partials.get(symbol, functions.ZERO)
     return out
 
 

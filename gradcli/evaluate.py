@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 import numpy as np
-import sympy as sp
+import symengine as se
 
 from gradcli import functions
 from gradcli.differentiate import postorder
+from gradcli.lower import scalar
 from gradcli.errors import LimitError
 
 
@@ -134,98 +135,98 @@ def _softplus(x):
     return np.logaddexp(np.float64(0.0), _float(x))
 
 
-# Functions evaluated in float64 (after an exact attempt through SymPy for exact arguments).
+# Functions evaluated in float64 (after an exact attempt through SymEngine for exact arguments).
 _FLOAT_FUNCTIONS = {
-    sp.sin: np.sin,
-    sp.cos: np.cos,
-    sp.tan: np.tan,
-    sp.asin: np.arcsin,
-    sp.acos: np.arccos,
-    sp.atan: np.arctan,
-    sp.sinh: np.sinh,
-    sp.cosh: np.cosh,
-    sp.tanh: np.tanh,
-    sp.exp: np.exp,
-    sp.log: np.log,
-    functions.sigmoid: _sigmoid,
-    functions.softplus: _softplus,
-}
+    "sin": (np.sin, se.sin), "cos": (np.cos, se.cos), "tan": (np.tan, se.tan),
+    "asin": (np.arcsin, se.asin), "acos": (np.arccos, se.acos), "atan": (np.arctan, se.atan),
+    "sinh": (np.sinh, se.sinh), "cosh": (np.cosh, se.cosh), "tanh": (np.tanh, se.tanh),
+    "log": (np.log, se.log), "sigmoid": (_sigmoid, functions.sigmoid),
+    "softplus": (_softplus, functions.softplus),
+}  # fmt: skip
 # Functions that are exact on exact arguments.
 _DIRECT_FUNCTIONS = {
-    functions.stop: lambda x: x,
-    functions.relu: _relu,
-    functions.step: _step,
-    functions.sgn: _sgn,
-    sp.Abs: abs,
-    functions.maximum: _maximum,
-    functions.minimum: _minimum,
-}
+    "stop": lambda x: x, "relu": _relu, "step": _step, "sgn": _sgn, "abs": abs,
+    "maximum": _maximum, "minimum": _minimum,
+}  # fmt: skip
 
 
-def _function(cls, args):
-    if cls in _DIRECT_FUNCTIONS:
-        return _DIRECT_FUNCTIONS[cls](*args)
+def _function(name: str, args):
+    if name in _DIRECT_FUNCTIONS:
+        return _DIRECT_FUNCTIONS[name](*args)
     (x,) = args
+    numeric, symbolic = _FLOAT_FUNCTIONS[name]
     if _exact(x):
-        exact = cls(sp.Rational(x.numerator, x.denominator) if isinstance(x, Fraction) else x)
-        if exact.is_Rational:
-            return _tidy(Fraction(int(exact.p), int(exact.q)))
-    return _FLOAT_FUNCTIONS[cls](_float(x))
+        exact = symbolic(scalar(x))
+        if isinstance(exact, se.Rational):
+            return _tidy(Fraction(*(int(part) for part in exact.get_num_den())))
+    return numeric(_float(x))
 
 
-def _leaf(node: sp.Basic):
-    if isinstance(node, sp.Integer):
+def _exp_or_pow(node, args, max_bits):
+    if node.args[0] == se.E:
+        exponent = args[1]
+        if _exact(exponent) and exponent == 0:
+            return 1
+        return np.exp(_float(exponent))
+    return _pow(*args, max_bits)
+
+
+def _leaf(node):
+    if isinstance(node, se.Integer):
         return int(node)
-    if isinstance(node, sp.Rational):
-        return Fraction(int(node.p), int(node.q))
-    if node is sp.zoo:
-        return np.float64("nan")
+    if isinstance(node, se.Rational):
+        return Fraction(*(int(part) for part in node.get_num_den()))
+    if isinstance(node, se.RealDouble):
+        return np.float64(float(node))
+    name = type(node).__name__
+    if name == "Infinity":
+        return np.float64(math.inf)
+    if name == "NegativeInfinity":
+        return np.float64(-math.inf)
+    if name in ("NaN", "ComplexInfinity"):
+        return np.float64(math.nan)
     return _float(float(node))
 
 
 class Evaluator:
     """Evaluates expressions at one assignment of values, sharing work across all of them."""
 
-    def __init__(self, values: dict[sp.Symbol, Value], max_bits: int = 100_000):
+    def __init__(self, values: dict[se.Symbol, Value], max_bits: int = 100_000):
         self.values = values
         self.max_bits = max_bits
-        self.memo: dict[sp.Basic, object] = {}
+        self.memo: dict[se.Basic, object] = {}
 
-    def __call__(self, expr: sp.Basic):
+    def __call__(self, expr: se.Basic):
         if expr not in self.memo:
             self._evaluate_graph([expr])
         return self.memo[expr]
 
-    def many(self, exprs: Iterable[sp.Basic]) -> list:
+    def many(self, exprs: Iterable[se.Basic]) -> list:
         exprs = list(exprs)
         self._evaluate_graph([e for e in exprs if e not in self.memo])
         return [self.memo[e] for e in exprs]
 
-    def _evaluate_graph(self, roots: list[sp.Basic]) -> None:
+    def _evaluate_graph(self, roots: list[se.Basic]) -> None:
         memo = self.memo
         with np.errstate(all="ignore"):
             for node in postorder(roots):
                 if node in memo:
                     continue
-                if isinstance(node, sp.Symbol):
+                if isinstance(node, se.Symbol):
                     memo[node] = self.values.get(node, MISSING)
                     continue
-                if not node.args:
+                operation = functions.kind(node)
+                if operation == "leaf":
                     memo[node] = _leaf(node)
                     continue
                 args = [memo[a] for a in node.args]
                 if any(a is MISSING for a in args):
                     memo[node] = MISSING
-                elif isinstance(node, sp.Add):
+                elif operation == "add":
                     memo[node] = _add(args)
-                elif isinstance(node, sp.Mul):
+                elif operation == "mul":
                     memo[node] = _mul(args)
-                elif isinstance(node, sp.Pow):
-                    memo[node] = _pow(*args, self.max_bits)
+                elif operation == "pow":
+                    memo[node] = _exp_or_pow(node, args, self.max_bits)
                 else:
-                    memo[node] = _function(node.func, args)
-
-
-def missing_symbols(exprs: Iterable[sp.Basic], values: dict[sp.Symbol, Value]) -> set[sp.Symbol]:
-    """The symbols without a value that any of `exprs` depends on."""
-    return {node for node in postorder(exprs) if isinstance(node, sp.Symbol) and node not in values}
+                    memo[node] = _function(operation, args)

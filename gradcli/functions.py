@@ -1,160 +1,160 @@
-"""The element-wise functions: SymPy classes for those SymPy lacks, and one table of local derivatives.
+"""The operation table: how each operation is built on SymEngine scalars and its local derivatives.
 
-Kinks follow TensorFlow: relu'(0) = 0, abs'(0) = 0, and at a tie maximum/minimum pass the whole
-gradient to their first argument. Functions whose derivative is zero almost everywhere (the step
-and sign that those derivatives use) get the derivative 0, so every order exists.
+One entry per operation, as autograd's numpy_vjps.py: `partial(node, i)` is the derivative of a node
+with respect to its argument i. Kinks follow TensorFlow: relu'(0) = 0, abs'(0) = 0, and at a tie
+maximum/minimum pass the whole gradient to their first argument. The step and sign functions those
+derivatives use have derivative 0 (almost everywhere), so every order exists.
 """
 
 from __future__ import annotations
 
-import sympy as sp
-from sympy.core.function import Function
+import symengine as se
+
+ZERO = se.Integer(0)
+ONE = se.Integer(1)
+HALF = se.Rational(1, 2)
+
+# Functions SymEngine lacks, as undefined functions printed by their gradcli names.
+CUSTOM = ("stop", "step", "sgn", "relu", "sigmoid", "softplus", "maximum", "minimum")
+_UNDEFINED = {name: se.Function(name) for name in CUSTOM}
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, sp.Number)
+def is_number(x) -> bool:
+    """An exact rational or a float (not an infinity or NaN of SymEngine's)."""
+    return isinstance(x, (se.Rational, se.RealDouble))
 
 
-class stop(Function):  # noqa: N801 - printed as the language spells it
-    """The value of its argument, through which no gradient flows (tf.stop_gradient)."""
-
-    @classmethod
-    def eval(cls, x):
-        if _is_number(x):
-            return x
-        return None
-
-    def fdiff(self, argindex=1):
-        return sp.S.Zero
+def _sign_of(x) -> int:
+    value = float(x)
+    return (value > 0) - (value < 0)
 
 
-class step(Function):  # noqa: N801
-    """1 where x > 0, else 0 (the derivative of relu, with relu'(0) = 0)."""
-
-    @classmethod
-    def eval(cls, x):
-        if _is_number(x) and x.is_finite:
-            return sp.S.One if x > 0 else sp.S.Zero
-        return None
-
-    def fdiff(self, argindex=1):
-        return sp.S.Zero
+def stop(x):
+    """The value of x, through which no gradient flows (tf.stop_gradient)."""
+    return x if is_number(x) else _UNDEFINED["stop"](x)
 
 
-class sgn(Function):  # noqa: N801
-    """The sign of x, with sgn(0) = 0 (the derivative of abs)."""
-
-    @classmethod
-    def eval(cls, x):
-        if _is_number(x) and x.is_finite:
-            return sp.Integer((x > 0) - (x < 0))
-        return None
-
-    def fdiff(self, argindex=1):
-        return sp.S.Zero
+def step(x):
+    """1 where x > 0, else 0 (the derivative of relu)."""
+    return se.Integer(int(_sign_of(x) > 0)) if is_number(x) else _UNDEFINED["step"](x)
 
 
-class relu(Function):  # noqa: N801
-    @classmethod
-    def eval(cls, x):
-        if _is_number(x) and x.is_finite:
-            return x if x > 0 else sp.S.Zero
-        return None
-
-    def fdiff(self, argindex=1):
-        return step(self.args[0])
+def sgn(x):
+    """The sign of x with sgn(0) = 0 (the derivative of abs)."""
+    return se.Integer(_sign_of(x)) if is_number(x) else _UNDEFINED["sgn"](x)
 
 
-class sigmoid(Function):  # noqa: N801
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sp.S.Half
-        return None
-
-    def fdiff(self, argindex=1):
-        return self * (1 - self)
+def relu(x):
+    if is_number(x):
+        return x if _sign_of(x) > 0 else ZERO
+    return _UNDEFINED["relu"](x)
 
 
-class softplus(Function):  # noqa: N801
+def sigmoid(x):
+    return HALF if x == 0 else _UNDEFINED["sigmoid"](x)
+
+
+def softplus(x):
     """log(1 + exp(x))."""
-
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0])
+    return _UNDEFINED["softplus"](x)
 
 
-class maximum(Function):  # noqa: N801
-    @classmethod
-    def eval(cls, a, b):
-        if a == b:
-            return a
-        if _is_number(a) and _is_number(b) and a.is_finite and b.is_finite:
-            return a if a >= b else b
-        return None
-
-    def fdiff(self, argindex=1):
-        a, b = self.args
-        to_b = step(b - a)  # 1 only where b > a strictly: a tie goes to a
-        return 1 - to_b if argindex == 1 else to_b
+def maximum(a, b):
+    if a == b:
+        return a
+    if is_number(a) and is_number(b):
+        return a if float(a) >= float(b) else b
+    return _UNDEFINED["maximum"](a, b)
 
 
-class minimum(Function):  # noqa: N801
-    @classmethod
-    def eval(cls, a, b):
-        if a == b:
-            return a
-        if _is_number(a) and _is_number(b) and a.is_finite and b.is_finite:
-            return a if a <= b else b
-        return None
-
-    def fdiff(self, argindex=1):
-        a, b = self.args
-        to_b = step(a - b)  # 1 only where b < a strictly
-        return 1 - to_b if argindex == 1 else to_b
+def minimum(a, b):
+    if a == b:
+        return a
+    if is_number(a) and is_number(b):
+        return a if float(a) <= float(b) else b
+    return _UNDEFINED["minimum"](a, b)
 
 
-def _square(x):
+def square(x):
     return x**2
 
 
-# The language's element-wise functions, by name: how to build each on SymPy scalars.
+def power(a, b):
+    return a**b
+
+
+# The language's element-wise functions, by name.
 ELEMENTWISE = {
-    "sin": sp.sin,
-    "cos": sp.cos,
-    "tan": sp.tan,
-    "asin": sp.asin,
-    "acos": sp.acos,
-    "atan": sp.atan,
-    "sinh": sp.sinh,
-    "cosh": sp.cosh,
-    "tanh": sp.tanh,
-    "exp": sp.exp,
-    "log": sp.log,
-    "sqrt": sp.sqrt,
-    "abs": sp.Abs,
-    "square": _square,
-    "sigmoid": sigmoid,
-    "relu": relu,
-    "softplus": softplus,
-    "stop": stop,
-}
-BINARY_ELEMENTWISE = {"pow": sp.Pow, "maximum": maximum, "minimum": minimum}
+    "sin": se.sin, "cos": se.cos, "tan": se.tan, "asin": se.asin, "acos": se.acos,
+    "atan": se.atan, "sinh": se.sinh, "cosh": se.cosh, "tanh": se.tanh, "exp": se.exp,
+    "log": se.log, "sqrt": se.sqrt, "abs": se.Abs, "square": square, "sigmoid": sigmoid,
+    "relu": relu, "softplus": softplus, "stop": stop,
+}  # fmt: skip
+BINARY_ELEMENTWISE = {"pow": power, "maximum": maximum, "minimum": minimum}
 
 
-def partial(node: sp.Expr, index: int) -> sp.Expr:
-    """The derivative of `node` with respect to its argument number `index` (0-based)."""
+def kind(node) -> str:
+    """The operation a node applies: 'add', 'mul', 'pow', a function name, or 'leaf'."""
+    if isinstance(node, se.FunctionSymbol):
+        return node.get_name()
+    name = type(node).__name__
+    if name in ("Add", "Mul", "Pow"):
+        return name.lower()
+    if name == "Abs":
+        return "abs"
+    return name if name in _FUNCTION_PARTIALS else "leaf"
+
+
+def _pow_partial(node, index):
+    base, exponent = node.args
+    if index == 0:
+        return exponent * base ** (exponent - 1)
+    return node * se.log(base)
+
+
+def _mul_partial(node, index):
     args = node.args
-    if isinstance(node, sp.Add):
-        return sp.S.One
-    if isinstance(node, sp.Mul):
-        return sp.Mul(*(args[:index] + args[index + 1 :]))
-    if isinstance(node, sp.Pow):
-        base, exponent = args
-        if index == 0:
-            return exponent * base ** (exponent - 1)
-        return node * sp.log(base)
-    if isinstance(node, sp.Abs):
-        return sgn(args[0])
-    if isinstance(node, sp.Function):
-        return node.fdiff(index + 1)
-    raise TypeError(f"no derivative rule for {type(node).__name__}")
+    return se.Mul(*(args[:index] + args[index + 1 :]))
+
+
+def _tie_to_first(a, b):  # d max(a, b) / da: 1 unless b > a strictly
+    return 1 - step(b - a)
+
+
+# d f(u) / du for each function of one argument u.
+_FUNCTION_PARTIALS = {
+    "sin": lambda u, node: se.cos(u),
+    "cos": lambda u, node: -se.sin(u),
+    "tan": lambda u, node: 1 + node**2,
+    "asin": lambda u, node: 1 / se.sqrt(1 - u**2),
+    "acos": lambda u, node: -1 / se.sqrt(1 - u**2),
+    "atan": lambda u, node: 1 / (1 + u**2),
+    "sinh": lambda u, node: se.cosh(u),
+    "cosh": lambda u, node: se.sinh(u),
+    "tanh": lambda u, node: 1 - node**2,
+    "log": lambda u, node: 1 / u,
+    "abs": lambda u, node: sgn(u),
+    "relu": lambda u, node: step(u),
+    "sigmoid": lambda u, node: node * (1 - node),
+    "softplus": lambda u, node: sigmoid(u),
+    "stop": lambda u, node: ZERO,
+    "step": lambda u, node: ZERO,
+    "sgn": lambda u, node: ZERO,
+}
+
+
+def partial(node, index: int):
+    """The derivative of `node` with respect to its argument number `index` (0-based)."""
+    operation = kind(node)
+    if operation == "add":
+        return ONE
+    if operation == "mul":
+        return _mul_partial(node, index)
+    if operation == "pow":
+        return _pow_partial(node, index)
+    a, *rest = node.args
+    if operation == "maximum":
+        return _tie_to_first(a, rest[0]) if index == 0 else step(rest[0] - a)
+    if operation == "minimum":
+        return _tie_to_first(rest[0], a) if index == 0 else step(a - rest[0])
+    return _FUNCTION_PARTIALS[operation](a, node)

@@ -1,7 +1,7 @@
-"""Lowering: Program -> NumPy object arrays of SymPy scalars, with NumPy's shape rules and located errors.
+"""Lowering: Program -> NumPy object arrays of SymEngine scalars, with NumPy's shape rules and located errors.
 
 Variables and constants become arrays of element symbols (labelled `w[0,1]`); each definition becomes
-an array of expressions in those symbols. Definitions used twice are the same SymPy objects, so the
+an array of expressions in those symbols (SymEngine scalars). Definitions used twice are the same SymEngine objects, so the
 result is a shared expression graph (a DAG), never copied per use.
 """
 
@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
+import symengine as se
 
 from gradcli import functions
 from gradcli.errors import GradcliError, LimitError, Span
@@ -42,7 +42,7 @@ class Lowered:
     def shape(self, name: str) -> tuple[int, ...]:
         return self.arrays[name].shape
 
-    def owner(self) -> dict[sp.Symbol, str]:
+    def owner(self) -> dict[se.Symbol, str]:
         """Which declared name each element symbol belongs to."""
         return {s: name for name, syms in self.symbols.items() for s in syms.flat}
 
@@ -58,7 +58,7 @@ def labels(name: str, shape: tuple[int, ...]) -> list[str]:
 
 
 def tensor(value) -> np.ndarray:
-    """Wrap a SymPy scalar or an array-like as an object array (0-d for a scalar)."""
+    """Wrap a SymEngine scalar or an array-like as an object array (0-d for a scalar)."""
     if isinstance(value, np.ndarray) and value.dtype == object:
         return value
     out = np.empty(np.shape(value) if isinstance(value, np.ndarray) else (), dtype=object)
@@ -72,14 +72,17 @@ def tensor(value) -> np.ndarray:
 def element_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
     out = np.empty(shape, dtype=object)
     for idx in itertools.product(*(range(d) for d in shape)):
-        out[idx] = sp.Symbol(label(name, idx), real=True)
+        out[idx] = se.Symbol(label(name, idx))
     return out
 
 
-def sympy_number(value) -> sp.Number:
+def scalar(value) -> se.Number:
+    """A Python int, Fraction or float as an exact SymEngine number or a float64 one."""
     if isinstance(value, float):
-        return sp.Float(value)
-    return sp.Integer(value) if isinstance(value, int) else sp.Rational(value)
+        return se.RealDouble(value)
+    if isinstance(value, int):
+        return se.Integer(value)
+    return se.Rational(value.numerator, value.denominator)
 
 
 def lower(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = None) -> Lowered:
@@ -130,7 +133,7 @@ class _Lowering:
         return result
 
     def _num(self, node: Num) -> np.ndarray:
-        return tensor(sympy_number(node.value))
+        return tensor(scalar(node.value))
 
     def _name(self, node: Name) -> np.ndarray:
         return self.arrays[node.id]
@@ -207,7 +210,7 @@ class _Lowering:
         count = x.size if axis is None else x.shape[axis]
         if count == 0:
             raise GradcliError("mean of an empty array", node.span)
-        return tensor(total / sp.Integer(count))
+        return tensor(total / se.Integer(count))
 
     def _index(self, node: Index) -> np.ndarray:
         base = self.expr(node.base)
@@ -257,9 +260,9 @@ def broadcast(a: np.ndarray, b: np.ndarray, span: Span, op: str) -> tuple[int, .
 def power(base: np.ndarray, exponent: np.ndarray, span: Span, max_exponent: int) -> np.ndarray:
     for b, e in zip(*(x.flat for x in np.broadcast_arrays(base, exponent))):
         if (
-            isinstance(e, sp.Integer)
+            isinstance(e, se.Integer)
             and abs(int(e)) > max_exponent
-            and isinstance(b, sp.Rational)
+            and isinstance(b, se.Rational)
             and abs(b) != 1
             and b != 0
         ):
@@ -272,15 +275,15 @@ def power(base: np.ndarray, exponent: np.ndarray, span: Span, max_exponent: int)
 
 
 def sum_axis(x: np.ndarray, axis: int | None) -> np.ndarray:
-    """Sum over one axis (or all), each sum built at once as one SymPy Add."""
+    """Sum over one axis (or all), each sum built at once as one Add."""
     if axis is None:
-        return tensor(sp.Add(*x.flat))
+        return tensor(se.Add(*x.flat))
     moved = np.moveaxis(x, axis, -1)
     rows = moved.reshape(-1, moved.shape[-1]) if moved.size else np.empty((0, 0), dtype=object)
     out = np.empty(moved.shape[:-1], dtype=object)
     flat = out.reshape(-1)
     for i in range(flat.size):
-        flat[i] = sp.Add(*rows[i]) if moved.shape[-1] else sp.S.Zero
+        flat[i] = se.Add(*rows[i]) if moved.shape[-1] else functions.ZERO
     return out
 
 

@@ -1,12 +1,16 @@
-"""Symbolic text: SymPy str form of results, stop() removed, shortest floats, bounded in size."""
+"""Symbolic text: results written in SymPy's str syntax, stop() removed, floats in shortest form, bounded.
+
+The printer follows SymPy's StrPrinter conventions (`2*a/3`, `1/x`, `sqrt(x)`, `a - 1`, `exp(x)`,
+Python's `**`), so the text reads as SymPy's and parses back with `sympy.sympify`. It walks
+SymEngine trees directly: converting to SymPy to print would cost more than all the rest.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 import numpy as np
-import sympy as sp
-from sympy.printing.str import StrPrinter
+import symengine as se
 
 from gradcli import functions
 from gradcli.differentiate import postorder
@@ -14,41 +18,152 @@ from gradcli.model import SymbolicMode
 
 AUTO_MAX_OPERATIONS = 100  # --symbolic auto elides a result having an element larger than this
 
-
-class _Printer(StrPrinter):
-    def _print_Float(self, expr):
-        value = float(expr)
-        return repr(value) if np.isfinite(value) else super()._print_Float(expr)
+_ADD, _MUL, _POW, _ATOM = 1, 2, 3, 4  # precedence, loosest first
 
 
-_PRINTER = _Printer()
-
-
-def operations(exprs: Iterable[sp.Basic]) -> list[int]:
+def operations(exprs: Iterable[se.Basic]) -> list[int]:
     """The operation count of each expression written out as a tree (shared parts counted per use)."""
     exprs = list(exprs)
-    size: dict[sp.Basic, int] = {}
+    size: dict[se.Basic, int] = {}
     for node in postorder(exprs):
-        size[node] = 0 if not node.args else max(len(node.args) - 1, 1) + sum(size[a] for a in node.args)
+        args = node.args if functions.kind(node) != "leaf" else ()
+        size[node] = max(len(args) - 1, 1) + sum(size[a] for a in args) if args else 0
     return [size[e] for e in exprs]
 
 
-def strip_stops(expr: sp.Basic) -> sp.Basic:
+def strip_stops(expr: se.Basic) -> se.Basic:
     """The expression with every stop(x) replaced by x (for display and nothing else)."""
-    memo: dict[sp.Basic, sp.Basic] = {}
+    memo: dict[se.Basic, se.Basic] = {}
     for node in postorder([expr]):
-        if isinstance(node, functions.stop):
+        operation = functions.kind(node)
+        if operation == "stop":
             memo[node] = memo[node.args[0]]
-        elif node.args:
+        elif operation != "leaf":
             args = tuple(memo[a] for a in node.args)
-            memo[node] = node if args == node.args else node.func(*args)
+            memo[node] = node if args == tuple(node.args) else node.func(*args)
         else:
             memo[node] = node
     return memo[expr]
 
 
-def text(expr: sp.Basic) -> str:
-    return _PRINTER.doprint(strip_stops(expr))
+def _number(node) -> str:
+    if isinstance(node, se.RealDouble):
+        value = float(node)
+        return repr(value) if np.isfinite(value) else {"inf": "oo", "-inf": "-oo"}.get(str(value), "nan")
+    return str(node)
+
+
+def _negative(node) -> bool:
+    """Whether the node prints with a leading minus (a negative number or coefficient)."""
+    if functions.is_number(node):
+        return float(node) < 0
+    if functions.kind(node) == "mul":
+        first = node.args[0]
+        return functions.is_number(first) and float(first) < 0
+    return False
+
+
+class _Printer:
+    def __init__(self):
+        self.memo: dict[se.Basic, tuple[str, int]] = {}
+
+    def text(self, node) -> str:
+        for item in postorder([node]):
+            if item not in self.memo:
+                self.memo[item] = self._print(item)
+        return self.memo[node][0]
+
+    def _wrap(self, node, precedence: int) -> str:
+        text, own = self.memo[node] if node in self.memo else self._print(node)
+        return f"({text})" if own < precedence else text
+
+    def _print(self, node) -> tuple[str, int]:
+        operation = functions.kind(node)
+        if operation == "add":
+            return self._add(node), _ADD
+        if operation == "mul":
+            return self._mul(node)
+        if operation == "pow":
+            return self._pow(node)
+        if operation != "leaf":
+            return f"{operation}({', '.join(self._wrap(a, _ADD) for a in node.args)})", _ATOM
+        if isinstance(node, se.Rational) and not isinstance(node, se.Integer):
+            return str(node), _MUL
+        if functions.is_number(node) and float(node) < 0:
+            return _number(node), _ADD
+        return (_number(node) if functions.is_number(node) else str(node)), _ATOM
+
+    def _add(self, node) -> str:
+        """Positive terms first, constants last, otherwise alphabetical: `a - 1`, `1 - a`, `a - 2*b`."""
+        parts = []
+        for term in node.args:
+            negative = _negative(term)
+            body = self._wrap_new(-term, _ADD + 1) if negative else self._wrap(term, _ADD + 1)
+            parts.append((negative, functions.is_number(term), body))
+        parts.sort()
+        out = ""
+        for i, (negative, _, body) in enumerate(parts):
+            if negative:
+                out += ("-" if i == 0 else " - ") + body
+            else:
+                out += ("" if i == 0 else " + ") + body
+        return out
+
+    def _mul(self, node) -> tuple[str, int]:
+        args = list(node.args)
+        sign = ""
+        numerator: list[str] = []
+        denominator: list[str] = []
+        if functions.is_number(args[0]):
+            coefficient = args.pop(0)
+            if float(coefficient) < 0:
+                sign, coefficient = "-", -coefficient
+            if isinstance(coefficient, se.Rational):
+                top, bottom = (int(part) for part in coefficient.get_num_den())
+                if top != 1:
+                    numerator.append(str(top))
+                if bottom != 1:
+                    denominator.append(str(bottom))
+            elif coefficient != 1 or not args:
+                numerator.append(_number(coefficient))
+        for factor in sorted(args, key=self._factor_order):
+            if functions.kind(factor) == "pow" and factor.args[0] != se.E and _negative(factor.args[1]):
+                inverse = factor.args[0] ** (-factor.args[1])
+                denominator.append(self._wrap_new(inverse, _POW))
+            else:
+                numerator.append(self._wrap(factor, _MUL))
+        text = "*".join(numerator) or "1"
+        if denominator:
+            bottom = denominator[0] if len(denominator) == 1 else f"({'*'.join(denominator)})"
+            text = f"{text}/{bottom}"
+        return sign + text, (_ADD if sign else _MUL)
+
+    def _factor_order(self, factor) -> tuple[int, str]:
+        """Symbols and their powers first, then everything else; alphabetical within each."""
+        base = factor.args[0] if functions.kind(factor) == "pow" else factor
+        return (0 if isinstance(base, se.Symbol) else 1, self.text(factor))
+
+    def _wrap_new(self, node, precedence: int) -> str:
+        """Print a node built for printing (not in the graph), parenthesised below `precedence`."""
+        text = self.text(node)
+        own = self.memo[node][1]
+        return f"({text})" if own < precedence else text
+
+    def _pow(self, node) -> tuple[str, int]:
+        base, exponent = node.args
+        if base == se.E:
+            return f"exp({self._wrap(exponent, _ADD)})", _ATOM
+        if exponent == functions.HALF:
+            return f"sqrt({self._wrap(base, _ADD)})", _ATOM
+        if _negative(exponent):
+            inverse = base ** (-exponent)
+            return f"1/{self._wrap_new(inverse, _POW)}", _MUL
+        exponent_text = self._wrap(exponent, _ATOM)
+        return f"{self._wrap(base, _POW + 1)}**{exponent_text}", _POW
+
+
+def text(expr: se.Basic) -> str:
+    return _Printer().text(strip_stops(expr))
 
 
 def symbolic(array: np.ndarray, mode: SymbolicMode, max_operations: int) -> tuple[object | None, str | None]:
@@ -61,7 +176,8 @@ def symbolic(array: np.ndarray, mode: SymbolicMode, max_operations: int) -> tupl
         return None, f"{largest} operations; --symbolic full prints it"
     if total > max_operations:
         return None, f"{total} operations, more than gradcli prints ({max_operations}; --limit operations=N)"
+    printer = _Printer()
     strings = np.empty(array.shape, dtype=object)
     for index, expr in np.ndenumerate(array):
-        strings[index] = text(expr)
+        strings[index] = printer.text(strip_stops(expr))
     return strings.tolist() if strings.ndim else strings[()], None

@@ -137,7 +137,7 @@ def _compare(name, element_labels, computed, expected, rtol, atol, note=None) ->
 
 def _frozen_stops(roots, evaluator: Evaluator) -> dict:
     """The values of every stop(...) node at the unperturbed point: held fixed by differences."""
-    return {node: evaluator(node) for node in postorder(roots) if isinstance(node, functions.stop)}
+    return {node: evaluator(node) for node in postorder(roots) if functions.kind(node) == "stop"}
 
 
 def check_finite_differences(program: Program, request: Request, rtol: float, atol: float) -> CheckResult:
