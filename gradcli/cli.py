@@ -288,13 +288,18 @@ def _load(file, limits, **options):
     return read_program(file, limits), _request(limits, **options)
 
 
-def _emit(document: dict, renderable, output_format: str) -> None:
+def _emit(output_format: str, kind: str, result) -> None:
+    """Print `result` as JSON (render.KIND_document) or for people (terminal.KIND_text)."""
     if output_format == OutputFormat.JSON.value:
-        click.echo(json.dumps(document))
+        from gradcli import render
+
+        click.echo(json.dumps(getattr(render, f"{kind}_document")(result)))
         return
     from rich.console import Console
 
-    Console(highlight=False, soft_wrap=True).print(renderable)
+    from gradcli import terminal
+
+    Console(highlight=False, soft_wrap=True).print(getattr(terminal, f"{kind}_text")(result))
 
 
 def _finish(disconnected: dict, strict: bool) -> None:
@@ -318,10 +323,10 @@ def grad(file, limits, output_format, strict, **options):
     Example:
       gradcli grad model.txt --wrt w1,w2 --grad-ys y=[1.,2.] --format json
     """
-    from gradcli import api, render
+    from gradcli import api
 
     result = api.gradient(*_load(file, limits, **options))
-    _emit(render.grad_document(result), render.grad_text(result), output_format)
+    _emit(output_format, "grad", result)
     _finish(result.disconnected, strict)
 
 
@@ -337,10 +342,10 @@ def hessian(file, limits, output_format, strict, **options):
     Example:
       gradcli hessian model.txt --at x=[1., 2.]
     """
-    from gradcli import api, render
+    from gradcli import api
 
     result = api.hessian(*_load(file, limits, **options))
-    _emit(render.matrix_document(result), render.matrix_text(result), output_format)
+    _emit(output_format, "matrix", result)
     _finish(result.disconnected, strict)
 
 
@@ -355,10 +360,10 @@ def jacobian(file, limits, output_format, strict, **options):
     Example:
       gradcli jacobian model.txt --of y --wrt x
     """
-    from gradcli import api, render
+    from gradcli import api
 
     result = api.jacobian(*_load(file, limits, **options))
-    _emit(render.matrix_document(result), render.matrix_text(result), output_format)
+    _emit(output_format, "matrix", result)
     _finish(result.disconnected, strict)
 
 
@@ -380,7 +385,7 @@ def step(file, limits, lr, steps, output_format, write, **options):
     from rich.console import Console
     from rich.progress import Progress
 
-    from gradcli import render, rewrite, workflow
+    from gradcli import rewrite, workflow
     from gradcli.errors import GradcliError
 
     if write and file == "-":
@@ -396,7 +401,7 @@ def step(file, limits, lr, steps, output_format, write, **options):
     if write:
         changed = {k: v for k, v in result.values.items() if k not in result.unchanged}
         rewrite.rewrite_file(file, program, changed)
-    _emit(render.step_document(result), render.step_text(result), output_format)
+    _emit(output_format, "step", result)
 
 
 @cli.command()
@@ -419,7 +424,7 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
       gradcli check model.txt
       gradcli check model.txt --expect expected.json --rtol 1e-6
     """
-    from gradcli import render, workflow
+    from gradcli import workflow
 
     program, request = _load(file, limits, **options)
     if expect is None:
@@ -427,7 +432,7 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
     else:
         expected = workflow.expected_map(read_json(expect))
         result = workflow.check_expected(program, request, expected, rtol, atol)
-    _emit(render.check_document(result), render.check_text(result), output_format)
+    _emit(output_format, "check", result)
     if not result.ok:
         sys.exit(EXIT_DISCONNECTED_OR_MISMATCH)
 

@@ -16,8 +16,8 @@ import symengine as se
 
 from gradcli import functions
 from gradcli.differentiate import postorder
-from gradcli.lower import scalar
 from gradcli.errors import LimitError
+from gradcli.lower import scalar
 
 
 class _Missing:

@@ -1,8 +1,8 @@
 """Lowering: Program -> NumPy object arrays of SymEngine scalars, with NumPy's shape rules and located errors.
 
 Variables and constants become arrays of element symbols (labelled `w[0,1]`); each definition becomes
-an array of expressions in those symbols (SymEngine scalars). Definitions used twice are the same SymEngine objects, so the
-result is a shared expression graph (a DAG), never copied per use.
+an array of expressions in those symbols (SymEngine scalars). Definitions used twice are the same
+objects, so the result is a shared expression graph (a DAG), never copied per use.
 """
 
 from __future__ import annotations

@@ -93,6 +93,7 @@ def _lark() -> Lark:
         postlex=_BracketNewlines(),
         propagate_positions=True,
         maybe_placeholders=True,
+        cache=True,  # the LALR tables, kept in the temporary directory: 10 ms to load instead of 200
     )
 
 
