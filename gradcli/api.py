@@ -23,7 +23,7 @@ from gradcli.model import (
     Unconnected,
 )
 from gradcli.parser import _did_you_mean, parse  # noqa: F401 - parse is part of the API
-from gradcli.printing import symbolic
+from gradcli.printing import nested, symbolic
 
 
 @dataclass(frozen=True)
@@ -168,13 +168,23 @@ def _all_integers(values) -> bool:
 
 def _numbers(array: np.ndarray, evaluator: Evaluator, as_float: bool):
     """Nested lists of numbers (None if any is unknown); ints only when every element is one."""
-    values = evaluator.many(array.flat)
-    if any(v is MISSING for v in values):
+    return _numbers_of(array, evaluator, lambda index: as_float)
+
+
+def _numbers_of(array: np.ndarray, evaluator: Evaluator, as_float):
+    """Like _numbers, with `as_float(flat index)` deciding per element; distinct entries evaluated once."""
+    flat = list(array.flat)
+    unique = list(dict.fromkeys(flat))
+    values = dict(zip(unique, evaluator.many(unique)))
+    if any(v is MISSING for v in values.values()):
         return None
-    as_float = as_float or not _all_integers(values)
-    out = np.empty(array.shape, dtype=object)
-    out.reshape(-1)[:] = [_to_number(v, as_float) for v in values] if array.size else []
-    return out.tolist() if out.ndim else out[()]
+    all_integers = _all_integers(values.values())
+    exact = {e: _to_number(v, False) for e, v in values.items()}
+    floats = {e: _to_number(v, True) for e, v in values.items()}
+    numbers = [
+        floats[e] if not all_integers or as_float(i) else exact[e] for i, e in enumerate(flat)
+    ]
+    return nested(numbers, array.shape)
 
 
 def _needs(prepared: Prepared, arrays: list[np.ndarray]) -> tuple[str, ...]:
@@ -262,15 +272,11 @@ def _matrix_result(
     request = prepared.request
     text, elided = symbolic(matrix, request.symbolic, request.limits.operations)
     evaluator = Evaluator(prepared.values, request.limits.bits)
-    values = evaluator.many(matrix.flat)
-    if any(v is MISSING for v in values):
-        value, needs = None, _needs(prepared, [matrix])
-    else:
-        numbers = np.empty(matrix.shape, dtype=object)
-        all_integers = _all_integers(values)
-        for (i, j), v in zip(np.ndindex(matrix.shape), values):
-            numbers[i, j] = _to_number(v, float_rows[i] or float_cols[j] or not all_integers)
-        value, needs = numbers.tolist(), ()
+    columns = len(float_cols)
+    value = _numbers_of(
+        matrix, evaluator, lambda index: float_rows[index // columns] or float_cols[index % columns]
+    )
+    needs = _needs(prepared, [matrix]) if value is None else ()
     disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
     return MatrixResult(
         command,

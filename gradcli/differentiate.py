@@ -8,7 +8,7 @@ A derivative is again an expression graph, so a higher order is the same sweep a
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 import numpy as np
 import symengine as se
@@ -16,19 +16,21 @@ import symengine as se
 from gradcli import functions
 
 
-def postorder(roots: Iterable[se.Basic]) -> list[se.Basic]:
-    """Every node reachable from `roots`, each once, children before parents (no recursion)."""
+def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic]:
+    """Every node reachable from `roots`, each once, children before parents (no recursion).
+
+    Nodes in `known` (a memo of earlier walks) are neither listed nor descended into."""
     order: list[se.Basic] = []
     done: set[se.Basic] = set()
     for root in roots:
-        if root in done:
+        if root in done or root in known:
             continue
         stack = [(root, iter(root.args))]
         done.add(root)
         while stack:
             node, children = stack[-1]
             for child in children:
-                if child not in done:
+                if child not in done and child not in known:
                     done.add(child)
                     stack.append((child, iter(child.args)))
                     break
@@ -105,12 +107,13 @@ def hessian(first: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
     """The symmetric matrix of second derivatives from gradient entries `first` over `symbols`."""
     n = len(symbols)
     out = np.full((n, n), functions.ZERO, dtype=object)
+    position = {s: j for j, s in enumerate(symbols)}
     for i, expr in enumerate(first):
         if expr == 0:
             continue
-        partials = reverse_sweep({expr: functions.ONE}, set(symbols[i:]))
-        for j in range(i, n):
-            out[i, j] = out[j, i] = partials.get(symbols[j], functions.ZERO)
+        for symbol, value in reverse_sweep({expr: functions.ONE}, set(symbols[i:])).items():
+            j = position[symbol]
+            out[i, j] = out[j, i] = value
     return out
 
 

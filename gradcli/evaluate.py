@@ -209,9 +209,7 @@ class Evaluator:
     def _evaluate_graph(self, roots: list[se.Basic]) -> None:
         memo = self.memo
         with np.errstate(all="ignore"):
-            for node in postorder(roots):
-                if node in memo:
-                    continue
+            for node in postorder(roots, memo):
                 if isinstance(node, se.Symbol):
                     memo[node] = self.values.get(node, MISSING)
                     continue

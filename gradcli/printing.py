@@ -31,10 +31,10 @@ def operations(exprs: Iterable[se.Basic]) -> list[int]:
     return [size[e] for e in exprs]
 
 
-def strip_stops(expr: se.Basic) -> se.Basic:
+def strip_stops(expr: se.Basic, memo: dict | None = None) -> se.Basic:
     """The expression with every stop(x) replaced by x (for display and nothing else)."""
-    memo: dict[se.Basic, se.Basic] = {}
-    for node in postorder([expr]):
+    memo = {} if memo is None else memo
+    for node in postorder([expr], memo):
         operation = functions.kind(node)
         if operation == "stop":
             memo[node] = memo[node.args[0]]
@@ -68,9 +68,8 @@ class _Printer:
         self.memo: dict[se.Basic, tuple[str, int]] = {}
 
     def text(self, node) -> str:
-        for item in postorder([node]):
-            if item not in self.memo:
-                self.memo[item] = self._print(item)
+        for item in postorder([node], self.memo):
+            self.memo[item] = self._print(item)
         return self.memo[node][0]
 
     def _wrap(self, node, precedence: int) -> str:
@@ -166,18 +165,32 @@ def text(expr: se.Basic) -> str:
     return _Printer().text(strip_stops(expr))
 
 
-def symbolic(array: np.ndarray, mode: SymbolicMode, max_operations: int) -> tuple[object | None, str | None]:
-    """(nested lists of strings or one string, None) or (None, why it is elided)."""
+def nested(flat: list, shape: tuple[int, ...]):
+    """Row-major values as nested lists of `shape` (the value itself for shape ())."""
+    if not shape:
+        return flat[0]
+    array = np.empty(len(flat), dtype=object)
+    array[:] = flat
+    return array.reshape(shape).tolist()
+
+
+def symbolic(
+    array: np.ndarray, mode: SymbolicMode, max_operations: int
+) -> tuple[object | None, str | None]:
+    """(nested lists of strings or one string, None) or (None, why it is elided).
+
+    Each distinct expression is measured and printed once (a Hessian is mostly the same zero)."""
     if mode is SymbolicMode.NONE:
         return None, "skipped (--symbolic none)"
-    sizes = operations(array.flat)
-    largest, total = max(sizes, default=0), sum(sizes)
+    flat = list(array.flat)
+    unique = list(dict.fromkeys(flat))
+    size = dict(zip(unique, operations(unique)))
+    largest = max(size.values(), default=0)
     if mode is SymbolicMode.AUTO and largest > AUTO_MAX_OPERATIONS:
         return None, f"{largest} operations; --symbolic full prints it"
+    total = sum(size[e] for e in flat)
     if total > max_operations:
         return None, f"{total} operations, more than gradcli prints ({max_operations}; --limit operations=N)"
-    printer = _Printer()
-    strings = np.empty(array.shape, dtype=object)
-    for index, expr in np.ndenumerate(array):
-        strings[index] = printer.text(strip_stops(expr))
-    return strings.tolist() if strings.ndim else strings[()], None
+    printer, stripped = _Printer(), {}
+    strings = {e: printer.text(strip_stops(e, stripped)) for e in unique}
+    return nested([strings[e] for e in flat], array.shape), None
