@@ -12,7 +12,7 @@ from gradcli import differentiate, functions
 from gradcli.errors import GradcliError, LimitError
 from gradcli.evaluate import MISSING, Evaluator
 from gradcli.graph import disconnection_reasons
-from gradcli.lower import Lowered, labels, lower, scalar, tensor
+from gradcli.lower import Lowered, distinct, labels, lower, scalar, tensor
 from gradcli.model import (
     GradResult,
     Literal,
@@ -166,25 +166,22 @@ def _all_integers(values) -> bool:
     return all(isinstance(v, int) or isinstance(v, Fraction) and v.denominator == 1 for v in values)
 
 
-def _numbers(array: np.ndarray, evaluator: Evaluator, as_float: bool):
-    """Nested lists of numbers (None if any is unknown); ints only when every element is one."""
-    return _numbers_of(array, evaluator, lambda index: as_float)
-
-
-def _numbers_of(array: np.ndarray, evaluator: Evaluator, as_float):
-    """Like _numbers, with `as_float(flat index)` deciding per element; distinct entries evaluated once."""
-    flat = list(array.flat)
-    unique = list(dict.fromkeys(flat))
-    values = dict(zip(unique, evaluator.many(unique)))
-    if any(v is MISSING for v in values.values()):
+def _numbers(array: np.ndarray, evaluator: Evaluator, as_float: np.ndarray | bool):
+    """Nested lists of numbers, None if any is unknown. `as_float` (per element, broadcast) marks
+    results that are floats whatever their value; exact integers stay ints only if all are.
+    Each distinct entry is evaluated once."""
+    unique, codes = distinct(array)
+    values = evaluator.many(unique)
+    if any(v is MISSING for v in values):
         return None
-    all_integers = _all_integers(values.values())
-    exact = {e: _to_number(v, False) for e, v in values.items()}
-    floats = {e: _to_number(v, True) for e, v in values.items()}
-    numbers = [
-        floats[e] if not all_integers or as_float(i) else exact[e] for i, e in enumerate(flat)
-    ]
-    return nested(numbers, array.shape)
+    exact, floats = (np.empty(len(unique), dtype=object) for _ in range(2))
+    exact[:] = [_to_number(v, False) for v in values]
+    floats[:] = [_to_number(v, True) for v in values]
+    codes = codes.reshape(-1)
+    if not _all_integers(values):
+        return nested(floats[codes].reshape(array.shape))
+    mask = np.broadcast_to(as_float, array.shape).reshape(-1)
+    return nested(np.where(mask, floats[codes], exact[codes]).reshape(array.shape))
 
 
 def _needs(prepared: Prepared, arrays: list[np.ndarray]) -> tuple[str, ...]:
@@ -272,10 +269,7 @@ def _matrix_result(
     request = prepared.request
     text, elided = symbolic(matrix, request.symbolic, request.limits.operations)
     evaluator = Evaluator(prepared.values, request.limits.bits)
-    columns = len(float_cols)
-    value = _numbers_of(
-        matrix, evaluator, lambda index: float_rows[index // columns] or float_cols[index % columns]
-    )
+    value = _numbers(matrix, evaluator, np.logical_or.outer(float_rows, float_cols))
     needs = _needs(prepared, [matrix]) if value is None else ()
     disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
     return MatrixResult(

@@ -293,7 +293,7 @@ def _emit(output_format: str, kind: str, result) -> None:
     if output_format == OutputFormat.JSON.value:
         from gradcli import render
 
-        click.echo(json.dumps(getattr(render, f"{kind}_document")(result)))
+        click.echo(render.to_json(getattr(render, f"{kind}_document")(result)))
         return
     from rich.console import Console
 

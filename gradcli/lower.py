@@ -69,6 +69,15 @@ def tensor(value) -> np.ndarray:
     return out
 
 
+def distinct(array: np.ndarray) -> tuple[list, np.ndarray]:
+    """The distinct elements of an array (first-seen order) and each element's index among them."""
+    index: dict = {}
+    codes = np.fromiter(
+        (index.setdefault(e, len(index)) for e in array.flat), dtype=np.intp, count=array.size
+    )
+    return list(index), codes.reshape(array.shape)
+
+
 def element_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
     out = np.empty(shape, dtype=object)
     for idx in itertools.product(*(range(d) for d in shape)):

@@ -14,6 +14,7 @@ import symengine as se
 
 from gradcli import functions
 from gradcli.differentiate import postorder
+from gradcli.lower import distinct
 from gradcli.model import SymbolicMode
 
 AUTO_MAX_OPERATIONS = 100  # --symbolic auto elides a result having an element larger than this
@@ -165,32 +166,28 @@ def text(expr: se.Basic) -> str:
     return _Printer().text(strip_stops(expr))
 
 
-def nested(flat: list, shape: tuple[int, ...]):
-    """Row-major values as nested lists of `shape` (the value itself for shape ())."""
-    if not shape:
-        return flat[0]
-    array = np.empty(len(flat), dtype=object)
-    array[:] = flat
-    return array.reshape(shape).tolist()
+def nested(array):
+    """An array as nested lists (the element itself for a 0-d array or a scalar)."""
+    if not isinstance(array, np.ndarray):
+        return array
+    return array.tolist() if array.ndim else array[()]
 
 
-def symbolic(
-    array: np.ndarray, mode: SymbolicMode, max_operations: int
-) -> tuple[object | None, str | None]:
+def symbolic(array: np.ndarray, mode: SymbolicMode, max_operations: int) -> tuple[object | None, str | None]:
     """(nested lists of strings or one string, None) or (None, why it is elided).
 
     Each distinct expression is measured and printed once (a Hessian is mostly the same zero)."""
     if mode is SymbolicMode.NONE:
         return None, "skipped (--symbolic none)"
-    flat = list(array.flat)
-    unique = list(dict.fromkeys(flat))
-    size = dict(zip(unique, operations(unique)))
-    largest = max(size.values(), default=0)
+    unique, codes = distinct(array)
+    sizes = np.array(operations(unique), dtype=np.int64)
+    largest = int(sizes.max(initial=0))
     if mode is SymbolicMode.AUTO and largest > AUTO_MAX_OPERATIONS:
         return None, f"{largest} operations; --symbolic full prints it"
-    total = sum(size[e] for e in flat)
+    total = int(sizes[codes].sum())
     if total > max_operations:
         return None, f"{total} operations, more than gradcli prints ({max_operations}; --limit operations=N)"
     printer, stripped = _Printer(), {}
-    strings = {e: printer.text(strip_stops(e, stripped)) for e in unique}
-    return nested([strings[e] for e in flat], array.shape), None
+    strings = np.empty(len(unique), dtype=object)
+    strings[:] = [printer.text(strip_stops(e, stripped)) for e in unique]
+    return nested(strings[codes.reshape(-1)].reshape(array.shape)), None

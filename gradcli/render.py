@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from gradcli.model import GradResult, MatrixResult
 
 
-def json_number(value):
-    """Numbers for JSON: non-finite floats as "nan", "inf", "-inf"; lists recursively."""
+def to_json(document: dict) -> str:
+    """One line of JSON; non-finite floats become the strings "nan", "inf", "-inf" (SPEC section 5)."""
+    try:
+        return json.dumps(document, allow_nan=False)  # all in C: the common case, no NaN or infinity
+    except ValueError:
+        return json.dumps(_finite(document))
+
+
+def _finite(value):
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [json_number(v) for v in value]
+        return [_finite(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return value
@@ -22,7 +32,7 @@ def grad_document(result: GradResult) -> dict:
         entry: dict = {"status": t.status}
         if t.reason is not None:
             entry["reason"] = t.reason
-        entry.update({"shape": list(t.shape), "symbolic": t.symbolic, "value": json_number(t.value)})
+        entry.update({"shape": list(t.shape), "symbolic": t.symbolic, "value": t.value})
         if t.symbolic_elided is not None:
             entry["symbolic_elided"] = t.symbolic_elided
         if t.needs:
@@ -49,7 +59,7 @@ def matrix_document(result: MatrixResult) -> dict:
         "rows": list(result.rows),
         "cols": list(result.cols),
         "symbolic": result.symbolic,
-        "value": json_number(result.value),
+        "value": result.value,
         "disconnected": dict(result.disconnected),
     }
     if result.symbolic_elided is not None:
@@ -64,8 +74,8 @@ def step_document(result) -> dict:
         "command": "step",
         "lr": result.lr,
         "steps": result.steps,
-        "values": {k: json_number(v) for k, v in result.values.items()},
-        "loss": json_number(list(result.loss)),
+        "values": dict(result.values),
+        "loss": list(result.loss),
         "unchanged": dict(result.unchanged),
     }
 
@@ -80,8 +90,8 @@ def check_document(result) -> dict:
         "targets": {
             t.name: {
                 "agrees": t.agrees,
-                "max_abs_error": json_number(t.max_abs_error),
-                "max_rel_error": json_number(t.max_rel_error),
+                "max_abs_error": t.max_abs_error,
+                "max_rel_error": t.max_rel_error,
                 **({"note": t.note} if t.note else {}),
             }
             for t in result.targets
@@ -89,8 +99,8 @@ def check_document(result) -> dict:
         "mismatches": [
             {
                 "element": m.element,
-                "expected": json_number(m.expected),
-                "computed": json_number(m.computed),
+                "expected": m.expected,
+                "computed": m.computed,
             }
             for m in result.mismatches
         ],
