@@ -44,8 +44,10 @@ def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> di
     """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on."""
     order = postorder(seeds)
     depends: dict[se.Basic, bool] = {}
+    arguments: dict[se.Basic, tuple] = {}
     for node in order:
-        depends[node] = node in wanted if not node.args else any(depends[a] for a in node.args)
+        args = arguments[node] = node.args
+        depends[node] = any(depends[a] for a in args) if args else node in wanted
     adjoints: dict[se.Basic, list[se.Basic]] = {}
     for node, weight in seeds.items():
         if depends[node]:
@@ -55,17 +57,23 @@ def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> di
         contributions = adjoints.pop(node, None)
         if contributions is None:
             continue
-        total = se.Add(*contributions)
-        if not node.args:
+        total = contributions[0] if len(contributions) == 1 else se.Add(*contributions)
+        args = arguments[node]
+        if not args:
             result[node] = total
             continue
-        if total == 0 or functions.kind(node) == "stop":
+        operation = functions.kind(node)
+        if total == 0 or operation == "stop":
             continue
-        for index, arg in enumerate(node.args):
-            if depends[arg]:
-                local = functions.partial(node, index)
-                if local != 0:
-                    adjoints.setdefault(arg, []).append(total * local)
+        for index, arg in enumerate(args):
+            if not depends[arg]:
+                continue
+            if operation == "add":  # the local derivative is 1: pass the adjoint on unchanged
+                adjoints.setdefault(arg, []).append(total)
+                continue
+            local = functions.partial(node, index)
+            if local != 0:
+                adjoints.setdefault(arg, []).append(total * local)
     return result
 
 

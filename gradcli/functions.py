@@ -95,14 +95,23 @@ BINARY_ELEMENTWISE = {"pow": power, "maximum": maximum, "minimum": minimum}
 
 def kind(node) -> str:
     """The operation a node applies: 'add', 'mul', 'pow', a function name, or 'leaf'."""
-    if isinstance(node, se.FunctionSymbol):
+    node_type = type(node)
+    if node_type is se.FunctionSymbol:
         return node.get_name()
-    name = type(node).__name__
-    if name in ("Add", "Mul", "Pow"):
-        return name.lower()
-    if name == "Abs":
-        return "abs"
-    return name if name in _FUNCTION_PARTIALS else "leaf"
+    found = _KIND_OF_TYPE.get(node_type)
+    if found is None:
+        name = node_type.__name__
+        found = _KIND_OF_TYPE[node_type] = (
+            name.lower()
+            if name in ("Add", "Mul", "Pow", "Abs")
+            else name
+            if name in _FUNCTION_PARTIALS
+            else "leaf"
+        )
+    return found
+
+
+_KIND_OF_TYPE: dict[type, str] = {}
 
 
 def _pow_partial(node, index):

@@ -69,6 +69,9 @@ class _Printer:
         self.memo: dict[se.Basic, tuple[str, int]] = {}
 
     def text(self, node) -> str:
+        known = self.memo.get(node)
+        if known is not None:
+            return known[0]
         for item in postorder([node], self.memo):
             self.memo[item] = self._print(item)
         return self.memo[node][0]
