@@ -70,12 +70,18 @@ def tensor(value) -> np.ndarray:
 
 
 def distinct(array: np.ndarray) -> tuple[list, np.ndarray]:
-    """The distinct elements of an array (first-seen order) and each element's index among them."""
+    """The distinct elements of an array and each element's index among them.
+
+    Grouped first by object identity (vectorised: a Hessian is a million references to a few
+    objects), then equal objects are merged."""
+    objects = array.reshape(-1)
+    identities = np.fromiter(map(id, objects), dtype=np.uintp, count=objects.size)
+    _, first, inverse = np.unique(identities, return_index=True, return_inverse=True)
     index: dict = {}
-    codes = np.fromiter(
-        (index.setdefault(e, len(index)) for e in array.flat), dtype=np.intp, count=array.size
+    merged = np.fromiter(
+        (index.setdefault(objects[i], len(index)) for i in first), dtype=np.intp, count=len(first)
     )
-    return list(index), codes.reshape(array.shape)
+    return list(index), merged[inverse].reshape(array.shape)
 
 
 def element_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:

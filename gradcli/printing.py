@@ -183,11 +183,12 @@ def symbolic(array: np.ndarray, mode: SymbolicMode, max_operations: int) -> tupl
     if mode is SymbolicMode.NONE:
         return None, "skipped (--symbolic none)"
     unique, codes = distinct(array)
-    sizes = np.array(operations(unique), dtype=np.int64)
-    largest = int(sizes.max(initial=0))
+    sizes = operations(unique)  # Python ints: a deep chain written out has astronomically many
+    largest = max(sizes, default=0)
     if mode is SymbolicMode.AUTO and largest > AUTO_MAX_OPERATIONS:
         return None, f"{largest} operations; --symbolic full prints it"
-    total = int(sizes[codes].sum())
+    uses = np.bincount(codes.reshape(-1), minlength=len(unique))
+    total = sum(size * int(count) for size, count in zip(sizes, uses))
     if total > max_operations:
         return None, f"{total} operations, more than gradcli prints ({max_operations}; --limit operations=N)"
     printer, stripped = _Printer(), {}

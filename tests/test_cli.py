@@ -60,6 +60,14 @@ def test_large_results_are_elided_in_auto_and_printed_in_full(run_json):
     assert full["gradients"]["x"]["value"] == doc["gradients"]["x"]["value"]
 
 
+def test_a_deep_chain_is_elided_with_its_size(run_json):
+    text = "var x0 = 0.3\n" + "".join(f"x{i + 1} = sin(x{i}) * x{i} + 0.5\n" for i in range(200))
+    code, doc, _ = run_json(text, "grad", "--symbolic", "full")
+    elided = doc["gradients"]["x0"]["symbolic_elided"]
+    assert code == 0 and int(elided.split()[0]) > 2**200 and "more than gradcli prints" in elided
+    assert isinstance(doc["gradients"]["x0"]["value"], float)
+
+
 def test_non_finite_values_are_strings(run_json):
     code, doc, _ = run_json("var x = 0.0\ny = log(x) + sqrt(x)\n", "grad")
     assert doc["gradients"]["x"]["value"] == "inf"

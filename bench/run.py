@@ -1,0 +1,296 @@
+"""gradcli's benchmark: whole processes, interleaved with their JAX peers, medians of several runs.
+
+    python bench/run.py [--runs 5] [--quick]
+
+Writes the programs to a temporary directory, then times each gradcli process and (when JAX is
+installed: pip install -e '.[bench]') the JAX process doing the same job, interleaved so both see
+the same machine. Prints a table of medians and ratios against the targets, the peak memory of
+each process, the values' agreement with JAX, growth curves (Rosenbrock n = 100..3000, chains of
+depth 50..800) and a plain-SymPy baseline at small sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+GRADCLI = [sys.executable, "-m", "gradcli"]
+
+
+# ---- programs ----------------------------------------------------------------------------------
+
+
+def literal(array) -> str:
+    return json.dumps(np.round(np.asarray(array, dtype=float), 6).tolist())
+
+
+def rosenbrock(n: int, seed: int = 0) -> tuple[str, np.ndarray]:
+    x = np.random.default_rng(seed).uniform(-1, 1, n).round(3)
+    text = f"var x = {literal(x)}\nf = sum(100*(x[1:] - x[:-1]**2)**2 + (1 - x[:-1])**2)\n"
+    return text, x
+
+
+def tanh_network(seed: int = 0) -> tuple[str, dict]:
+    rng = np.random.default_rng(seed)
+    values = {
+        "X": rng.normal(size=(16, 8)).round(4), "Y": rng.normal(size=(16, 1)).round(4),
+        "W1": (rng.normal(size=(8, 16)) * 0.3).round(4), "W2": (rng.normal(size=(16, 1)) * 0.3).round(4),
+    }  # fmt: skip
+    text = (
+        f"const X = {literal(values['X'])}\nconst Y = {literal(values['Y'])}\n"
+        f"var W1 = {literal(values['W1'])}\nvar W2 = {literal(values['W2'])}\n"
+        "loss = mean((tanh(X @ W1) @ W2 - Y)**2)\n"
+    )
+    return text, values
+
+
+def chain(depth: int) -> str:
+    lines = ["var x0 = 0.3"] + [f"x{i + 1} = sin(x{i}) * x{i} + 0.5" for i in range(depth)]
+    return "\n".join(lines) + "\n"
+
+
+SEED3 = "var w1 = 2.0\nvar w2 = 2.0\na = w1 * 3.0\nb = stop(a) * w2\n"
+
+JAX_PRELUDE = (
+    "import json, sys\nimport jax\njax.config.update('jax_enable_x64', True)\nimport jax.numpy as jnp\n"
+)
+JAX_ROSENBROCK = JAX_PRELUDE + textwrap.dedent("""
+    x = jnp.array(json.load(open(sys.argv[1])))
+    f = lambda x: jnp.sum(100*(x[1:] - x[:-1]**2)**2 + (1 - x[:-1])**2)
+    g = jax.jit(jax.grad(f))(x); h = jax.jit(jax.hessian(f))(x)
+    json.dump({"grad": g.tolist(), "hessian_sum": float(h.sum())}, sys.stdout)
+""")
+JAX_TANH = JAX_PRELUDE + textwrap.dedent("""
+    v = {k: jnp.array(a) for k, a in json.load(open(sys.argv[1])).items()}
+    loss = lambda W1, W2: jnp.mean((jnp.tanh(v["X"] @ W1) @ W2 - v["Y"])**2)
+    g1, g2 = jax.jit(jax.grad(loss, argnums=(0, 1)))(v["W1"], v["W2"])
+    json.dump({"W1": g1.tolist(), "W2": g2.tolist()}, sys.stdout)
+""")
+JAX_CHAIN = JAX_PRELUDE + textwrap.dedent("""
+    depth = int(sys.argv[1])
+    def f(x):
+        for _ in range(depth):
+            x = jnp.sin(x) * x + 0.5
+        return x
+    g = jax.jit(jax.grad(f)); h = jax.jit(jax.grad(jax.grad(f)))
+    json.dump({"grad": float(g(0.3)), "second": float(h(0.3))}, sys.stdout)
+""")
+JAX_SEED3 = JAX_PRELUDE + textwrap.dedent("""
+    def b(w1, w2):
+        return jax.lax.stop_gradient(w1 * 3.0) * w2
+    g = jax.grad(b, argnums=(0, 1))(2.0, 2.0)
+    json.dump({"w2": float(g[1])}, sys.stdout)
+""")
+
+
+# ---- timing -------------------------------------------------------------------------------------
+
+
+def measure(command: list[str]) -> tuple[float, float, str]:
+    """(seconds, peak resident MiB, stdout) of one whole process, memory from the kernel's accounting."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = process.stdout.read()
+    err = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0, 3):
+        raise RuntimeError(f"{' '.join(command)} failed: {err.decode()[-500:]}")
+    return seconds, usage.ru_maxrss / 1024, out.decode()
+
+
+def interleaved(jobs: dict[str, list[list[str]]], runs: int) -> dict[str, dict]:
+    """Each job is one or more processes run back to back; jobs alternate within every round."""
+    results = {name: {"times": [], "memory": 0.0, "outputs": []} for name in jobs}
+    for _ in range(runs):
+        for name, commands in jobs.items():
+            total, outputs = 0.0, []
+            for command in commands:
+                seconds, memory, out = measure(command)
+                total += seconds
+                results[name]["memory"] = max(results[name]["memory"], memory)
+                outputs.append(out)
+            results[name]["times"].append(total)
+            results[name]["outputs"] = outputs
+    for result in results.values():
+        result["median"] = statistics.median(result["times"])
+    return results
+
+
+# ---- the suite ------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="fewer sizes in the growth curves")
+    args = parser.parse_args()
+    have_jax = _has_module("jax")
+    work = Path(tempfile.mkdtemp(prefix="gradcli-bench-"))
+    files = {}
+    rosen_text, rosen_x = rosenbrock(1000)
+    tanh_text, tanh_values = tanh_network()
+    for name, text in {
+        "rosen.txt": rosen_text,
+        "tanh.txt": tanh_text,
+        "chain.txt": chain(200),
+        "seed3.txt": SEED3,
+    }.items():
+        (work / name).write_text(text)
+        files[name] = str(work / name)
+    (work / "rosen.json").write_text(json.dumps(rosen_x.tolist()))
+    (work / "tanh.json").write_text(json.dumps({k: v.tolist() for k, v in tanh_values.items()}))
+    for name, script in {
+        "jax_rosen.py": JAX_ROSENBROCK,
+        "jax_tanh.py": JAX_TANH,
+        "jax_chain.py": JAX_CHAIN,
+        "jax_seed3.py": JAX_SEED3,
+    }.items():
+        (work / name).write_text(script)
+
+    def gradcli(*argv):
+        return [*GRADCLI, *argv, "--format", "json"]
+
+    jobs = {
+        "rosenbrock-1000 grad + hessian": [
+            gradcli("grad", files["rosen.txt"]),
+            gradcli("hessian", files["rosen.txt"]),
+        ],
+        "tanh network grad": [gradcli("grad", files["tanh.txt"])],
+        "chain-200 grad + order 2": [
+            gradcli("grad", files["chain.txt"]),
+            gradcli("grad", files["chain.txt"], "--order", "2"),
+        ],
+        "seed case 3 grad": [gradcli("grad", files["seed3.txt"])],
+        "gradcli --help": [[*GRADCLI, "--help"]],
+    }
+    peers = {
+        "rosenbrock-1000 grad + hessian": [
+            [sys.executable, str(work / "jax_rosen.py"), str(work / "rosen.json")]
+        ],
+        "tanh network grad": [[sys.executable, str(work / "jax_tanh.py"), str(work / "tanh.json")]],
+        "chain-200 grad + order 2": [[sys.executable, str(work / "jax_chain.py"), "200"]],
+        "seed case 3 grad": [[sys.executable, str(work / "jax_seed3.py")]],
+    }
+    targets = {
+        "rosenbrock-1000 grad + hessian": 2.0,
+        "tanh network grad": 1.0,
+        "chain-200 grad + order 2": 0.5,
+    }
+    all_jobs = dict(jobs)
+    if have_jax:
+        all_jobs.update({f"jax: {k}": v for k, v in peers.items()})
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+        f"{args.runs} runs each, interleaved"
+    )
+    results = interleaved(all_jobs, args.runs)
+
+    print(f"\n{'job':34} {'gradcli':>9} {'JAX':>9} {'ratio':>7} {'target':>8} {'peak MiB':>9}")
+    for name in jobs:
+        ours = results[name]
+        peer = results.get(f"jax: {name}")
+        line = f"{name:34} {ours['median']:9.3f}"
+        if peer:
+            ratio = ours["median"] / peer["median"]
+            target = targets.get(name)
+            verdict = "" if target is None else ("ok" if ratio <= target else "MISSED")
+            line += (
+                f" {peer['median']:9.3f} {ratio:7.2f} {f'<= {target:.2f}x' if target else '':>8} {verdict}"
+            )
+        else:
+            line += f" {'-':>9} {'-':>7} {'':>8}"
+        line += f" {ours['memory']:9.0f}"
+        print(line)
+    print(
+        "targets also: seed case 3 <= 0.12x TensorFlow (3.7 s in the issue: 0.44 s); "
+        "--help <= 0.15 s; memory <= 1024 MiB"
+    )
+
+    if have_jax:
+        check_agreement(results)
+    growth(args.quick)
+    sympy_baseline()
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def check_agreement(results) -> None:
+    """gradcli's values against JAX's, as the largest relative difference."""
+    ours = json.loads(results["rosenbrock-1000 grad + hessian"]["outputs"][0])
+    hessian = json.loads(results["rosenbrock-1000 grad + hessian"]["outputs"][1])
+    peer = json.loads(results["jax: rosenbrock-1000 grad + hessian"]["outputs"][0])
+    print("\nagreement with JAX (largest relative difference):")
+    print(f"  rosenbrock gradient   {_rel(ours['gradients']['x']['value'], peer['grad']):.1e}")
+    print(f"  rosenbrock hessian sum {_rel(np.sum(hessian['value']), peer['hessian_sum']):.1e}")
+    ours = json.loads(results["tanh network grad"]["outputs"][0])["gradients"]
+    peer = json.loads(results["jax: tanh network grad"]["outputs"][0])
+    worst = max(_rel(ours["W1"]["value"], peer["W1"]), _rel(ours["W2"]["value"], peer["W2"]))
+    print(f"  tanh network W1, W2   {worst:.1e}")
+    grad, second = (
+        json.loads(o)["gradients"]["x0"]["value"] for o in results["chain-200 grad + order 2"]["outputs"]
+    )
+    peer = json.loads(results["jax: chain-200 grad + order 2"]["outputs"][0])
+    print(f"  chain-200 grad, order 2 {max(_rel(grad, peer['grad']), _rel(second, peer['second'])):.1e}")
+
+
+def _rel(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+
+
+def growth(quick: bool) -> None:
+    """Cost against program size: whole gradcli grad processes (median of 3)."""
+    work = Path(tempfile.mkdtemp(prefix="gradcli-growth-"))
+    print("\ngrowth (gradcli grad, whole process, median of 3; per-unit cost should stay flat):")
+    for label, sizes, make in [
+        ("rosenbrock n", [100, 300, 1000] if quick else [100, 300, 1000, 3000], lambda n: rosenbrock(n)[0]),
+        ("chain depth", [50, 100, 200] if quick else [50, 100, 200, 400, 800], chain),
+    ]:
+        base = None
+        for size in sizes:
+            path = work / f"{label.split()[0]}-{size}.txt"
+            path.write_text(make(size))
+            seconds = statistics.median(
+                measure([*GRADCLI, "grad", str(path), "--format", "json"])[0] for _ in range(3)
+            )
+            base = base or measure([*GRADCLI, "--help"])[0]
+            print(
+                f"  {label:13} {size:5d}: {seconds:7.3f} s   minus start-up {seconds - base:7.3f} s   "
+                f"per unit {(seconds - base) / size * 1e3:7.3f} ms"
+            )
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def sympy_baseline() -> None:
+    """Plain SymPy: differentiate the inlined Rosenbrock expression once per variable, in-process."""
+    import sympy as sp
+
+    print("\nplain SymPy baseline (inlined expression, sympy.diff per variable; in-process):")
+    for n in (30, 100):
+        xs = sp.symbols(f"x0:{n}", real=True)
+        f = sum(100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2 for i in range(n - 1))
+        start = time.perf_counter()
+        [sp.diff(f, x) for x in xs]
+        print(f"  rosenbrock n = {n:4d}: gradient {time.perf_counter() - start:.3f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
