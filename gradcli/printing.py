@@ -22,14 +22,18 @@ AUTO_MAX_OPERATIONS = 100  # --symbolic auto elides a result having an element l
 _ADD, _MUL, _POW, _ATOM = 1, 2, 3, 4  # precedence, loosest first
 
 
-def operations(exprs: Iterable[se.Basic]) -> list[int]:
-    """The operation count of each expression written out as a tree (shared parts counted per use)."""
+def operations(exprs: Iterable[se.Basic]) -> tuple[list[int], bool]:
+    """The operation count of each expression written out as a tree (shared parts counted per use),
+    and whether any of them holds a stop(...)."""
     exprs = list(exprs)
     size: dict[se.Basic, int] = {}
+    stops = False
     for node in postorder(exprs):
-        args = node.args if functions.kind(node) != "leaf" else ()
+        operation = functions.kind(node)
+        stops = stops or operation == "stop"
+        args = node.args if operation != "leaf" else ()
         size[node] = max(len(args) - 1, 1) + sum(size[a] for a in args) if args else 0
-    return [size[e] for e in exprs]
+    return [size[e] for e in exprs], stops
 
 
 def strip_stops(expr: se.Basic, memo: dict | None = None) -> se.Basic:
@@ -183,7 +187,7 @@ def symbolic(array: np.ndarray, mode: SymbolicMode, max_operations: int) -> tupl
     if mode is SymbolicMode.NONE:
         return None, "skipped (--symbolic none)"
     unique, codes = distinct(array)
-    sizes = operations(unique)  # Python ints: a deep chain written out has astronomically many
+    sizes, stops = operations(unique)  # Python ints: a deep chain written out has astronomically many
     largest = max(sizes, default=0)
     if mode is SymbolicMode.AUTO and largest > AUTO_MAX_OPERATIONS:
         return None, f"{largest} operations; --symbolic full prints it"
@@ -193,5 +197,5 @@ def symbolic(array: np.ndarray, mode: SymbolicMode, max_operations: int) -> tupl
         return None, f"{total} operations, more than gradcli prints ({max_operations}; --limit operations=N)"
     printer, stripped = _Printer(), {}
     strings = np.empty(len(unique), dtype=object)
-    strings[:] = [printer.text(strip_stops(e, stripped)) for e in unique]
+    strings[:] = [printer.text(strip_stops(e, stripped) if stops else e) for e in unique]
     return nested(strings[codes.reshape(-1)].reshape(array.shape)), None
