@@ -41,23 +41,17 @@ class Prepared:
     request: Request
 
 
-def prepare(program: Program, request: Request, targets_required: bool = True) -> Prepared:
-    """Check the request against the program and lower it. Raises GradcliError on a bad request."""
-    limits = request.limits
-    if request.order < 1 or request.order > limits.order:
-        raise LimitError(
-            f"--order must be between 1 and {limits.order}, got {request.order}"
-            + ("; raise the limit with --limit order=N" if request.order > limits.order else "")
-        )
+def resolve_names(program: Program, request: Request) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The outputs and targets a request names, checked against the program (--of, --wrt, --stop)."""
     defined = [d.name for d in program.definitions]
     for name in request.stop:
         if name not in defined:
             raise GradcliError(f"--stop {name}: {_not_a('defined name', name, program, defined)}")
-    lowered = lower(program, request.stop, limits)
+    names = [d.name for d in program.declarations] + defined
     outputs = request.of or (defined[-1],)
     for name in outputs:
-        if name not in lowered.arrays:
-            raise GradcliError(f"--of {name}: {_not_a('name', name, program, list(lowered.arrays))}")
+        if name not in names:
+            raise GradcliError(f"--of {name}: {_not_a('name', name, program, names)}")
     variables = [d.name for d in program.variables]
     targets = request.wrt or tuple(variables)
     for name in targets:
@@ -65,8 +59,21 @@ def prepare(program: Program, request: Request, targets_required: bool = True) -
             raise GradcliError(f"--wrt {name}: {_not_a('variable', name, program, variables)}")
     if len(set(targets)) != len(targets) or len(set(outputs)) != len(outputs):
         raise GradcliError("a name is given twice in --wrt or --of")
-    if targets_required and not targets:
+    return tuple(outputs), tuple(targets)
+
+
+def prepare(program: Program, request: Request) -> Prepared:
+    """Check the request against the program and lower it. Raises GradcliError on a bad request."""
+    limits = request.limits
+    if request.order < 1 or request.order > limits.order:
+        raise LimitError(
+            f"--order must be between 1 and {limits.order}, got {request.order}"
+            + ("; raise the limit with --limit order=N" if request.order > limits.order else "")
+        )
+    outputs, targets = resolve_names(program, request)
+    if not targets:
         raise GradcliError("the program declares no variable ('var NAME') to differentiate by")
+    lowered = lower(program, request.stop, limits)
     weights = {}
     for name in outputs:
         literal = request.grad_ys.get(name)
@@ -78,17 +85,7 @@ def prepare(program: Program, request: Request, targets_required: bool = True) -
             raise GradcliError(f"--grad-ys {name}: '{name}' is not an output; outputs: {', '.join(outputs)}")
     values, float_names = _values(program, lowered, request.at)
     reasons = disconnection_reasons(program, outputs, targets, request.stop)
-    return Prepared(
-        program,
-        lowered,
-        tuple(outputs),
-        tuple(targets),
-        weights,
-        values,
-        float_names,
-        reasons,
-        request,
-    )
+    return Prepared(program, lowered, outputs, targets, weights, values, float_names, reasons, request)
 
 
 def _not_a(kind: str, name: str, program: Program, choices: list[str]) -> str:
@@ -245,7 +242,7 @@ def gradient(program: Program, request: Request) -> GradResult:
         value = _numbers(array, evaluator, target in prepared.float_names)
         needs = _needs(prepared, [array]) if value is None else ()
         status = "ok" if reason is None else "disconnected"
-        results.append(TargetResult(target, status, reason, shape, text, elided, value, needs))
+        results.append(TargetResult(target, status, reason, shape, text, elided, value, needs, array))
     return GradResult(
         "grad",
         program.filename,
@@ -285,6 +282,7 @@ def _matrix_result(
         value,
         needs,
         disconnected,
+        matrix,
     )
 
 

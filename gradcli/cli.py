@@ -24,6 +24,7 @@ RECURSION_LIMIT = 20_000  # deep but bounded (--limit depth) expressions recurse
 class OutputFormat(str, enum.Enum):
     TEXT = "text"
     JSON = "json"
+    LATEX = "latex"
 
 
 # ---- error reporting (the one error path) --------------------------------------------------
@@ -233,14 +234,21 @@ target_options = _option_group(
 grad_ys_option = click.option(
     "--grad-ys", "grad_ys", metavar="NAME=LIT", multiple=True, help="Weights of an output."
 )
-format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice([f.value for f in OutputFormat]),
-    default="text",
-    show_default=True,
-    help="For people (text) or for scripts (json).",
-)
+
+
+def _format_option(*formats: OutputFormat):
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice([f.value for f in formats]),
+        default="text",
+        show_default=True,
+        help="For people (text), for scripts (json)"
+        + (", for documents (latex)." if OutputFormat.LATEX in formats else "."),
+    )
+
+
+format_option = _format_option(OutputFormat.TEXT, OutputFormat.JSON)
 display_options = _option_group(
     click.option(
         "--symbolic",
@@ -249,7 +257,7 @@ display_options = _option_group(
         show_default=True,
         help="Symbolic results: small ones, all, or none.",
     ),
-    format_option,
+    _format_option(OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.LATEX),
     click.option("--strict", is_flag=True, help="Exit 3 when a target is disconnected."),
 )
 
@@ -288,12 +296,18 @@ def _load(file, limits, **options):
     return read_program(file, limits), _request(limits, **options)
 
 
-def _emit(output_format: str, kind: str, result) -> None:
-    """Print `result` as JSON (render.KIND_document) or for people (terminal.KIND_text)."""
+def _emit(output_format: str, kind: str, result, weighted: bool = False) -> None:
+    """Print `result` as JSON (render.KIND_document), LaTeX (latex.KIND_latex; `weighted`: with
+    --grad-ys, so the differentiated quantity is L) or for people (terminal.KIND_text)."""
     if output_format == OutputFormat.JSON.value:
         from gradcli import render
 
         click.echo(render.to_json(getattr(render, f"{kind}_document")(result)))
+        return
+    if output_format == OutputFormat.LATEX.value:
+        from gradcli import latex
+
+        click.echo(getattr(latex, f"{kind}_latex")(result, weighted))
         return
     from rich.console import Console
 
@@ -326,7 +340,7 @@ def grad(file, limits, output_format, strict, **options):
     from gradcli import api
 
     result = api.gradient(*_load(file, limits, **options))
-    _emit(output_format, "grad", result)
+    _emit(output_format, "grad", result, bool(options["grad_ys"]))
     _finish(result.disconnected, strict)
 
 
@@ -345,7 +359,7 @@ def hessian(file, limits, output_format, strict, **options):
     from gradcli import api
 
     result = api.hessian(*_load(file, limits, **options))
-    _emit(output_format, "matrix", result)
+    _emit(output_format, "matrix", result, bool(options["grad_ys"]))
     _finish(result.disconnected, strict)
 
 
@@ -435,6 +449,43 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
     _emit(output_format, "check", result)
     if not result.ok:
         sys.exit(EXIT_DISCONNECTED_OR_MISMATCH)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition).")
+@click.option("--wrt", metavar="NAMES", help="Target variables (default: every var).")
+@click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "dot", "mermaid"]),
+    default="text",
+    show_default=True,
+    help="A tree for the terminal, Graphviz source, or a Mermaid flowchart.",
+)
+@click.option("--limit", "limit", metavar="NAME=N", multiple=True, help="Raise a limit (see README).")
+@_with_limits
+def graph(file, limits, of, wrt, stop, output_format):
+    """The dataflow graph from the targets to the outputs, with every blocked edge marked.
+
+    \b
+    Examples:
+      gradcli graph model.txt
+      gradcli graph model.txt --format dot | dot -Tsvg > graph.svg
+    """
+    from gradcli import api, graphview
+
+    program = read_program(file, limits)
+    request = _request(limits, of, wrt, (), stop, "none")
+    outputs, targets = api.resolve_names(program, request)
+    view = graphview.build(program, outputs, targets, request.stop)
+    if output_format == "text":
+        from rich.console import Console
+
+        Console(highlight=False, soft_wrap=True).print(graphview.tree(view))
+    else:
+        click.echo(getattr(graphview, output_format)(view))
 
 
 def read_json(path: str):

@@ -257,6 +257,7 @@ class TargetResult:
     symbolic_elided: str | None
     value: object | None
     needs: tuple[str, ...]
+    expressions: object = field(default=None, repr=False, compare=False)  # the array of expressions
 
 
 @dataclass(frozen=True)
@@ -290,3 +291,4 @@ class MatrixResult:
     value: object | None
     needs: tuple[str, ...]
     disconnected: dict[str, str]
+    expressions: object = field(default=None, repr=False, compare=False)  # the matrix of expressions
