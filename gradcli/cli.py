@@ -488,6 +488,67 @@ def graph(file, limits, of, wrt, stop, output_format):
         click.echo(getattr(graphview, output_format)(view))
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--wrt", required=True, metavar="NAME", help="The scalar variable along which to plot.")
+@click.option("--range", "span", metavar="A:B", help="The interval (default: the value ± 2).")
+@click.option("--order", type=int, default=1, show_default=True, help="Highest derivative drawn.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write a PNG or SVG file instead.")
+@click.option("--size", default="800x500", show_default=True, metavar="WxH", help="Pixels of --output.")
+@click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition).")
+@click.option("--at", "at", metavar="NAME=LIT", multiple=True, help="Set a value.")
+@click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants.")
+@grad_ys_option
+@click.option("--limit", "limit", metavar="NAME=N", multiple=True, help="Raise a limit (see README).")
+@_with_limits
+def plot(file, limits, wrt, span, order, output, size, of, at, stop, grad_ys):
+    """L and its derivatives up to --order along one scalar variable.
+
+    \b
+    Examples:
+      gradcli plot samples/seed6_square.txt --wrt a --order 2
+      gradcli plot samples/seed6_square.txt --wrt a --order 2 --output square.png
+    """
+    from gradcli import plot as plotting
+    from gradcli.errors import GradcliError
+
+    low, high = _range(span)
+    width, height = _size(size)
+    if output and not output.lower().endswith((".png", ".svg")):
+        raise GradcliError(f"--output {output}: write a .png or .svg file")
+    program = read_program(file, limits)
+    request = _request(limits, of, wrt, at, stop, "none", grad_ys=grad_ys, order=order)
+    curves = plotting.sample(program, request, low, high)
+    if output:
+        plotting.save(curves, output, width, height)
+        click.echo(f"wrote {output} ({width}x{height})", err=True)
+    else:
+        click.echo(plotting.terminal(curves))
+
+
+def _range(span: str | None) -> tuple[float | None, float | None]:
+    from gradcli.errors import GradcliError
+
+    if span is None:
+        return None, None
+    low, sep, high = span.partition(":")
+    try:
+        return float(low), float(high)
+    except ValueError:
+        raise GradcliError(f"--range {span!r}: expected A:B, e.g. --range -2:3") from None
+
+
+def _size(size: str) -> tuple[int, int]:
+    from gradcli.errors import GradcliError
+
+    width, sep, height = size.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()) or not (
+        16 <= int(width) <= 8000 and 16 <= int(height) <= 8000
+    ):
+        raise GradcliError(f"--size {size!r}: expected WIDTHxHEIGHT in pixels, e.g. 800x500")
+    return int(width), int(height)
+
+
 def read_json(path: str):
     from gradcli.errors import GradcliError
 

@@ -64,14 +64,31 @@ def _array(value):
     return np.asarray(value, dtype=float)
 
 
-def mp_evaluate(program: Program, values: dict) -> dict:
-    """The same evaluation in mpmath at the current mpmath precision (object arrays of mpf)."""
+def mp_evaluate(program: Program, values: dict, frozen=None) -> dict:
+    """The same evaluation in mpmath at the current mpmath precision (object arrays of mpf);
+    `frozen` holds stop(...) values as in `evaluate`."""
     _MODE["mp"] = True
     try:
         mp_values = {k: np.vectorize(mpmath.mpf, otypes=[object])(np.asarray(v)) for k, v in values.items()}
-        return evaluate(program, mp_values)
+        return evaluate(program, mp_values, frozen)
     finally:
         _MODE["mp"] = False
+
+
+def mp_gradient_element(program, values, outputs, target, index, digits=30) -> float:
+    """dL/d(target[index]) by mpmath.diff at `digits` digits, stop(...) held at the base point."""
+    with mpmath.workdps(digits):
+        frozen: dict = {}
+        mp_evaluate(program, values, frozen)
+
+        def f(x):
+            moved = {k: np.array(v, dtype=object) for k, v in values.items()}
+            moved[target] = np.array(moved[target], dtype=object)
+            moved[target][index] = x
+            env = mp_evaluate(program, moved, frozen)
+            return mpmath.fsum(mpmath.fsum(np.asarray(env[o], dtype=object).reshape(-1)) for o in outputs)
+
+        return float(mpmath.diff(f, mpmath.mpf(float(np.asarray(values[target])[index]))))
 
 
 _MP_UNARY = {

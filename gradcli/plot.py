@@ -1,0 +1,126 @@
+"""Plots of L and its derivatives along one scalar variable: in the terminal (plotext) or to a file
+(matplotlib). Both come with the optional extra `plot`."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcli import api, differentiate, functions
+from gradcli.errors import GradcliError
+from gradcli.evaluate import vectorized
+from gradcli.model import Program, Request
+from gradcli.rewrite import write_atomically
+
+POINTS = 401
+
+
+@dataclass(frozen=True)
+class Curves:
+    name: str  # the variable
+    at: float | None  # its current value, if it has one
+    x: np.ndarray
+    curves: dict[str, np.ndarray]  # label -> values: "L", "dL/dx", "d2L/dx2", ...
+
+
+def sample(program: Program, request: Request, low: float | None, high: float | None) -> Curves:
+    """L and its derivatives up to request.order at POINTS points of [low, high] (default value ± 2)."""
+    prepared = api.prepare(program, request)
+    (name,) = prepared.targets
+    symbols = prepared.lowered.symbols[name]
+    if symbols.shape != ():
+        raise GradcliError(
+            f"--wrt {name}: plot needs a scalar variable; {name} has shape {list(symbols.shape)}"
+        )
+    symbol = symbols[()]
+    current = prepared.values.get(symbol)
+    at = None if current is None else float(current)
+    if low is None or high is None:
+        if at is None:
+            raise GradcliError(f"{name} has no value; give --range A:B or --at {name}=VALUE")
+        low, high = at - 2.0, at + 2.0
+    if not low < high:
+        raise GradcliError(f"--range {low}:{high}: the start must be below the end")
+    loss = api.loss_expression(prepared)
+    exprs, labels = [loss], ["L"]
+    if prepared.reasons[name] is None:
+        derivative = differentiate.gradient(
+            {o: prepared.lowered.arrays[o] for o in prepared.outputs}, prepared.weights, symbols
+        )[()]
+        for order in range(1, request.order + 1):
+            exprs.append(derivative)
+            labels.append(f"dL/d{name}" if order == 1 else f"d{order}L/d{name}{order}")
+            if order < request.order:
+                partials = differentiate.reverse_sweep({derivative: functions.ONE}, {symbol})
+                derivative = partials.get(symbol, functions.ZERO)
+    missing = api._needs(prepared, [np.array(exprs, dtype=object)])
+    missing = tuple(m for m in missing if m != name)
+    if missing:
+        raise GradcliError(f"plot needs a value for {', '.join(missing)}; declare one or use --at")
+    xs = np.linspace(low, high, POINTS)
+    values = {s: float(v) for s, v in prepared.values.items()} | {symbol: xs}
+    results = vectorized(exprs, values, POINTS)
+    return Curves(name, at, xs, dict(zip(labels, results)))
+
+
+def terminal(curves: Curves, width: int | None = None, height: int | None = None) -> str:
+    """The curves drawn with plotext, as text for the terminal."""
+    plt = _require("plotext")
+    plt.clear_figure()
+    if "NO_COLOR" in os.environ or not sys.stdout.isatty():
+        plt.theme("clear")
+    for label, ys in curves.curves.items():
+        plt.plot(curves.x.tolist(), np.where(np.isfinite(ys), ys, np.nan).tolist(), label=label)
+    if curves.at is not None:
+        plt.vertical_line(curves.at)
+    plt.xlabel(curves.name)
+    plt.title(
+        f"L and its derivatives along {curves.name}"
+        + (f" (current value {curves.at:g})" if curves.at is not None else "")
+    )
+    if width and height:
+        plt.plotsize(width, height)
+    return plt.build()
+
+
+def save(curves: Curves, path: str, width: int, height: int) -> None:
+    """Write the curves to PNG or SVG at `width` x `height` pixels."""
+    _require("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    dpi = 100
+    figure, axes = pyplot.subplots(figsize=(width / dpi, height / dpi), dpi=dpi)
+    for label, ys in curves.curves.items():
+        axes.plot(curves.x, ys, label=label)
+    if curves.at is not None:
+        axes.axvline(
+            curves.at, color="grey", linestyle="--", linewidth=1, label=f"{curves.name} = {curves.at:g}"
+        )
+    axes.set_xlabel(curves.name)
+    axes.set_ylabel("value")
+    axes.set_title(f"L and its derivatives along {curves.name}")
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=path.rsplit(".", 1)[-1].lower(), dpi=dpi)
+    pyplot.close(figure)
+    write_atomically(path, buffer.getvalue())
+
+
+def _require(module: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise GradcliError(
+            f"plotting needs {module}, in gradcli's optional extra: pip install 'gradcli[plot]'"
+        ) from None
