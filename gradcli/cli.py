@@ -549,6 +549,36 @@ def _size(size: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--lang", type=click.Choice(["numpy", "c"]), required=True, help="The language to write.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (default: stdout).")
+@click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition).")
+@click.option("--wrt", metavar="NAMES", help="Target variables (default: every var).")
+@click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants.")
+@grad_ys_option
+@click.option("--limit", "limit", metavar="NAME=N", multiple=True, help="Raise a limit (see README).")
+@_with_limits
+def export(file, limits, lang, output, of, wrt, stop, grad_ys):
+    """Write self-contained code that computes L and the gradients (common subexpressions shared).
+
+    \b
+    Examples:
+      gradcli export model.txt --lang numpy --output model_grad.py
+      gradcli export model.txt --lang c --output model_grad.c && cc -c model_grad.c
+    """
+    from gradcli import export as exporting
+    from gradcli import rewrite
+
+    program = read_program(file, limits)
+    request = _request(limits, of, wrt, (), stop, "none", grad_ys=grad_ys)
+    source = (exporting.numpy_module if lang == "numpy" else exporting.c_source)(program, request)
+    if output:
+        rewrite.write_atomically(output, source.encode("utf-8"))
+    else:
+        click.echo(source, nl=False)
+
+
 def read_json(path: str):
     from gradcli.errors import GradcliError
 
