@@ -135,12 +135,7 @@ def test_export_cli_writes_a_file_and_c_compiles_with_no_flag(run, tmp_path):
     assert loss == 12.0 and gradients == {"w1": None, "w2": pytest.approx(6.0)}
     loss, gradients = _load_module(target).evaluate(w1=1.0, w2=5.0)
     assert loss == 15.0 and float(gradients["w2"]) == 3.0
-    code, out, err = run(
-        (tmp_path / "seed3.py").read_text() and "var x = [1.0, 2.0]\nconst c = 3\ny = sum(relu(x) * c)\n",
-        "export",
-        "--lang",
-        "c",
-    )
+    code, out, err = run("var x = [1.0, 2.0]\nconst c = 3\ny = sum(relu(x) * c)\n", "export", "--lang", "c")
     assert "in[0..1]  x, shape [2]" in out and "out[1..2]  d L / d x" in out
     (tmp_path / "m.c").write_text(out)
     if shutil.which("cc"):
