@@ -329,19 +329,55 @@ def _finish(disconnected: dict, strict: bool) -> None:
 @grad_ys_option
 @click.option("--order", type=int, default=1, show_default=True, help="Derivative order N >= 1.")
 @display_options
+@click.option(
+    "--points", type=click.Path(dir_okay=False), help="Evaluate at every point of a CSV or NPZ file."
+)
+@click.option("--output", type=click.Path(dir_okay=False), help="With --points: the CSV or NPZ to write.")
 @_with_limits
-def grad(file, limits, output_format, strict, **options):
+def grad(file, limits, output_format, strict, points, output, **options):
     """Gradient (or N-th derivative) of the outputs with respect to the targets.
 
     \b
-    Example:
+    Examples:
       gradcli grad model.txt --wrt w1,w2 --grad-ys y=[1.,2.] --format json
+      gradcli grad model.txt --points points.npz --output gradients.npz
     """
     from gradcli import api
 
-    result = api.gradient(*_load(file, limits, **options))
+    program, request = _load(file, limits, **options)
+    if points is not None:
+        _grad_at_points(program, request, points, output, strict)
+        return
+    if output is not None:
+        from gradcli.errors import GradcliError
+
+        raise GradcliError("--output goes with --points; for one point the result is printed")
+    result = api.gradient(program, request)
     _emit(output_format, "grad", result, bool(options["grad_ys"]))
     _finish(result.disconnected, strict)
+
+
+def _grad_at_points(program, request, points: str, output: str | None, strict: bool) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from gradcli.points import evaluate_points
+
+    console = Console(stderr=True)
+    with Progress(console=console, disable=not console.is_terminal, transient=True) as progress:
+
+        def track(total):
+            task = progress.add_task("points", total=total)
+            return lambda size: progress.advance(task, size)
+
+        job = evaluate_points(program, request, points, output, sys.stdout, track)
+    for name, reason in job.disconnected.items():
+        click.echo(
+            f"gradcli: warning: {name} is disconnected ({reason}); its columns are "
+            + ("zeros" if job.zeros else "empty"),
+            err=True,
+        )
+    _finish(job.disconnected, strict)
 
 
 @cli.command()

@@ -1,0 +1,295 @@
+"""Evaluation at many points: CSV or NPZ in and out, streamed in chunks so memory stays flat.
+
+CSV: a header of element labels (`x`, `w[0]`, ...) for the elements that vary, one row a point;
+out: columns `L` and `d/dLABEL` for every target element. NPZ: one array per varying name with the
+point axis first; out: arrays `L` and `d/dNAME`. Every chunk is one vectorised float64 pass over
+the expression graph; rows stay in input order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcli import api
+from gradcli.errors import GradcliError
+from gradcli.evaluate import vectorized
+from gradcli.lower import labels
+from gradcli.model import Program, Request, Unconnected
+
+CHUNK = 1 << 16  # points per pass: big enough for NumPy, small enough to keep memory flat
+
+
+@dataclass(frozen=True)
+class Job:
+    """The expressions to evaluate and where each input element and output column comes from."""
+
+    exprs: list  # L, then every connected target element's derivative
+    columns: list[str]  # output column labels (CSV) in target-element order, after "L"
+    arrays: dict[str, tuple[int, ...]]  # output arrays (NPZ): name -> element shape
+    symbols: dict[str, object]  # element label -> symbol
+    fixed: dict  # symbol -> value for the elements that do not vary
+    live: list[bool]  # per output column: computed (True) or disconnected (False)
+    disconnected: dict[str, str]
+    zeros: bool  # --unconnected zero
+
+
+def prepare_job(program: Program, request: Request) -> Job:
+    prepared = api.prepare(program, request)
+    gradients = api.gradient_arrays(prepared)
+    exprs, columns, live, arrays = [api.loss_expression(prepared)], [], [], {"L": ()}
+    for target in prepared.targets:
+        shape = prepared.lowered.shape(target)
+        arrays[f"d/d{target}"] = shape
+        for index, label in enumerate(labels(target, shape)):
+            columns.append(f"d/d{label}")
+            live.append(gradients[target] is not None)
+            if gradients[target] is not None:
+                exprs.append(gradients[target].flat[index])
+    symbols = {}
+    for decl in program.declarations:
+        symbols.update(zip(labels(decl.name, decl.shape), prepared.lowered.symbols[decl.name].flat))
+    fixed = {s: float(v) for s, v in prepared.values.items()}
+    disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
+    zeros = request.unconnected is Unconnected.ZERO
+    return Job(exprs, columns, arrays, symbols, fixed, live, disconnected, zeros)
+
+
+def _evaluate(job: Job, chunk: dict, size: int) -> list[np.ndarray]:
+    """L and one array per output column for `size` points."""
+    values = {**job.fixed, **{job.symbols[label]: column for label, column in chunk.items()}}
+    missing = [label for label, s in job.symbols.items() if s not in values]
+    if missing:
+        shown = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
+        raise GradcliError(f"no value for {shown}: add the column(s) to the points file or declare values")
+    results = iter(vectorized(job.exprs, values, size))
+    out = [next(results)]
+    empty = np.zeros(size) if job.zeros else np.full(size, np.nan)
+    out += [next(results) if alive else empty for alive in job.live]
+    return out
+
+
+# ---- reading -----------------------------------------------------------------------------------
+
+
+def _csv_chunks(path: str, job: Job) -> Iterator[tuple[dict, int]]:
+    with open(path, newline="", encoding="utf-8") as stream:
+        reader = csv.reader(stream)
+        header = [h.strip() for h in next(reader, [])]
+        if not header or header == [""]:
+            raise GradcliError(f"{path}: the first row must name the varying elements, e.g. x,w[0],w[1]")
+        for label in header:
+            if label not in job.symbols:
+                raise GradcliError(f"{path}: column '{label}' is not an element of a declared name")
+        if len(set(header)) != len(header):
+            raise GradcliError(f"{path}: a column is named twice in the header")
+        rows: list[list[float]] = []
+        for number, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise GradcliError(f"{path}: row {number} has {len(row)} fields, the header {len(header)}")
+            try:
+                rows.append([float(field) for field in row])
+            except ValueError:
+                bad = next(f for f in row if not _is_float(f))
+                raise GradcliError(f"{path}: row {number}: {bad!r} is not a number") from None
+            if len(rows) == CHUNK:
+                yield _columns(header, rows), len(rows)
+                rows = []
+        if rows:
+            yield _columns(header, rows), len(rows)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _columns(header: list[str], rows: list[list[float]]) -> dict:
+    matrix = np.array(rows, dtype=np.float64)
+    return {label: matrix[:, i] for i, label in enumerate(header)}
+
+
+def _npz_members(path: str, job: Job) -> tuple[zipfile.ZipFile, dict, int]:
+    """The open archive, each member's (name, shape, dtype, data offset reader) and the point count."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise GradcliError(f"{path}: not a readable .npz file ({error})") from None
+    members, count = {}, None
+    for info in archive.infolist():
+        name = info.filename.removesuffix(".npy")
+        with archive.open(info) as stream:
+            try:
+                version = np.lib.format.read_magic(stream)
+                reader = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, fortran, dtype = reader(stream)
+            except ValueError as error:
+                raise GradcliError(f"{path}: member {info.filename} is not a .npy array ({error})") from None
+        element_labels = [label for label in job.symbols if label == name or label.startswith(name + "[")]
+        if not element_labels:
+            raise GradcliError(f"{path}: array '{name}' is not a declared name")
+        element_shape = _shape_of(name, element_labels)
+        if fortran or len(shape) < 1 or tuple(shape[1:]) != element_shape or dtype.kind not in "fiu":
+            wanted = ", ".join(["points", *map(str, element_shape)])
+            raise GradcliError(
+                f"{path}: array '{name}' must be numbers of shape [{wanted}] (C order); it has {list(shape)}"
+            )
+        if count is not None and shape[0] != count:
+            raise GradcliError(f"{path}: array '{name}' has {shape[0]} points, another has {count}")
+        count = shape[0]
+        members[name] = (info, element_shape, dtype)
+    if count is None:
+        raise GradcliError(f"{path}: the archive holds no arrays")
+    return archive, members, count
+
+
+def _shape_of(name: str, element_labels: list[str]) -> tuple[int, ...]:
+    if element_labels == [name]:
+        return ()
+    last = element_labels[-1][len(name) + 1 : -1]
+    return tuple(int(i) + 1 for i in last.split(","))
+
+
+def _npz_chunks(path: str, job: Job) -> Iterator[tuple[dict, int]]:
+    archive, members, count = _npz_members(path, job)
+    with archive:
+        streams = {}
+        for name, (info, element_shape, dtype) in members.items():
+            stream = archive.open(info)
+            version = np.lib.format.read_magic(stream)
+            (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )(stream)
+            streams[name] = (stream, element_shape, dtype)
+        done = 0
+        while done < count:
+            size = min(CHUNK, count - done)
+            chunk = {}
+            for name, (stream, element_shape, dtype) in streams.items():
+                width = int(np.prod(element_shape, dtype=int)) if element_shape else 1
+                data = np.frombuffer(stream.read(size * width * dtype.itemsize), dtype=dtype)
+                block = data.astype(np.float64).reshape(size, width)
+                for column, label in enumerate(labels(name, element_shape)):
+                    chunk[label] = block[:, column]
+            yield chunk, size
+            done += size
+        for stream, _, _ in streams.values():
+            stream.close()
+
+
+def npz_count(path: str, job: Job) -> int:
+    archive, _, count = _npz_members(path, job)
+    archive.close()
+    return count
+
+
+# ---- writing -----------------------------------------------------------------------------------
+
+
+def _format(value: float) -> str:
+    return repr(float(value)) if math.isfinite(value) else ("" if math.isnan(value) else str(value))
+
+
+def write_csv(chunks, job: Job, sink: io.TextIOBase, progress: Callable[[int], None]) -> None:
+    writer = csv.writer(sink, lineterminator="\n")
+    writer.writerow(["L", *job.columns])
+    for chunk, size in chunks:
+        results = _evaluate(job, chunk, size)
+        for row in zip(*(r.tolist() for r in results)):
+            writer.writerow([_format(v) for v in row])
+        progress(size)
+
+
+def write_npz(chunks, job: Job, path: str, progress: Callable[[int], None]) -> None:
+    """Each output array goes to its own temporary raw file, then into one .npz (replaced atomically)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".gradcli-") as scratch:
+        raw = {name: open(os.path.join(scratch, f"{i}.raw"), "wb") for i, name in enumerate(job.arrays)}  # noqa: SIM115
+        count = 0
+        for chunk, size in chunks:
+            results = iter(_evaluate(job, chunk, size))
+            for name, shape in job.arrays.items():
+                width = int(np.prod(shape, dtype=int)) if shape else 1
+                block = np.stack([next(results) for _ in range(width)], axis=1)
+                raw[name].write(np.ascontiguousarray(block, dtype="<f8").tobytes())
+            count += size
+            progress(size)
+        for stream in raw.values():
+            stream.close()
+        archive_path = os.path.join(scratch, "out.npz")
+        with zipfile.ZipFile(archive_path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for name, shape in job.arrays.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    header = {"descr": "<f8", "fortran_order": False, "shape": (count, *shape)}
+                    np.lib.format.write_array_header_2_0(member, header)
+                    with open(raw[name].name, "rb") as source:
+                        while block := source.read(1 << 20):
+                            member.write(block)
+        os.replace(archive_path, path)  # same directory: atomic
+
+
+def evaluate_points(
+    program: Program, request: Request, points: str, output: str | None, sink, progress_factory
+) -> Job:
+    """Evaluate L and the gradients at every point of `points`, writing `output` (or CSV to `sink`).
+
+    `progress_factory(total or None)` returns a callable that is told each chunk's size."""
+    if request.order != 1:
+        raise GradcliError("--points computes first derivatives; drop --order")
+    for path, what in ((points, "--points"), (output, "--output")):
+        if path is not None and not path.lower().endswith((".csv", ".npz")):
+            raise GradcliError(f"{what} {path}: give a .csv or .npz file")
+    if output is None and points.lower().endswith(".npz"):
+        raise GradcliError("--points with an .npz file writes .npz: give --output OUT.npz")
+    job = prepare_job(program, request)
+    total = npz_count(points, job) if points.lower().endswith(".npz") else None
+    progress = progress_factory(total)
+    chunks = chunks_of(points, job)
+    if output is not None and output.lower().endswith(".npz"):
+        write_npz(chunks, job, output, progress)
+    elif output is not None:
+        directory = os.path.dirname(os.path.abspath(output))
+        with tempfile.NamedTemporaryFile(
+            "w", dir=directory, prefix=".gradcli-", delete=False, newline=""
+        ) as stream:
+            try:
+                write_csv(chunks, job, stream, progress)
+            except BaseException:
+                os.unlink(stream.name)
+                raise
+        os.replace(stream.name, output)
+    else:  # whole or nothing on stdout: spool (memory, then disk), copy once complete
+        with tempfile.SpooledTemporaryFile(1 << 24, mode="w+", newline="") as spool:
+            write_csv(chunks, job, spool, progress)
+            spool.seek(0)
+            while block := spool.read(1 << 20):
+                sink.write(block)
+    return job
+
+
+def chunks_of(path: str, job: Job):
+    lower = path.lower()
+    if lower.endswith(".csv"):
+        return _csv_chunks(path, job)
+    if lower.endswith(".npz"):
+        return _npz_chunks(path, job)
+    raise GradcliError(f"--points {path}: give a .csv or .npz file")
