@@ -105,16 +105,21 @@ JAX_SEED3 = JAX_PRELUDE + textwrap.dedent("""
 
 
 def measure(command: list[str]) -> tuple[float, float, str]:
-    """(seconds, peak resident MiB, stdout) of one whole process, memory from the kernel's accounting."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = process.stdout.read()
-    err = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in (0, 3):
-        raise RuntimeError(f"{' '.join(command)} failed: {err.decode()[-500:]}")
-    return seconds, usage.ru_maxrss / 1024, out.decode()
+    """(seconds, peak resident MiB, stdout) of one whole process. The peak comes from GNU time
+    where it exists: a child's own maximum would include the benchmark's pages from before exec."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        wrapped = ["/usr/bin/time", "-f", "%M", "-o", report.name, *command] if TIME else command
+        start = time.perf_counter()
+        process = subprocess.run(wrapped, capture_output=True)
+        seconds = time.perf_counter() - start
+        if process.returncode not in (0, 3):
+            raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.decode()[-500:]}")
+        lines = report.read().split()
+        memory = int(lines[-1]) / 1024 if TIME and lines else float("nan")
+    return seconds, memory, process.stdout.decode()
+
+
+TIME = os.path.exists("/usr/bin/time")
 
 
 def interleaved(jobs: dict[str, list[list[str]]], runs: int) -> dict[str, dict]:
@@ -168,6 +173,7 @@ def main() -> int:
         "jax_tanh.py": JAX_TANH,
         "jax_chain.py": JAX_CHAIN,
         "jax_seed3.py": JAX_SEED3,
+        "jax_points.py": JAX_POINTS,
     }.items():
         (work / name).write_text(script)
 

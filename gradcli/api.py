@@ -22,7 +22,7 @@ from gradcli.model import (
     TargetResult,
     Unconnected,
 )
-from gradcli.parser import _did_you_mean, parse  # noqa: F401 - parse is part of the API
+from gradcli.parser import did_you_mean, parse  # noqa: F401 - parse is part of the API
 from gradcli.printing import nested, symbolic
 
 
@@ -95,7 +95,7 @@ def _not_a(kind: str, name: str, program: Program, choices: list[str]) -> str:
     elif program.definition(name) is not None:
         what = f"'{name}' is a defined name"
     else:
-        what = f"unknown name '{name}'" + _did_you_mean(name, choices)
+        what = f"unknown name '{name}'" + did_you_mean(name, choices)
     return f"{what}; expected a {kind}: {', '.join(choices) or '(none)'}"
 
 
@@ -163,11 +163,11 @@ def _all_integers(values) -> bool:
     return all(isinstance(v, int) or isinstance(v, Fraction) and v.denominator == 1 for v in values)
 
 
-def _numbers(array: np.ndarray, evaluator: Evaluator, as_float: np.ndarray | bool):
+def _numbers(array: np.ndarray, evaluator: Evaluator, as_float, factored: tuple | None = None):
     """Nested lists of numbers, None if any is unknown. `as_float` (per element, broadcast) marks
     results that are floats whatever their value; exact integers stay ints only if all are.
-    Each distinct entry is evaluated once."""
-    unique, codes = distinct(array)
+    Each distinct entry is evaluated once (`factored`: distinct(array), if the caller has it)."""
+    unique, codes = factored or distinct(array)
     values = evaluator.many(unique)
     if any(v is MISSING for v in values):
         return None
@@ -181,7 +181,8 @@ def _numbers(array: np.ndarray, evaluator: Evaluator, as_float: np.ndarray | boo
     return nested(np.where(mask, floats[codes], exact[codes]).reshape(array.shape))
 
 
-def _needs(prepared: Prepared, arrays: list[np.ndarray]) -> tuple[str, ...]:
+def needs(prepared: Prepared, arrays: list[np.ndarray]) -> tuple[str, ...]:
+    """The declared names, in file order, whose missing values the expressions in `arrays` need."""
     missing = {
         n
         for n in differentiate.postorder(e for a in arrays for e in a.flat)
@@ -240,9 +241,9 @@ def gradient(program: Program, request: Request) -> GradResult:
             continue
         text, elided = symbolic(array, request.symbolic, request.limits.operations)
         value = _numbers(array, evaluator, target in prepared.float_names)
-        needs = _needs(prepared, [array]) if value is None else ()
+        missing = needs(prepared, [array]) if value is None else ()
         status = "ok" if reason is None else "disconnected"
-        results.append(TargetResult(target, status, reason, shape, text, elided, value, needs, array))
+        results.append(TargetResult(target, status, reason, shape, text, elided, value, missing, array))
     return GradResult(
         "grad",
         program.filename,
@@ -264,10 +265,11 @@ def _matrix_result(
     float_cols: list[bool],
 ) -> MatrixResult:
     request = prepared.request
-    text, elided = symbolic(matrix, request.symbolic, request.limits.operations)
+    factored = distinct(matrix)
+    text, elided = symbolic(matrix, request.symbolic, request.limits.operations, factored)
     evaluator = Evaluator(prepared.values, request.limits.bits)
-    value = _numbers(matrix, evaluator, np.logical_or.outer(float_rows, float_cols))
-    needs = _needs(prepared, [matrix]) if value is None else ()
+    value = _numbers(matrix, evaluator, np.logical_or.outer(float_rows, float_cols), factored)
+    missing = needs(prepared, [matrix]) if value is None else ()
     disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
     return MatrixResult(
         command,
@@ -280,7 +282,7 @@ def _matrix_result(
         text,
         elided,
         value,
-        needs,
+        missing,
         disconnected,
         matrix,
     )

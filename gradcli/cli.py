@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import functools
 import json
+import math
 import signal
 import sys
 import traceback
 
 import click
 
-from gradcli.model import Limits  # a few dataclasses: cheap to import, unlike SymPy
+from gradcli.errors import GradcliError, LimitError
+from gradcli.model import Limits  # a few dataclasses: cheap to import, unlike the maths
 
 EXIT_INPUT_ERROR = 1
 EXIT_DISCONNECTED_OR_MISMATCH = 3
@@ -57,8 +60,6 @@ class GradcliGroup(click.Group):
     """Turns every GradcliError into one located message and exit 1, and a bug into exit 4."""
 
     def invoke(self, ctx):
-        from gradcli.errors import GradcliError
-
         try:
             return super().invoke(ctx)
         except GradcliError as error:
@@ -73,7 +74,7 @@ class GradcliGroup(click.Group):
             click.echo("gradcli: error: out of memory; the input is too large", err=True)
             ctx.exit(EXIT_INPUT_ERROR)
         except Exception:
-            if ctx.params.get("debug") or ctx.obj and ctx.obj.get("debug"):
+            if ctx.params.get("debug"):
                 traceback.print_exc()
             click.echo(
                 "gradcli: internal error (a bug in gradcli); please report it with the input "
@@ -86,27 +87,20 @@ class GradcliGroup(click.Group):
 @click.group(cls=GradcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gradcli")
 @click.option("--debug", is_flag=True, help="Show the Python traceback of an internal error.")
-@click.pass_context
-def cli(ctx, debug):
+def cli(debug):
     """Exact symbolic and numeric derivatives of small NumPy-like programs.
 
     \b
     Example:
       gradcli grad samples/seed3_stop_blocks.txt --format json
     """
-    ctx.obj = {"debug": debug}
 
 
 # ---- reading input -----------------------------------------------------------------------
 
 
-def parse_limits(items: tuple[str, ...]):
+def parse_limits(items: tuple[str, ...]) -> Limits:
     """`--limit NAME=VALUE` options over the defaults (gradcli.model.Limits)."""
-    import dataclasses
-
-    from gradcli.errors import GradcliError
-    from gradcli.model import Limits
-
     changes = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -116,19 +110,18 @@ def parse_limits(items: tuple[str, ...]):
                 f"--limit {item!r}: expected NAME=VALUE with NAME one of {', '.join(Limits.names())}"
             )
         try:
-            number = float(value) if name == "time" else int(float(value))
+            number = float(value)
         except ValueError:
             raise GradcliError(f"--limit {name}: {value!r} is not a number") from None
-        if not number > 0:
-            raise GradcliError(f"--limit {name}: must be positive, got {value}")
-        changes[name] = number
+        if not (math.isfinite(number) and number > 0):
+            raise GradcliError(f"--limit {name}: must be a positive number, got {value}")
+        changes[name] = number if name == "time" else max(1, int(number))
     return dataclasses.replace(Limits(), **changes)
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float):
     """Raise LimitError when a command runs longer than `seconds` of wall time."""
-    from gradcli.errors import LimitError
 
     def expire(signum, frame):
         raise LimitError(
@@ -149,7 +142,6 @@ def time_limit(seconds: float):
 
 def read_program(path: str, limits=None):
     """Read and parse FILE ('-' is standard input). Raises GradcliError."""
-    from gradcli.errors import GradcliError
     from gradcli.parser import parse
 
     filename = "<stdin>" if path == "-" else path
@@ -172,8 +164,6 @@ def read_program(path: str, limits=None):
 
 
 def _names(option: str, value: str | None) -> tuple[str, ...]:
-    from gradcli.errors import GradcliError
-
     if value is None:
         return ()
     names = tuple(n.strip() for n in value.split(","))
@@ -183,7 +173,6 @@ def _names(option: str, value: str | None) -> tuple[str, ...]:
 
 
 def _assignments(option: str, items: tuple[str, ...]) -> dict:
-    from gradcli.errors import GradcliError
     from gradcli.parser import parse_literal
 
     result = {}
@@ -210,12 +199,24 @@ def _option_group(*decorators):
     return apply
 
 
+file_argument = click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+of_option = click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition).")
+wrt_option = click.option("--wrt", metavar="NAMES", help="Target variables (default: every var).")
+at_option = click.option("--at", "at", metavar="NAME=LIT", multiple=True, help="Set a value.")
+stop_option = click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants.")
+limit_option = click.option(
+    "--limit",
+    "limit",
+    metavar="NAME=N",
+    multiple=True,
+    help="Raise a limit: " + ", ".join(Limits.names()) + " (see README).",
+)
 target_options = _option_group(
-    click.argument("file", type=click.Path(dir_okay=False, allow_dash=True)),
-    click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition)."),
-    click.option("--wrt", metavar="NAMES", help="Target variables (default: every var)."),
-    click.option("--at", "at", metavar="NAME=LIT", multiple=True, help="Set a value."),
-    click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants."),
+    file_argument,
+    of_option,
+    wrt_option,
+    at_option,
+    stop_option,
     click.option(
         "--unconnected",
         type=click.Choice(["none", "zero"]),
@@ -223,13 +224,7 @@ target_options = _option_group(
         show_default=True,
         help="Result of a disconnected target: null or zeros.",
     ),
-    click.option(
-        "--limit",
-        "limit",
-        metavar="NAME=N",
-        multiple=True,
-        help="Raise a limit: " + ", ".join(Limits.names()) + " (see README).",
-    ),
+    limit_option,
 )
 grad_ys_option = click.option(
     "--grad-ys", "grad_ys", metavar="NAME=LIT", multiple=True, help="Weights of an output."
@@ -349,8 +344,6 @@ def grad(file, limits, output_format, strict, points, output, **options):
         _grad_at_points(program, request, points, output, strict)
         return
     if output is not None:
-        from gradcli.errors import GradcliError
-
         raise GradcliError("--output goes with --points; for one point the result is printed")
     result = api.gradient(program, request)
     _emit(output_format, "grad", result, bool(options["grad_ys"]))
@@ -436,7 +429,6 @@ def step(file, limits, lr, steps, output_format, write, **options):
     from rich.progress import Progress
 
     from gradcli import rewrite, workflow
-    from gradcli.errors import GradcliError
 
     if write and file == "-":
         raise GradcliError("--write needs a file, not standard input")
@@ -488,10 +480,10 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition).")
-@click.option("--wrt", metavar="NAMES", help="Target variables (default: every var).")
-@click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants.")
+@file_argument
+@of_option
+@wrt_option
+@stop_option
 @click.option(
     "--format",
     "output_format",
@@ -500,7 +492,7 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
     show_default=True,
     help="A tree for the terminal, Graphviz source, or a Mermaid flowchart.",
 )
-@click.option("--limit", "limit", metavar="NAME=N", multiple=True, help="Raise a limit (see README).")
+@limit_option
 @_with_limits
 def graph(file, limits, of, wrt, stop, output_format):
     """The dataflow graph from the targets to the outputs, with every blocked edge marked.
@@ -525,17 +517,17 @@ def graph(file, limits, of, wrt, stop, output_format):
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@file_argument
 @click.option("--wrt", required=True, metavar="NAME", help="The scalar variable along which to plot.")
 @click.option("--range", "span", metavar="A:B", help="The interval (default: the value ± 2).")
 @click.option("--order", type=int, default=1, show_default=True, help="Highest derivative drawn.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write a PNG or SVG file instead.")
 @click.option("--size", default="800x500", show_default=True, metavar="WxH", help="Pixels of --output.")
-@click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition).")
-@click.option("--at", "at", metavar="NAME=LIT", multiple=True, help="Set a value.")
-@click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants.")
+@of_option
+@at_option
+@stop_option
 @grad_ys_option
-@click.option("--limit", "limit", metavar="NAME=N", multiple=True, help="Raise a limit (see README).")
+@limit_option
 @_with_limits
 def plot(file, limits, wrt, span, order, output, size, of, at, stop, grad_ys):
     """L and its derivatives up to --order along one scalar variable.
@@ -546,7 +538,6 @@ def plot(file, limits, wrt, span, order, output, size, of, at, stop, grad_ys):
       gradcli plot samples/seed6_square.txt --wrt a --order 2 --output square.png
     """
     from gradcli import plot as plotting
-    from gradcli.errors import GradcliError
 
     low, high = _range(span)
     width, height = _size(size)
@@ -563,7 +554,6 @@ def plot(file, limits, wrt, span, order, output, size, of, at, stop, grad_ys):
 
 
 def _range(span: str | None) -> tuple[float | None, float | None]:
-    from gradcli.errors import GradcliError
 
     if span is None:
         return None, None
@@ -575,7 +565,6 @@ def _range(span: str | None) -> tuple[float | None, float | None]:
 
 
 def _size(size: str) -> tuple[int, int]:
-    from gradcli.errors import GradcliError
 
     width, sep, height = size.lower().partition("x")
     if not (width.isdigit() and height.isdigit()) or not (
@@ -586,14 +575,14 @@ def _size(size: str) -> tuple[int, int]:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@file_argument
 @click.option("--lang", type=click.Choice(["numpy", "c"]), required=True, help="The language to write.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (default: stdout).")
-@click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition).")
-@click.option("--wrt", metavar="NAMES", help="Target variables (default: every var).")
-@click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants.")
+@of_option
+@wrt_option
+@stop_option
 @grad_ys_option
-@click.option("--limit", "limit", metavar="NAME=N", multiple=True, help="Raise a limit (see README).")
+@limit_option
 @_with_limits
 def export(file, limits, lang, output, of, wrt, stop, grad_ys):
     """Write self-contained code that computes L and the gradients (common subexpressions shared).
@@ -616,7 +605,6 @@ def export(file, limits, lang, output, of, wrt, stop, grad_ys):
 
 
 def read_json(path: str):
-    from gradcli.errors import GradcliError
 
     try:
         data = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115

@@ -234,7 +234,7 @@ def _declaration(name: Token, constant: bool, shape, literal: Literal | None, en
 def _call(name: Token, args, keywords, span: Span) -> Call:
     function = str(name)
     if function not in FUNCTIONS:
-        raise GradcliError(f"unknown function '{function}'{_did_you_mean(function, FUNCTIONS)}", _span(name))
+        raise GradcliError(f"unknown function '{function}'{did_you_mean(function, FUNCTIONS)}", _span(name))
     fewest, most, allowed = FUNCTIONS[function]
     if not fewest <= len(args) <= most:
         wanted = str(fewest) if fewest == most else f"{fewest} to {most}"
@@ -252,14 +252,14 @@ def _call(name: Token, args, keywords, span: Span) -> Call:
     return Call(function, tuple(args), tuple(keywords), span)
 
 
-def _did_you_mean(word: str, choices) -> str:
+def did_you_mean(word: str, choices) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _known(name: str, known) -> str:
     """A hint for an unknown name: the closest known name, or the known names."""
-    hint = _did_you_mean(name, known)
+    hint = did_you_mean(name, known)
     if hint:
         return hint
     if not known:

@@ -57,7 +57,7 @@ def sample(program: Program, request: Request, low: float | None, high: float | 
             if order < request.order:
                 partials = differentiate.reverse_sweep({derivative: functions.ONE}, {symbol})
                 derivative = partials.get(symbol, functions.ZERO)
-    missing = api._needs(prepared, [np.array(exprs, dtype=object)])
+    missing = api.needs(prepared, [np.array(exprs, dtype=object)])
     missing = tuple(m for m in missing if m != name)
     if missing:
         raise GradcliError(f"plot needs a value for {', '.join(missing)}; declare one or use --at")

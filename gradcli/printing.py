@@ -180,13 +180,16 @@ def nested(array):
     return array.tolist() if array.ndim else array[()]
 
 
-def symbolic(array: np.ndarray, mode: SymbolicMode, max_operations: int) -> tuple[object | None, str | None]:
+def symbolic(
+    array: np.ndarray, mode: SymbolicMode, max_operations: int, factored: tuple | None = None
+) -> tuple[object | None, str | None]:
     """(nested lists of strings or one string, None) or (None, why it is elided).
 
-    Each distinct expression is measured and printed once (a Hessian is mostly the same zero)."""
+    Each distinct expression is measured and printed once (a Hessian is mostly the same zero);
+    `factored` is `distinct(array)` when the caller has it already."""
     if mode is SymbolicMode.NONE:
         return None, "skipped (--symbolic none)"
-    unique, codes = distinct(array)
+    unique, codes = factored or distinct(array)
     sizes, stops = operations(unique)  # Python ints: a deep chain written out has astronomically many
     largest = max(sizes, default=0)
     if mode is SymbolicMode.AUTO and largest > AUTO_MAX_OPERATIONS:

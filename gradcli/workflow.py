@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -14,10 +14,11 @@ from gradcli.errors import GradcliError
 from gradcli.evaluate import MISSING, Evaluator
 from gradcli.lower import labels
 from gradcli.model import Program, Request, Unconnected
+from gradcli.printing import nested
 
 
 def _require_values(prepared: api.Prepared, exprs, what: str) -> None:
-    missing = api._needs(prepared, [np.asarray(list(exprs), dtype=object)])
+    missing = api.needs(prepared, [np.asarray(list(exprs), dtype=object)])
     if missing:
         raise GradcliError(f"{what} needs a value for {', '.join(missing)}; declare one or use --at")
 
@@ -64,7 +65,7 @@ def step(
         for target in live:
             symbols = prepared.lowered.symbols[target].flat
             for symbol, g in zip(symbols, evaluator.many(gradients[target].flat)):
-                updates[symbol] = np.float64(values[symbol]) - np.float64(lr) * _as_float(g)
+                updates[symbol] = np.float64(values[symbol]) - np.float64(lr) * np.float64(float(g))
         values.update(updates)
         evaluator = Evaluator(values, request.limits.bits)
         losses.append(evaluator(loss))
@@ -72,16 +73,12 @@ def step(
             progress(done + 1)
     new_values = {}
     for target in prepared.targets:
-        array = prepared.lowered.symbols[target]
-        numbers = np.empty(array.shape, dtype=object)
-        numbers.reshape(-1)[:] = [api.to_number(values[s]) for s in array.flat] if array.size else []
-        new_values[target] = numbers.tolist() if numbers.ndim else numbers[()]
+        symbols = prepared.lowered.symbols[target]
+        numbers = np.empty(symbols.shape, dtype=object)
+        numbers.reshape(-1)[:] = [api.to_number(values[s]) for s in symbols.flat]
+        new_values[target] = nested(numbers)
     unchanged = {t: prepared.reasons[t] for t in prepared.targets if gradients[t] is None}
     return StepResult(lr, steps, new_values, [api.to_number(v) for v in losses], unchanged)
-
-
-def _as_float(value) -> np.float64:
-    return np.float64(float(value))
 
 
 # ---- check -------------------------------------------------------------------------------
@@ -220,7 +217,7 @@ def check_expected(
     for name in names:
         if name not in expected:
             raise GradcliError(f"--expect: no value for {name}")
-    prepared = api.prepare(program, Request(**{**request.__dict__, "wrt": tuple(names)}))
+    prepared = api.prepare(program, replace(request, wrt=tuple(names)))
     gradients = api.gradient_arrays(prepared)
     evaluator = Evaluator(prepared.values, request.limits.bits)
     targets, mismatches = [], []
