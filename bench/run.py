@@ -149,6 +149,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer sizes in the growth curves")
     args = parser.parse_args()
     have_jax = _has_module("jax")
+    # Byte-compile gradcli as a regular (non-editable) install does, so that no run pays for it.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parent.parent / "gradcli")]
+    )
     work = Path(tempfile.mkdtemp(prefix="gradcli-bench-"))
     files = {}
     rosen_text, rosen_x = rosenbrock(1000)

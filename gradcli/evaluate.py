@@ -28,7 +28,7 @@ class _Missing:
 
 
 MISSING = _Missing()
-Value = int | Fraction | np.float64
+Value = int | Fraction | float
 
 
 def _exact(x) -> bool:
@@ -49,14 +49,21 @@ def _tidy(x):
     return x
 
 
+def _python_float(x) -> float:
+    """A Python float (arithmetic on these is fast and, for + and *, never raises)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
 def _add(args):
     if all(_exact(a) for a in args):
         return _tidy(sum(args, Fraction(0)))
-    return (
-        np.sum([_float(a) for a in args], dtype=np.float64)
-        if len(args) > 2
-        else (_float(args[0]) + _float(args[1]) if len(args) == 2 else _float(args[0]))
-    )
+    total = 0.0
+    for a in args:
+        total += _python_float(a)
+    return total
 
 
 def _mul(args):
@@ -65,9 +72,9 @@ def _mul(args):
         for a in args:
             out *= a
         return _tidy(out)
-    out = np.float64(1.0)
+    out = 1.0
     for a in args:
-        out = out * _float(a)
+        out *= _python_float(a)
     return out
 
 
@@ -96,7 +103,7 @@ def _exact_sqrt(q: Fraction) -> Fraction | None:
 
 
 def _compare_or_nan(x):
-    return isinstance(x, np.float64) and np.isnan(x)
+    return isinstance(x, float) and math.isnan(x)
 
 
 def _relu(x):
@@ -177,7 +184,7 @@ def _leaf(node):
     if isinstance(node, se.Rational):
         return Fraction(*(int(part) for part in node.get_num_den()))
     if isinstance(node, se.RealDouble):
-        return np.float64(float(node))
+        return float(node)
     name = type(node).__name__
     if name == "Infinity":
         return np.float64(math.inf)

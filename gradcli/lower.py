@@ -72,16 +72,16 @@ def tensor(value) -> np.ndarray:
 def distinct(array: np.ndarray) -> tuple[list, np.ndarray]:
     """The distinct elements of an array and each element's index among them.
 
-    Grouped first by object identity (vectorised: a Hessian is a million references to a few
-    objects), then equal objects are merged."""
+    Derivatives are mostly the one shared zero (a Hessian of a million entries may hold a few
+    thousand others), so those are found by identity, vectorised, and only the rest hashed."""
     objects = array.reshape(-1)
     identities = np.fromiter(map(id, objects), dtype=np.uintp, count=objects.size)
-    _, first, inverse = np.unique(identities, return_index=True, return_inverse=True)
-    index: dict = {}
-    merged = np.fromiter(
-        (index.setdefault(objects[i], len(index)) for i in first), dtype=np.intp, count=len(first)
-    )
-    return list(index), merged[inverse].reshape(array.shape)
+    zero = identities == id(functions.ZERO)
+    index: dict = {functions.ZERO: 0} if zero.any() else {}
+    codes = np.zeros(objects.size, dtype=np.intp)
+    rest = np.flatnonzero(~zero)
+    codes[rest] = [index.setdefault(objects[i], len(index)) for i in rest]
+    return list(index), codes.reshape(array.shape)
 
 
 def element_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:

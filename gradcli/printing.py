@@ -58,54 +58,48 @@ def _number(node) -> str:
     return str(node)
 
 
-def _negative(node) -> bool:
-    """Whether the node prints with a leading minus (a negative number or coefficient)."""
-    if functions.is_number(node):
-        return float(node) < 0
-    if functions.kind(node) == "mul":
-        first = node.args[0]
-        return functions.is_number(first) and float(first) < 0
-    return False
-
-
 class _Printer:
-    def __init__(self):
-        self.memo: dict[se.Basic, tuple[str, int]] = {}
+    """Prints each node once; the memo holds (text, precedence, magnitude), where magnitude is the
+    text without its leading minus for a negative number or product (so `a - 2*b` needs no new node)."""
 
-    def text(self, node) -> str:
-        known = self.memo.get(node)
-        if known is not None:
-            return known[0]
-        for item in postorder([node], self.memo):
+    def __init__(self):
+        self.memo: dict[se.Basic, tuple[str, int, str | None]] = {}
+
+    def texts(self, nodes: list) -> list[str]:
+        """The text of each node, all printed in one walk of their shared graph."""
+        for item in postorder(nodes, self.memo):
             self.memo[item] = self._print(item)
-        return self.memo[node][0]
+        return [self.memo[node][0] for node in nodes]
 
     def _wrap(self, node, precedence: int) -> str:
-        text, own = self.memo[node] if node in self.memo else self._print(node)
+        text, own, _ = self.memo[node]
         return f"({text})" if own < precedence else text
 
-    def _print(self, node) -> tuple[str, int]:
+    def _print(self, node) -> tuple[str, int, str | None]:
         operation = functions.kind(node)
         if operation == "add":
-            return self._add(node), _ADD
+            return self._add(node), _ADD, None
         if operation == "mul":
             return self._mul(node)
         if operation == "pow":
             return self._pow(node)
         if operation != "leaf":
-            return f"{operation}({', '.join(self._wrap(a, _ADD) for a in node.args)})", _ATOM
-        if isinstance(node, se.Rational) and not isinstance(node, se.Integer):
-            return str(node), _MUL
-        if functions.is_number(node) and float(node) < 0:
-            return _number(node), _ADD
-        return (_number(node) if functions.is_number(node) else str(node)), _ATOM
+            return f"{operation}({', '.join(self._wrap(a, _ADD) for a in node.args)})", _ATOM, None
+        if not functions.is_number(node):
+            return str(node), _ATOM, None
+        text = _number(node)
+        own = _MUL if isinstance(node, se.Rational) and not isinstance(node, se.Integer) else _ATOM
+        if text.startswith("-"):
+            return text, _ADD, text[1:]
+        return text, own, None
 
     def _add(self, node) -> str:
         """Positive terms first, constants last, otherwise alphabetical: `a - 1`, `1 - a`, `a - 2*b`."""
         parts = []
         for term in node.args:
-            negative = _negative(term)
-            body = self._wrap_new(-term, _ADD + 1) if negative else self._wrap(term, _ADD + 1)
+            text, own, magnitude = self.memo[term]
+            negative = magnitude is not None
+            body = magnitude if negative else (f"({text})" if own <= _ADD else text)
             parts.append((negative, functions.is_number(term), body))
         parts.sort()
         out = ""
@@ -116,15 +110,15 @@ class _Printer:
                 out += ("" if i == 0 else " + ") + body
         return out
 
-    def _mul(self, node) -> tuple[str, int]:
-        args = list(node.args)
-        sign = ""
+    def _mul(self, node) -> tuple[str, int, str | None]:
+        args = node.args
+        negative = False
         numerator: list[str] = []
         denominator: list[str] = []
         if functions.is_number(args[0]):
-            coefficient = args.pop(0)
+            coefficient, args = args[0], args[1:]
             if float(coefficient) < 0:
-                sign, coefficient = "-", -coefficient
+                negative, coefficient = True, -coefficient
             if isinstance(coefficient, se.Rational):
                 top, bottom = (int(part) for part in coefficient.get_num_den())
                 if top != 1:
@@ -134,43 +128,52 @@ class _Printer:
             elif coefficient != 1 or not args:
                 numerator.append(_number(coefficient))
         for factor in sorted(args, key=self._factor_order):
-            if functions.kind(factor) == "pow" and factor.args[0] != se.E and _negative(factor.args[1]):
-                inverse = factor.args[0] ** (-factor.args[1])
-                denominator.append(self._wrap_new(inverse, _POW))
+            inverse = self._inverse(factor)
+            if inverse is not None:
+                denominator.append(inverse)
             else:
                 numerator.append(self._wrap(factor, _MUL))
         text = "*".join(numerator) or "1"
         if denominator:
             bottom = denominator[0] if len(denominator) == 1 else f"({'*'.join(denominator)})"
             text = f"{text}/{bottom}"
-        return sign + text, (_ADD if sign else _MUL)
+        return ("-" + text, _ADD, text) if negative else (text, _MUL, None)
 
     def _factor_order(self, factor) -> tuple[int, str]:
         """Symbols and their powers first, then everything else; alphabetical within each."""
         base = factor.args[0] if functions.kind(factor) == "pow" else factor
-        return (0 if isinstance(base, se.Symbol) else 1, self.text(factor))
+        return (0 if isinstance(base, se.Symbol) else 1, self.memo[factor][0])
 
-    def _wrap_new(self, node, precedence: int) -> str:
-        """Print a node built for printing (not in the graph), parenthesised below `precedence`."""
-        text = self.text(node)
-        own = self.memo[node][1]
-        return f"({text})" if own < precedence else text
+    def _inverse(self, factor) -> str | None:
+        """For x**-k with an exact k (SymPy writes these as divisions), the text of x**k; else None."""
+        if functions.kind(factor) != "pow":
+            return None
+        base, exponent = factor.args
+        if base == se.E or not isinstance(exponent, se.Rational) or float(exponent) >= 0:
+            return None
+        magnitude = -exponent
+        if magnitude == 1:
+            return self._wrap(base, _POW)
+        if magnitude == functions.HALF:
+            return f"sqrt({self._wrap(base, _ADD)})"
+        shown = str(magnitude) if isinstance(magnitude, se.Integer) else f"({magnitude})"
+        return f"{self._wrap(base, _POW + 1)}**{shown}"
 
-    def _pow(self, node) -> tuple[str, int]:
+    def _pow(self, node) -> tuple[str, int, str | None]:
         base, exponent = node.args
         if base == se.E:
-            return f"exp({self._wrap(exponent, _ADD)})", _ATOM
+            return f"exp({self._wrap(exponent, _ADD)})", _ATOM, None
         if exponent == functions.HALF:
-            return f"sqrt({self._wrap(base, _ADD)})", _ATOM
-        if _negative(exponent):
-            inverse = base ** (-exponent)
-            return f"1/{self._wrap_new(inverse, _POW)}", _MUL
-        exponent_text = self._wrap(exponent, _ATOM)
-        return f"{self._wrap(base, _POW + 1)}**{exponent_text}", _POW
+            return f"sqrt({self._wrap(base, _ADD)})", _ATOM, None
+        inverse = self._inverse(node)
+        if inverse is not None:
+            return f"1/{inverse}", _MUL, None
+        return f"{self._wrap(base, _POW + 1)}**{self._wrap(exponent, _ATOM)}", _POW, None
 
 
 def text(expr: se.Basic) -> str:
-    return _Printer().text(strip_stops(expr))
+    """One expression's text, stop() removed."""
+    return _Printer().texts([strip_stops(expr)])[0]
 
 
 def nested(array):
@@ -198,7 +201,9 @@ def symbolic(
     total = sum(size * int(count) for size, count in zip(sizes, uses))
     if total > max_operations:
         return None, f"{total} operations, more than gradcli prints ({max_operations}; --limit operations=N)"
-    printer, stripped = _Printer(), {}
+    if stops:
+        stripped: dict = {}
+        unique = [strip_stops(e, stripped) for e in unique]
     strings = np.empty(len(unique), dtype=object)
-    strings[:] = [printer.text(strip_stops(e, stripped) if stops else e) for e in unique]
+    strings[:] = _Printer().texts(unique)
     return nested(strings[codes.reshape(-1)].reshape(array.shape)), None
