@@ -57,21 +57,35 @@ def _python_float(x) -> float:
         return math.inf if x > 0 else -math.inf
 
 
-def _add(args):
+def _bounded(value, max_bits: int):
+    """An exact value, refused when its numerator or denominator outgrows `max_bits`."""
+    if isinstance(value, Fraction):
+        bits = max(value.numerator.bit_length(), value.denominator.bit_length())
+    else:
+        bits = value.bit_length()
+    if bits > max_bits:
+        raise LimitError(
+            f"an exact value would have more than {max_bits} bits; give a float value (e.g. 2.0) "
+            "for floating-point arithmetic, or --limit bits=N"
+        )
+    return value
+
+
+def _add(args, max_bits: int):
     if all(_exact(a) for a in args):
-        return _tidy(sum(args, Fraction(0)))
+        return _bounded(_tidy(sum(args, Fraction(0))), max_bits)
     total = 0.0
     for a in args:
         total += _python_float(a)
     return total
 
 
-def _mul(args):
+def _mul(args, max_bits: int):
     if all(_exact(a) for a in args):
         out = Fraction(1)
         for a in args:
             out *= a
-        return _tidy(out)
+        return _bounded(_tidy(out), max_bits)
     out = 1.0
     for a in args:
         out *= _python_float(a)
@@ -228,9 +242,9 @@ class Evaluator:
                 if any(a is MISSING for a in args):
                     memo[node] = MISSING
                 elif operation == "add":
-                    memo[node] = _add(args)
+                    memo[node] = _add(args, self.max_bits)
                 elif operation == "mul":
-                    memo[node] = _mul(args)
+                    memo[node] = _mul(args, self.max_bits)
                 elif operation == "pow":
                     memo[node] = _exp_or_pow(node, args, self.max_bits)
                 else:

@@ -30,6 +30,8 @@ from gradcli.model import (
     Unary,
 )
 
+PRODUCT_FACTOR = 10  # terms of a matmul or dot before summing, against the element limit
+
 
 @dataclass(frozen=True)
 class Lowered:
@@ -141,6 +143,16 @@ class _Lowering:
                 span,
             )
 
+    def check_products(self, shape: tuple[int, ...], span: Span, what: str) -> None:
+        """A product's terms, before they are summed, may number 10 times the element limit."""
+        size = int(np.prod(shape, dtype=object)) if shape else 1
+        if size > PRODUCT_FACTOR * self.limits.elements:
+            raise LimitError(
+                f"{what} needs {size} products, more than the limit of "
+                f"{PRODUCT_FACTOR * self.limits.elements} ({PRODUCT_FACTOR} x --limit elements=N)",
+                span,
+            )
+
     def expr(self, node: Expr) -> np.ndarray:
         method = getattr(self, "_" + type(node).__name__.lower())
         result = method(node)
@@ -176,7 +188,7 @@ class _Lowering:
     def _binary(self, node: Binary) -> np.ndarray:
         left, right = self.expr(node.left), self.expr(node.right)
         if node.op == "@":
-            return matmul(left, right, node.span)
+            return matmul(left, right, node.span, self.check_products)
         broadcast(left, right, node.span, node.op)
         if node.op == "**":
             return power(left, right, node.span, self.limits.exponent)
@@ -202,9 +214,9 @@ class _Lowering:
         if name in ("sum", "mean"):
             return self._reduction(node, args[0])
         if name == "matmul":
-            return matmul(args[0], args[1], node.span)
+            return matmul(args[0], args[1], node.span, self.check_products)
         if name == "dot":
-            return dot(args[0], args[1], node.span)
+            return dot(args[0], args[1], node.span, self.check_products)
         if name == "transpose":
             return tensor(np.transpose(args[0]))
         raise GradcliError(f"'{name}' is not implemented", node.span)  # unreachable: parser checks
@@ -302,7 +314,7 @@ def sum_axis(x: np.ndarray, axis: int | None) -> np.ndarray:
     return out
 
 
-def matmul(a: np.ndarray, b: np.ndarray, span: Span) -> np.ndarray:
+def matmul(a: np.ndarray, b: np.ndarray, span: Span, check=None) -> np.ndarray:
     """NumPy matmul: 1-D operands are promoted and the added axis removed; batch axes broadcast."""
     if a.ndim == 0 or b.ndim == 0:
         raise GradcliError(
@@ -323,6 +335,9 @@ def matmul(a: np.ndarray, b: np.ndarray, span: Span) -> np.ndarray:
             f"matmul: batch shapes of {_shape_text(a.shape)} and {_shape_text(b.shape)} do not broadcast",
             span,
         ) from None
+    if check is not None:
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        check((*batch, a2.shape[-2], a2.shape[-1], b2.shape[-1]), span, "this matmul")
     products = a2[..., :, :, None] * b2[..., None, :, :]
     out = sum_axis(products, products.ndim - 2)
     if a.ndim == 1:
@@ -332,17 +347,19 @@ def matmul(a: np.ndarray, b: np.ndarray, span: Span) -> np.ndarray:
     return tensor(out)
 
 
-def dot(a: np.ndarray, b: np.ndarray, span: Span) -> np.ndarray:
+def dot(a: np.ndarray, b: np.ndarray, span: Span, check=None) -> np.ndarray:
     """NumPy dot: scalars multiply, 1-D and 2-D as matmul, N-D sums a's last axis with b's second-to-last."""
     if a.ndim == 0 or b.ndim == 0:
         return tensor(a * b)
     if a.ndim <= 2 and b.ndim <= 2:
-        return matmul(a, b, span)
+        return matmul(a, b, span, check)
     inner_b = b.shape[-2] if b.ndim >= 2 else b.shape[0]
     if a.shape[-1] != inner_b:
         raise GradcliError(
             f"dot: shapes {_shape_text(a.shape)} and {_shape_text(b.shape)} do not align", span
         )
     b_moved = np.moveaxis(b, -2, 0) if b.ndim >= 2 else b
+    if check is not None:
+        check(a.shape + b_moved.shape[1:], span, "this dot")
     products = a.reshape(a.shape + (1,) * (b.ndim - 1)) * b_moved
     return sum_axis(np.moveaxis(products, a.ndim - 1, -1), products.ndim - 1)

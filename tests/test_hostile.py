@@ -111,3 +111,16 @@ def test_random_bytes_never_crash(tmp_path):
         result = CliRunner().invoke(cli, ["grad", str(path)])
         assert result.exit_code in (0, 1), (data, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_exact_values_cannot_grow_without_bound(run):
+    steps = "".join(f"y{i + 1} = y{i} * (y{i} + 1)\n" for i in range(40))
+    code, out, err = run("var y0 = 3\n" + steps, "grad")
+    assert code == 1 and "--limit bits=N" in err and out == ""
+    code, out, err = run("var y0 = 3.0\n" + steps, "grad", "--format", "json")
+    assert code == 0 and '"value": "inf"' in out  # floats overflow to inf instead
+
+
+def test_matmul_work_is_bounded(run):
+    code, out, err = run("var x: [300, 300]\ny = sum(x @ x)\n", "grad")
+    assert code == 1 and "this matmul needs 27000000 products" in err and out == ""
