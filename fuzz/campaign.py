@@ -32,7 +32,7 @@ from gradcli.errors import GradcliError  # noqa: E402
 from gradcli.model import Limits, Request  # noqa: E402
 from gradcli.parser import parse, parse_literal  # noqa: E402
 from tests.oracle import central_gradient, mp_gradient_element  # noqa: E402
-from tests.programs import VARIABLES, program  # noqa: E402
+from tests.programs import VALUES, program  # noqa: E402
 
 COUNTS = {"valid": 0, "mutated": 0, "bytes": 0}
 FAILURES: list[str] = []
@@ -40,19 +40,8 @@ QUICK = Limits(time=20.0)
 
 
 def run_valid(examples: int) -> None:
-    values = st.fixed_dictionaries(
-        {
-            name: st.lists(
-                st.floats(-1.5, 1.5).map(lambda x: round(x, 3)),
-                min_size=int(np.prod(shape)),
-                max_size=int(np.prod(shape)),
-            ).map(lambda xs, shape=shape: np.array(xs).reshape(shape))
-            for name, shape in VARIABLES.items()
-        }
-    )
-
     @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(program(max_definitions=4, depth=4), values)
+    @given(program(max_definitions=4, depth=4), VALUES)
     def valid(generated, vals):
         COUNTS["valid"] += 1
         text, outputs, _ = generated

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 DECLARATIONS = "var a\nvar v: [3]\nvar M: [2, 3]\nconst c = [0.5, -1.5, 2.0]\n"
@@ -91,3 +92,16 @@ def program(draw, max_definitions=3, depth=3):
         names[f"d{i}"] = shape
     outputs = draw(st.lists(st.sampled_from(sorted(names)), min_size=1, max_size=2, unique=True))
     return "".join(lines), outputs, names
+
+
+# Values for VARIABLES: rounded floats in [-1.5, 1.5], one array per variable.
+VALUES = st.fixed_dictionaries(
+    {
+        name: st.lists(
+            st.floats(-1.5, 1.5, allow_nan=False).map(lambda x: round(x, 3)),
+            min_size=int(np.prod(shape)),
+            max_size=int(np.prod(shape)),
+        ).map(lambda xs, shape=shape: np.array(xs).reshape(shape))
+        for name, shape in VARIABLES.items()
+    }
+)

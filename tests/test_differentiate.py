@@ -10,18 +10,8 @@ from gradcli.model import Request
 from gradcli.parser import parse, parse_literal
 
 from .oracle import central_gradient
-from .programs import VARIABLES, program
+from .programs import VALUES, VARIABLES, program
 
-VALUES = st.fixed_dictionaries(
-    {
-        name: st.lists(
-            st.floats(-1.5, 1.5, allow_nan=False).map(lambda x: round(x, 3)),
-            min_size=int(np.prod(shape)),
-            max_size=int(np.prod(shape)),
-        ).map(lambda xs, shape=shape: np.array(xs).reshape(shape))
-        for name, shape in VARIABLES.items()
-    }
-)
 CONSTANTS = {"c": np.array([0.5, -1.5, 2.0])}
 
 

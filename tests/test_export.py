@@ -7,24 +7,12 @@ import subprocess
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from gradcli import api, export
 from gradcli.model import Request
 from gradcli.parser import parse, parse_literal
 
-from .programs import VARIABLES, program
-
-VALUES = st.fixed_dictionaries(
-    {
-        name: st.lists(
-            st.floats(-1.5, 1.5, allow_nan=False).map(lambda x: round(x, 3)),
-            min_size=int(np.prod(shape)),
-            max_size=int(np.prod(shape)),
-        ).map(lambda xs, shape=shape: np.array(xs).reshape(shape))
-        for name, shape in VARIABLES.items()
-    }
-)
+from .programs import VALUES, VARIABLES, program
 
 
 def _load_module(path):
