@@ -7,6 +7,7 @@ rules for inf and nan (1/0 is inf, log(0) is -inf, never an exception).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from fractions import Fraction
@@ -281,26 +282,121 @@ _VECTOR_FUNCTIONS = {
 }  # fmt: skip
 
 
+class Tape:
+    """Expression graphs compiled once into a straight-line float64 program (one instruction a node),
+    then run at many points: vectorised over arrays of points, or again and again as values change."""
+
+    def __init__(self, roots: list):
+        order = postorder(roots)
+        slot = {node: index for index, node in enumerate(order)}
+        self.size = len(order)
+        self.slot = slot
+        self.roots = [slot[root] for root in roots]
+        self.symbols: list[tuple[int, se.Symbol]] = []
+        self.constants: list[tuple[int, float]] = []
+        self.instructions: list[tuple[int, object, tuple[int, ...]]] = []
+        self.scalar_instructions: list[tuple[int, object, tuple[int, ...]]] = []
+        with np.errstate(all="ignore"):
+            for index, node in enumerate(order):
+                if isinstance(node, se.Symbol):
+                    self.symbols.append((index, node))
+                    continue
+                operation = functions.kind(node)
+                if operation == "leaf":
+                    self.constants.append((index, float(_float(_leaf(node)))))
+                    continue
+                args = tuple(slot[a] for a in node.args)
+                if operation == "pow" and node.args[0] == se.E:
+                    operation, args = "exp", args[1:]
+                self.instructions.append((index, _VECTOR_OPERATIONS[operation], args))
+                self.scalar_instructions.append((index, _scalar_operation(operation), args))
+
+    def run(self, values: dict, size: int = 1, fixed: dict | None = None) -> list[np.ndarray]:
+        """The roots' values at `size` points: `values` maps each symbol to an array of `size` values
+        or one number (a missing symbol raises KeyError); `fixed` holds nodes at given values."""
+        memory: list = [None] * self.size
+        for index, symbol in self.symbols:
+            memory[index] = np.broadcast_to(np.asarray(values[symbol], dtype=np.float64), (size,))
+        for index, value in self.constants:
+            memory[index] = np.full(size, value)
+        held = {self.slot[node]: value for node, value in (fixed or {}).items() if node in self.slot}
+        with np.errstate(all="ignore"):
+            for index, operation, args in self.instructions:
+                if index in held:
+                    memory[index] = np.broadcast_to(np.asarray(held[index], dtype=np.float64), (size,))
+                else:
+                    memory[index] = operation(*(memory[a] for a in args))
+        return [memory[root] for root in self.roots]
+
+    def run_scalar(self, values: dict) -> list[float]:
+        """The roots' values at one point, in Python floats (much faster than 1-element arrays)."""
+        memory: list = [0.0] * self.size
+        for index, symbol in self.symbols:
+            memory[index] = float(values[symbol])
+        for index, value in self.constants:
+            memory[index] = value
+        for index, operation, args in self.scalar_instructions:
+            memory[index] = operation(*(memory[a] for a in args))
+        return [memory[root] for root in self.roots]
+
+
+def _scalar_operation(operation: str):
+    """One float64 operation on Python floats; where Python would raise (log(0), overflow), the
+    same operation on NumPy scalars gives NumPy's inf or nan."""
+    fast = _SCALAR_FAST.get(operation)
+    vector = _VECTOR_OPERATIONS[operation]
+
+    def numpy_rules(*args):
+        with np.errstate(all="ignore"):
+            return float(vector(*(np.float64(a) for a in args)))
+
+    if fast is None:
+        return numpy_rules
+
+    def run(*args):
+        try:
+            result = fast(*args)
+        except (ArithmeticError, ValueError):
+            return numpy_rules(*args)
+        return result if type(result) is float else numpy_rules(*args)
+
+    return run
+
+
+def _scalar_sum(*args):
+    total = 0.0
+    for a in args:
+        total += a
+    return total
+
+
+def _scalar_product(*args):
+    total = 1.0
+    for a in args:
+        total *= a
+    return total
+
+
+_SCALAR_FAST = {
+    "add": _scalar_sum, "mul": _scalar_product, "pow": lambda a, b: a**b, "exp": math.exp,
+    "sin": math.sin, "cos": math.cos, "tan": math.tan, "atan": math.atan, "sinh": math.sinh,
+    "cosh": math.cosh, "tanh": math.tanh, "log": math.log, "abs": abs, "stop": lambda x: x,
+}  # fmt: skip
+
+
+def _sum(*args):
+    return functools.reduce(np.add, args)
+
+
+def _product(*args):
+    return functools.reduce(np.multiply, args)
+
+
+_VECTOR_OPERATIONS = {
+    **_VECTOR_FUNCTIONS, "add": _sum, "mul": _product, "pow": np.power, "exp": np.exp,
+}  # fmt: skip
+
+
 def vectorized(exprs: list, values: dict, size: int) -> list[np.ndarray]:
-    """Evaluate expressions in float64 at `size` points at once: `values` maps each symbol to an
-    array of `size` values (or one number). Missing symbols raise KeyError."""
-    memo: dict = {}
-    with np.errstate(all="ignore"):
-        for node in postorder(exprs):
-            if isinstance(node, se.Symbol):
-                memo[node] = np.broadcast_to(np.asarray(values[node], dtype=np.float64), (size,))
-                continue
-            operation = functions.kind(node)
-            if operation == "leaf":
-                memo[node] = np.full(size, float(_float(_leaf(node))))
-                continue
-            args = [memo[a] for a in node.args]
-            if operation == "add":
-                memo[node] = np.sum(args, axis=0)
-            elif operation == "mul":
-                memo[node] = np.prod(args, axis=0)
-            elif operation == "pow":
-                memo[node] = np.exp(args[1]) if node.args[0] == se.E else np.power(args[0], args[1])
-            else:
-                memo[node] = _VECTOR_FUNCTIONS[operation](*args)
-    return [memo[e] for e in exprs]
+    """Evaluate expressions in float64 at `size` points at once (see Tape.run)."""
+    return Tape(exprs).run(values, size)

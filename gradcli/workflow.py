@@ -11,7 +11,7 @@ import numpy as np
 from gradcli import api, functions
 from gradcli.differentiate import postorder
 from gradcli.errors import GradcliError
-from gradcli.evaluate import MISSING, Evaluator
+from gradcli.evaluate import MISSING, Evaluator, Tape
 from gradcli.lower import labels
 from gradcli.model import Program, Request, Unconnected
 from gradcli.printing import nested
@@ -58,19 +58,20 @@ def step(
     target_symbols = [s for t in prepared.targets for s in prepared.lowered.symbols[t].flat]
     _require_values(prepared, [loss, *target_symbols], "step")
     values = dict(prepared.values)
-    evaluator = Evaluator(values, request.limits.bits)
-    losses = [evaluator(loss)]
+    losses = [Evaluator(values, request.limits.bits)(loss)]  # exact where the values are
+    updated = [(s, g) for t in live for s, g in zip(prepared.lowered.symbols[t].flat, gradients[t].flat)]
+    tape = Tape([loss] + [g for _, g in updated])
+    current = {s: float(api.to_number(v)) for s, v in values.items()}
     for done in range(steps):
-        updates = {}
-        for target in live:
-            symbols = prepared.lowered.symbols[target].flat
-            for symbol, g in zip(symbols, evaluator.many(gradients[target].flat)):
-                updates[symbol] = np.float64(values[symbol]) - np.float64(lr) * np.float64(float(g))
-        values.update(updates)
-        evaluator = Evaluator(values, request.limits.bits)
-        losses.append(evaluator(loss))
+        results = tape.run_scalar(current)
+        if done:
+            losses.append(results[0])
+        for (symbol, _), g in zip(updated, results[1:]):
+            current[symbol] = values[symbol] = current[symbol] - lr * g
         if progress:
             progress(done + 1)
+    if steps:
+        losses.append(tape.run_scalar(current)[0])
     new_values = {}
     for target in prepared.targets:
         symbols = prepared.lowered.symbols[target]
@@ -137,36 +138,50 @@ def _frozen_stops(roots, evaluator: Evaluator) -> dict:
     return {node: evaluator(node) for node in postorder(roots) if functions.kind(node) == "stop"}
 
 
+FD_BLOCK = 256  # target elements whose differences are evaluated in one vectorised pass
+
+
+def _central_differences(tape: Tape, values: dict, frozen: dict, symbols: list) -> list[float]:
+    """Richardson-extrapolated central differences of the tape's one root (L) along each symbol:
+    (4 D(h/2) - D(h)) / 3 with h = 1e-3 max(1, |x|), error of order h**4; four points a symbol,
+    a block of symbols at a time in one vectorised run."""
+    base = {s: float(v) for s, v in values.items()}
+    estimates: list[float] = []
+    for start in range(0, len(symbols), FD_BLOCK):
+        block = symbols[start : start + FD_BLOCK]
+        steps = np.array([1e-3 * max(1.0, abs(base[s])) for s in block])
+        offsets = np.stack([steps, -steps, steps / 2, -steps / 2], axis=1)  # (block, 4)
+        moved = dict(base)
+        for i, symbol in enumerate(block):
+            column = np.full((len(block), 4), base[symbol])
+            column[i] += offsets[i]
+            moved[symbol] = column.reshape(-1)
+        (loss,) = tape.run(moved, 4 * len(block), frozen)
+        at = loss.reshape(len(block), 4)
+        coarse = (at[:, 0] - at[:, 1]) / (2 * steps)
+        fine = (at[:, 2] - at[:, 3]) / steps
+        estimates += ((4 * fine - coarse) / 3).tolist()
+    return estimates
+
+
 def check_finite_differences(program: Program, request: Request, rtol: float, atol: float) -> CheckResult:
-    """Compare each connected target's gradient with Richardson-extrapolated central differences."""
+    """Compare each connected target's gradient with Richardson-extrapolated central differences,
+    every stop(...) held at its value at the declared point."""
     prepared = api.prepare(program, request)
     gradients = api.gradient_arrays(prepared)
     loss = api.loss_expression(prepared)
     _require_values(prepared, [loss], "check")
     base = Evaluator(prepared.values, request.limits.bits)
-    frozen = _frozen_stops([loss], base)
+    frozen = {node: float(api.to_number(value)) for node, value in _frozen_stops([loss], base).items()}
+    tape = Tape([loss])
     targets, mismatches = [], []
-
-    def loss_at(symbol, value) -> float:
-        evaluator = Evaluator({**prepared.values, symbol: np.float64(value)}, request.limits.bits)
-        evaluator.memo.update(frozen)
-        return float(api.to_number(evaluator(loss)))
-
     for target in prepared.targets:
         if gradients[target] is None:
             targets.append(TargetCheck(target, 0.0, 0.0, True, prepared.reasons[target]))
             continue
         symbols = list(prepared.lowered.symbols[target].flat)
         computed = _floats(base.many(gradients[target].flat))
-        estimates = []
-        for symbol in symbols:
-            x = float(api.to_number(prepared.values[symbol]))
-            h = 1e-3 * max(1.0, abs(x))
-
-            def central(step, symbol=symbol, x=x):
-                return (loss_at(symbol, x + step) - loss_at(symbol, x - step)) / (2 * step)
-
-            estimates.append((4 * central(h / 2) - central(h)) / 3)
+        estimates = _central_differences(tape, prepared.values, frozen, symbols)
         shape = prepared.lowered.shape(target)
         check, bad = _compare(target, labels(target, shape), computed, estimates, rtol, atol)
         targets.append(check)
