@@ -21,7 +21,7 @@ import numpy as np
 
 from gradcli import api
 from gradcli.errors import GradcliError
-from gradcli.evaluate import vectorized
+from gradcli.evaluate import Tape
 from gradcli.lower import labels
 from gradcli.model import Program, Request, Unconnected
 
@@ -32,7 +32,7 @@ CHUNK = 1 << 16  # points per pass: big enough for NumPy, small enough to keep m
 class Job:
     """The expressions to evaluate and where each input element and output column comes from."""
 
-    exprs: list  # L, then every connected target element's derivative
+    tape: Tape  # L, then every connected target element's derivative, compiled once
     columns: list[str]  # output column labels (CSV) in target-element order, after "L"
     arrays: dict[str, tuple[int, ...]]  # output arrays (NPZ): name -> element shape
     symbols: dict[str, object]  # element label -> symbol
@@ -60,7 +60,7 @@ def prepare_job(program: Program, request: Request) -> Job:
     fixed = {s: float(v) for s, v in prepared.values.items()}
     disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
     zeros = request.unconnected is Unconnected.ZERO
-    return Job(exprs, columns, arrays, symbols, fixed, live, disconnected, zeros)
+    return Job(Tape(exprs), columns, arrays, symbols, fixed, live, disconnected, zeros)
 
 
 def _evaluate(job: Job, chunk: dict, size: int) -> list[np.ndarray]:
@@ -70,7 +70,7 @@ def _evaluate(job: Job, chunk: dict, size: int) -> list[np.ndarray]:
     if missing:
         shown = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
         raise GradcliError(f"no value for {shown}: add the column(s) to the points file or declare values")
-    results = iter(vectorized(job.exprs, values, size))
+    results = iter(job.tape.run(values, size))
     out = [next(results)]
     empty = np.zeros(size) if job.zeros else np.full(size, np.nan)
     out += [next(results) if alive else empty for alive in job.live]
