@@ -178,7 +178,7 @@ class _Lowering:
             return np.empty((0,), dtype=object)
         out = np.empty((len(items), *items[0].shape), dtype=object)
         for i, item in enumerate(items):
-            out[i] = item
+            out[i] = item if item.ndim else item[()]  # a 0-d array would be stored as an object
         return out
 
     def _unary(self, node: Unary) -> np.ndarray:

@@ -61,6 +61,7 @@ def expression(draw, shape, depth, names):
         ]
     elif shape == (3,):
         options = [
+            lambda: f"[{draw(sub(()))}, {draw(sub(()))}, {draw(sub(()))}]",
             lambda: f"sum({draw(sub((2, 3)))}, axis=0)",
             lambda: f"({draw(sub((2,)))} @ {draw(sub((2, 3)))})",
             lambda: f"({draw(sub((2, 3)))})[1]",
@@ -68,6 +69,7 @@ def expression(draw, shape, depth, names):
         ]
     elif shape == (2,):
         options = [
+            lambda: f"[{draw(sub(()))}, {draw(sub(()))}]",
             lambda: f"({draw(sub((2, 3)))} @ {draw(sub((3,)))})",
             lambda: f"sum({draw(sub((2, 3)))}, axis=1)",
             lambda: f"({draw(sub((3,)))})[1:]",
@@ -75,6 +77,7 @@ def expression(draw, shape, depth, names):
         ]
     else:
         options = [
+            lambda: f"[{draw(sub((3,)))}, {draw(sub((3,)))}]",
             lambda: f"({draw(sub((2, 3)))}).T.T",
             lambda: f"transpose(({draw(sub((2, 3)))}).T)",
         ]
