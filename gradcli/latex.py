@@ -32,8 +32,11 @@ def expression(expr) -> str:
 
 
 def _array(array: np.ndarray) -> str:
+    """A scalar, a row (1-D), a matrix (2-D), or matrices nested along the first axis (N-D)."""
     if array.ndim == 0:
         return expression(array[()])
+    if array.ndim > 2:
+        return r"\begin{bmatrix} " + r" \\ ".join(_array(part) for part in array) + r" \end{bmatrix}"
     rows = array.reshape(1, -1) if array.ndim == 1 else array
     body = r" \\ ".join(" & ".join(expression(e) for e in row) for row in rows)
     return r"\begin{bmatrix} " + body + r" \end{bmatrix}"

@@ -107,15 +107,16 @@ def lower(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = 
     lowering = _Lowering(limits or Limits())
     symbols = {}
     try:
-        for decl in program.declarations:
-            lowering.check_size(decl.shape, decl.span, f"'{decl.name}'")
-            symbols[decl.name] = element_symbols(decl.name, decl.shape)
-            lowering.arrays[decl.name] = symbols[decl.name]
-        for definition in program.definitions:
-            value = lowering.expr(definition.expr)
-            if definition.name in stop:
-                value = _map1(functions.stop, value)
-            lowering.arrays[definition.name] = value
+        with np.errstate(all="ignore"):  # float constants fold by NumPy's rules: log(0.0) is -inf
+            for decl in program.declarations:
+                lowering.check_size(decl.shape, decl.span, f"'{decl.name}'")
+                symbols[decl.name] = element_symbols(decl.name, decl.shape)
+                lowering.arrays[decl.name] = symbols[decl.name]
+            for definition in program.definitions:
+                value = lowering.expr(definition.expr)
+                if definition.name in stop:
+                    value = _map1(functions.stop, value)
+                lowering.arrays[definition.name] = value
     except GradcliError as error:
         raise error.located(program.source, program.filename) from None
     return Lowered(program, symbols, lowering.arrays)
@@ -157,6 +158,12 @@ class _Lowering:
         method = getattr(self, "_" + type(node).__name__.lower())
         result = method(node)
         self.check_size(result.shape, node.span, "this expression")
+        if isinstance(node, (Binary, Call)) and any(map(_undefined, result.flat)):
+            raise GradcliError(
+                "this is undefined for its constant inputs (a division by zero or log(0)); "
+                "the derivative would be meaningless",
+                node.span,
+            )
         return result
 
     def _num(self, node: Num) -> np.ndarray:
@@ -259,6 +266,11 @@ class _Lowering:
 
     def _transpose(self, node: Transpose) -> np.ndarray:
         return tensor(np.transpose(self.expr(node.base)))
+
+
+def _undefined(element) -> bool:
+    """SymEngine's exact infinities and NaN, from folding constants (1/0 is zoo, not NumPy's inf)."""
+    return type(element).__name__ in ("ComplexInfinity", "Infinity", "NegativeInfinity", "NaN")
 
 
 def _integer_constant(node: Expr, span: Span) -> int:

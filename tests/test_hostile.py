@@ -124,3 +124,10 @@ def test_exact_values_cannot_grow_without_bound(run):
 def test_matmul_work_is_bounded(run):
     code, out, err = run("var x: [300, 300]\ny = sum(x @ x)\n", "grad")
     assert code == 1 and "this matmul needs 27000000 products" in err and out == ""
+
+
+@pytest.mark.parametrize("expr", ["x / 0", "1 / 0 * x", "x / 0.0", "log(0) * x", "x * 0 ** -1"])
+def test_constant_division_by_zero_is_a_located_error(run, expr):
+    code, out, err = run(f"var x = 1.0\ny = {expr}\n", "grad")
+    assert code == 1 and out == "" and "division by zero or log(0)" in err
+    assert err.splitlines()[0].startswith(err.splitlines()[0].split(":")[0] + ":2:5: error:")

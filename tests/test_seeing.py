@@ -53,6 +53,8 @@ def test_latex_orders_matrices_and_subscripts(run):
     assert r"\begin{bmatrix} 2 {w}_{0,0} & 2 {w}_{0,1} \end{bmatrix}" in out
     code, out, _ = run(sample("rosenbrock.txt"), "hessian", "--format", "latex")
     assert out.count(r"\\") == 3 and r"\nabla^{2} f" in out and _balanced(out)
+    code, out, _ = run("var x: [2, 1, 2]\ny = sum(x * x)\n", "grad", "--format", "latex")
+    assert out.count(r"\begin{bmatrix}") == 3 and _balanced(out)  # 3-D: matrices nested in a column
     code, out, _ = run(sample("mlp.txt"), "grad", "--format", "latex", "--wrt", "b1")
     assert r"\text{elided: " in out  # bounded like the other symbolic forms
 
