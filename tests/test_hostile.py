@@ -1,5 +1,7 @@
 """Hostile and broken input: never code execution, never a hang, never a traceback; limits hold."""
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
@@ -130,4 +132,4 @@ def test_matmul_work_is_bounded(run):
 def test_constant_division_by_zero_is_a_located_error(run, expr):
     code, out, err = run(f"var x = 1.0\ny = {expr}\n", "grad")
     assert code == 1 and out == "" and "division by zero or log(0)" in err
-    assert err.splitlines()[0].startswith(err.splitlines()[0].split(":")[0] + ":2:5: error:")
+    assert re.search(r"model\.txt:2:(5|9): error:", err.splitlines()[0])
