@@ -26,9 +26,11 @@ def _format_number(value) -> str:
 
 
 def _short_number(value) -> str:
-    """Ten significant digits: enough to read in a table (JSON keeps every digit)."""
+    """Ten significant digits: enough to read in a table (JSON keeps every digit); a float that
+    happens to be whole keeps its `.0`, so it reads apart from an exact integer."""
     if isinstance(value, float) and math.isfinite(value):
-        return format(value, ".10g")
+        text = format(value, ".10g")
+        return text + ".0" if text.lstrip("-").isdigit() else text
     return _format_number(value)
 
 
