@@ -350,14 +350,21 @@ def grad(file, limits, output_format, strict, points, output, **options):
     _finish(result.disconnected, strict)
 
 
-def _grad_at_points(program, request, points: str, output: str | None, strict: bool) -> None:
+@contextlib.contextmanager
+def _progress_bar(wanted: bool = True):
+    """A Rich progress bar on stderr, shown only when wanted and stderr is a terminal."""
     from rich.console import Console
     from rich.progress import Progress
 
+    console = Console(stderr=True)
+    with Progress(console=console, disable=not (wanted and console.is_terminal), transient=True) as bar:
+        yield bar
+
+
+def _grad_at_points(program, request, points: str, output: str | None, strict: bool) -> None:
     from gradcli.points import evaluate_points
 
-    console = Console(stderr=True)
-    with Progress(console=console, disable=not console.is_terminal, transient=True) as progress:
+    with _progress_bar() as progress:
 
         def track(total):
             task = progress.add_task("points", total=total)
@@ -425,17 +432,12 @@ def step(file, limits, lr, steps, output_format, write, **options):
     Example:
       gradcli step model.txt --lr 0.1 --steps 100 --write
     """
-    from rich.console import Console
-    from rich.progress import Progress
-
     from gradcli import rewrite, workflow
 
     if write and file == "-":
         raise GradcliError("--write needs a file, not standard input")
     program, request = _load(file, limits, **options)
-    console = Console(stderr=True)
-    show = output_format == OutputFormat.TEXT.value and console.is_terminal and steps >= 20
-    with Progress(console=console, disable=not show, transient=True) as progress:
+    with _progress_bar(output_format == OutputFormat.TEXT.value and steps >= 20) as progress:
         task = progress.add_task("stepping", total=steps)
         result = workflow.step(
             program, request, lr, steps, lambda done: progress.update(task, completed=done)
