@@ -474,8 +474,8 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
     if expect is None:
         result = workflow.check_finite_differences(program, request, rtol, atol)
     else:
-        expected = workflow.expected_map(read_json(expect))
-        result = workflow.check_expected(program, request, expected, rtol, atol)
+        expected, order = workflow.expected_map(read_json(expect))
+        result = workflow.check_expected(program, request, expected, rtol, atol, order)
     _emit(output_format, "check", result)
     if not result.ok:
         sys.exit(EXIT_DISCONNECTED_OR_MISMATCH)

@@ -210,8 +210,9 @@ def _flatten(value, shape, name) -> list[float]:
     return out
 
 
-def expected_map(document) -> dict[str, object]:
-    """{target: value or None} from a `grad --format json` document or a plain map."""
+def expected_map(document) -> tuple[dict[str, object], int]:
+    """({target: value or None}, derivative order) from a `grad --format json` document (whose
+    "order" is honoured) or a plain map of gradients."""
     if not isinstance(document, dict):
         raise GradcliError("--expect: the file must hold a JSON object")
     if isinstance(document.get("gradients"), dict):
@@ -220,24 +221,27 @@ def expected_map(document) -> dict[str, object]:
             if not isinstance(entry, dict) or "value" not in entry:
                 raise GradcliError(f"--expect: gradients.{name} has no 'value'")
             result[name] = entry["value"]
-        return result
-    return dict(document)
+        order = document.get("order", 1)
+        if not isinstance(order, int) or isinstance(order, bool) or order < 1:
+            raise GradcliError(f"--expect: 'order' must be a positive integer, not {order!r}")
+        return result, order
+    return dict(document), 1
 
 
 def check_expected(
-    program: Program, request: Request, expected: dict[str, object], rtol: float, atol: float
+    program: Program, request: Request, expected: dict[str, object], rtol: float, atol: float, order: int = 1
 ) -> CheckResult:
     """Compare gradient values with expected ones; a disconnected target matches null (or zeros)."""
     names = request.wrt or tuple(expected)
     for name in names:
         if name not in expected:
             raise GradcliError(f"--expect: no value for {name}")
-    prepared = api.prepare(program, replace(request, wrt=tuple(names)))
+    prepared = api.prepare(program, replace(request, wrt=tuple(names), order=order))
     gradients = api.gradient_arrays(prepared)
     evaluator = Evaluator(prepared.values, request.limits.bits)
     targets, mismatches = [], []
     for name in prepared.targets:
-        shape = prepared.lowered.shape(name)
+        shape = prepared.lowered.shape(name) * order  # the order-N tensor of a higher-order document
         element_labels = labels(name, shape)
         want = expected[name]
         if gradients[name] is None:

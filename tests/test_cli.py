@@ -265,3 +265,16 @@ def test_check_bad_expect_files(run, tmp_path):
     bad.write_text('{"w2": [1, 2]}')
     code, out, err = run(SEED3, "check", "--expect", str(bad))
     assert code == 1 and "shape" in err
+
+
+def test_check_expect_honours_the_order_of_a_grad_document(run, run_json, tmp_path):
+    text = "var v = [0.5, -1.0]\ny = sum(v ** 3) * v[0]\n"
+    code, out, _ = run(text, "grad", "--order", "2", "--format", "json")
+    (tmp_path / "hessian.json").write_text(out)
+    code, doc, _ = run_json(text, "check", "--expect", str(tmp_path / "hessian.json"))
+    assert code == 0 and doc["ok"]
+    wrong = json.loads(out)
+    wrong["gradients"]["v"]["value"][1][1] += 1.0
+    (tmp_path / "wrong.json").write_text(json.dumps(wrong))
+    code, doc, _ = run_json(text, "check", "--expect", str(tmp_path / "wrong.json"))
+    assert code == 3 and [m["element"] for m in doc["mismatches"]] == ["v[1,1]"]
