@@ -74,7 +74,7 @@ def plan(program: Program, request: Request) -> Plan:
         if node in form:
             continue
         if operation == "leaf":
-            form[node] = sp.sympify(node)
+            form[node] = node._sympy_()  # SymEngine's own conversion of its tree, no text
             continue
         args = [form[a] for a in node.args]
         expr = _sympy_operation(operation, node, args)

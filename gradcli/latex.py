@@ -26,7 +26,7 @@ def expression(expr) -> str:
     """One SymEngine expression as LaTeX, element symbols as subscripts, stop() removed."""
     import sympy as sp
 
-    converted = sp.sympify(strip_stops(expr))
+    converted = strip_stops(expr)._sympy_()  # SymEngine's own conversion of its tree, no text
     names = {s: symbol_latex(s.name) for s in converted.free_symbols}
     return sp.latex(converted, symbol_names=names)
 
