@@ -15,7 +15,7 @@ import traceback
 import click
 
 from gradcli.errors import GradcliError, LimitError
-from gradcli.model import Limits  # a few dataclasses: cheap to import, unlike the maths
+from gradcli.model import Language, Limits  # a few dataclasses: cheap to import, unlike the maths
 
 EXIT_INPUT_ERROR = 1
 EXIT_DISCONNECTED_OR_MISMATCH = 3
@@ -578,7 +578,12 @@ def _size(size: str) -> tuple[int, int]:
 
 @cli.command()
 @file_argument
-@click.option("--lang", type=click.Choice(["numpy", "c"]), required=True, help="The language to write.")
+@click.option(
+    "--lang",
+    type=click.Choice([lang.value for lang in Language]),
+    required=True,
+    help="The language to write.",
+)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (default: stdout).")
 @of_option
 @wrt_option
@@ -599,7 +604,8 @@ def export(file, limits, lang, output, of, wrt, stop, grad_ys):
 
     program = read_program(file, limits)
     request = _request(limits, of, wrt, (), stop, "none", grad_ys=grad_ys)
-    source = (exporting.numpy_module if lang == "numpy" else exporting.c_source)(program, request)
+    write = exporting.numpy_module if Language(lang) is Language.NUMPY else exporting.c_source
+    source = write(program, request)
     if output:
         rewrite.write_atomically(output, source.encode("utf-8"))
     else:

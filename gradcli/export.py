@@ -7,7 +7,6 @@ side is printed by SymPy's code printers (NumPyPrinter, C99CodePrinter).
 
 from __future__ import annotations
 
-import enum
 import json
 from dataclasses import dataclass
 
@@ -17,11 +16,6 @@ from gradcli import api, functions
 from gradcli.differentiate import postorder
 from gradcli.lower import labels
 from gradcli.model import Program, Request
-
-
-class Language(str, enum.Enum):
-    NUMPY = "numpy"
-    C = "c"
 
 
 @dataclass(frozen=True)

@@ -202,6 +202,13 @@ class Unconnected(str, enum.Enum):
     ZERO = "zero"
 
 
+class Language(str, enum.Enum):
+    """What `gradcli export` writes."""
+
+    NUMPY = "numpy"
+    C = "c"
+
+
 class SymbolicMode(str, enum.Enum):
     AUTO = "auto"
     FULL = "full"
