@@ -146,3 +146,27 @@ def test_stop_holds_at_every_order(order, expected):
 def test_seed_case_six_second_order_of_a_sum_with_a_constant_is_zero():
     (a,) = api.gradient(parse("var a = 1.0\nconst c = 2.0\nb = a + c\n"), Request(order=2)).gradients
     assert (a.status, a.symbolic, a.value) == ("ok", "0", 0.0)
+
+
+def test_hessian_is_the_jacobian_of_the_gradient_and_exactly_symmetric():
+    from gradcli import differentiate
+    from gradcli.lower import tensor
+
+    program = parse(TENSOR_PROGRAM)
+    prepared = api.prepare(program, Request())
+    symbols = [s for t in prepared.targets for s in prepared.lowered.symbols[t].flat]
+    outputs = {name: prepared.lowered.arrays[name] for name in prepared.outputs}
+    gradient = differentiate.gradient(outputs, prepared.weights, tensor(np.array(symbols, dtype=object)))
+    jacobian = differentiate.jacobian(list(gradient.flat), symbols)
+    hessian = api.hessian(program, Request()).expressions
+    values = _values(program)
+    point = {
+        s: float(v) for name in values for s, v in zip(prepared.lowered.symbols[name].flat, values[name].flat)
+    }
+    from gradcli.evaluate import Evaluator
+
+    evaluate = Evaluator(point)
+    h = np.array(evaluate.many(hessian.flat), dtype=float).reshape(hessian.shape)
+    j = np.array(evaluate.many(jacobian.flat), dtype=float).reshape(jacobian.shape)
+    np.testing.assert_allclose(h, j, rtol=1e-12, atol=1e-14)
+    assert all(hessian[i, k] == hessian[k, i] for i in range(len(symbols)) for k in range(len(symbols)))
