@@ -10,7 +10,7 @@ import symengine as se
 
 from gradcli import differentiate, functions
 from gradcli.errors import GradcliError, LimitError
-from gradcli.evaluate import MISSING, Evaluator
+from gradcli.evaluate import MISSING, Evaluator, forward_jacobian
 from gradcli.graph import disconnection_reasons
 from gradcli.lower import Lowered, distinct, labels, lower, scalar, tensor
 from gradcli.model import (
@@ -19,11 +19,12 @@ from gradcli.model import (
     MatrixResult,
     Program,
     Request,
+    SymbolicMode,
     TargetResult,
     Unconnected,
 )
 from gradcli.parser import did_you_mean, parse  # noqa: F401 - parse is part of the API
-from gradcli.printing import nested, symbolic
+from gradcli.printing import AUTO_MAX_OPERATIONS, nested, operations, symbolic
 
 
 @dataclass(frozen=True)
@@ -313,8 +314,42 @@ def hessian(program: Program, request: Request) -> MatrixResult:
     first = differentiate.gradient(outputs, prepared.weights, tensor(np.array(symbols, dtype=object)))
     first = [g if alive else functions.ZERO for g, alive in zip(first.flat, live)]
     live_symbols = [s if alive else se.Dummy() for s, alive in zip(symbols, live)]
+    skipped = _numbers_suffice(prepared, first)
+    if skipped is not None:
+        numbers = forward_jacobian(first, live_symbols, prepared.values)
+        symmetric = np.triu(numbers) + np.triu(numbers, 1).T  # the upper triangle, mirrored
+        disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
+        return MatrixResult(
+            "hessian", program.filename, prepared.outputs, prepared.targets, request.unconnected,
+            tuple(names), tuple(names), None, skipped, symmetric.tolist(), (), disconnected,
+        )  # fmt: skip
     matrix = differentiate.hessian(first, live_symbols)
     return _matrix_result("hessian", prepared, names, names, matrix, floats, floats)
+
+
+def _numbers_suffice(prepared: Prepared, first: list) -> str | None:
+    """Why the symbolic Hessian need not be built (None: build it). Only its float64 values are
+    wanted when --symbolic none asks for none, or when the gradient entries are already too large
+    to show (their derivatives would be elided too), and every value is known and a float takes
+    part (exact inputs keep the exact path)."""
+    mode = prepared.request.symbolic
+    if mode is SymbolicMode.FULL:
+        return None
+    nodes = differentiate.postorder(first)
+    leaves = [n for n in nodes if not n.args]
+    if any(isinstance(n, se.Symbol) and n not in prepared.values for n in leaves):
+        return None
+    if not prepared.float_names and not any(isinstance(n, se.RealDouble) for n in leaves):
+        return None
+    if mode is SymbolicMode.NONE:
+        return "skipped (--symbolic none)"
+    largest = max(operations(first)[0], default=0)
+    if largest <= AUTO_MAX_OPERATIONS:
+        return None
+    return (
+        f"not built: a gradient entry already has {largest} operations, so the second derivatives "
+        "would be elided too; --symbolic full builds them"
+    )
 
 
 def jacobian(program: Program, request: Request) -> MatrixResult:

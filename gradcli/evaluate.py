@@ -400,3 +400,45 @@ _VECTOR_OPERATIONS = {
 def vectorized(exprs: list, values: dict, size: int) -> list[np.ndarray]:
     """Evaluate expressions in float64 at `size` points at once (see Tape.run)."""
     return Tape(exprs).run(values, size)
+
+
+# ---- numeric derivatives of a graph ----------------------------------------------------------
+
+
+def forward_jacobian(exprs: list, symbols: list, values: dict) -> np.ndarray:
+    """d(expr)/d(symbol) for every pair, as float64 numbers, by forward accumulation: each node's
+    tangent (one entry per symbol) is the sum of its arguments' tangents weighted by the same
+    local partials (functions.partial) the symbolic sweep uses, evaluated once on a Tape.
+    Every symbol the expressions use must have a value."""
+    column = {symbol: j for j, symbol in enumerate(symbols)}
+    order = postorder(exprs)
+    depends: dict = {}
+    local: list = []  # (node, [(argument, index into the partials)])
+    partials: list = []
+    for node in order:
+        args = node.args if not isinstance(node, se.Symbol) else ()
+        depends[node] = node in column if not args else any(depends[a] for a in args)
+        operation = functions.kind(node)
+        if not depends[node] or not args or operation == "leaf":
+            continue
+        terms = []
+        for index, arg in enumerate(args):
+            if depends[arg]:  # constant arguments contribute nothing (and log(base) may be nan)
+                terms.append((arg, len(partials)))
+                partials.append(functions.partial(node, index))
+        local.append((node, terms))
+    numbers = Tape(partials).run_scalar(values) if partials else []
+    width = len(symbols)
+    zero = np.zeros(width)
+    tangent: dict = {}
+    for symbol, j in column.items():
+        tangent[symbol] = np.zeros(width)
+        tangent[symbol][j] = 1.0
+    with np.errstate(all="ignore"):
+        for node, terms in local:
+            total = zero
+            for arg, k in terms:
+                if numbers[k] != 0.0:
+                    total = total + numbers[k] * tangent.get(arg, zero)
+            tangent[node] = total
+    return np.array([tangent.get(e, zero) for e in exprs], dtype=np.float64).reshape(len(exprs), width)

@@ -1,16 +1,19 @@
 """Higher orders, Hessians and Jacobians against mpmath differentiation at 40 digits."""
 
 import itertools
+from pathlib import Path
 
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from gradcli import api
 from gradcli.model import Request, Unconnected
 from gradcli.parser import parse
 
 from .oracle import mp_evaluate
+from .programs import VALUES, program
 
 mpmath.mp.dps = 40
 
@@ -170,3 +173,37 @@ def test_hessian_is_the_jacobian_of_the_gradient_and_exactly_symmetric():
     j = np.array(evaluate.many(jacobian.flat), dtype=float).reshape(jacobian.shape)
     np.testing.assert_allclose(h, j, rtol=1e-12, atol=1e-14)
     assert all(hessian[i, k] == hessian[k, i] for i in range(len(symbols)) for k in range(len(symbols)))
+
+
+def _literal(array) -> object:
+    from gradcli.parser import parse_literal
+
+    return parse_literal(repr(np.asarray(array).tolist()), "--at")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program(max_definitions=3, depth=3), VALUES)
+def test_numeric_hessian_equals_the_symbolic_one(generated, values):
+    from gradcli.model import SymbolicMode
+
+    text, outputs, _ = generated
+    at = {name: _literal(array) for name, array in values.items()}
+    symbolic = api.hessian(parse(text), Request(of=tuple(outputs), at=at, symbolic=SymbolicMode.FULL))
+    numeric = api.hessian(parse(text), Request(of=tuple(outputs), at=at, symbolic=SymbolicMode.NONE))
+    assert numeric.symbolic is None and numeric.symbolic_elided == "skipped (--symbolic none)"
+    assert numeric.rows == symbolic.rows and numeric.disconnected == symbolic.disconnected
+    exact, fast = np.array(symbolic.value, dtype=float), np.array(numeric.value, dtype=float)
+    assert np.array_equal(fast, fast.T)
+    scale = max(1.0, float(np.max(np.abs(exact)))) if exact.size else 1.0
+    np.testing.assert_allclose(fast, exact, rtol=1e-9, atol=1e-11 * scale, err_msg=text)
+
+
+def test_large_gradients_take_the_numeric_path_and_exact_inputs_do_not(run_json):
+    mlp = (Path(__file__).parent.parent / "samples" / "mlp.txt").read_text()
+    code, doc, _ = run_json(mlp, "hessian")
+    assert doc["symbolic"] is None and doc["symbolic_elided"].startswith("not built: a gradient entry")
+    code, full, _ = run_json(mlp, "hessian", "--symbolic", "full")
+    np.testing.assert_allclose(doc["value"], full["value"], rtol=1e-10, atol=1e-13)
+    exact = "var x = [1, 2, 3]\ny = sum(x ** 4) * sum(x)\n"
+    code, doc, _ = run_json(exact, "hessian", "--symbolic", "none")
+    assert all(type(v) is int for row in doc["value"] for v in row)  # exact inputs stay exact
