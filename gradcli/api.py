@@ -207,9 +207,11 @@ def _check_result_size(shape: tuple[int, ...], limits) -> None:
         )
 
 
-def gradient_arrays(prepared: Prepared) -> dict[str, np.ndarray | None]:
-    """Each target's order-N derivative as an array of SymEngine expressions (None: disconnected)."""
-    lowered, order = prepared.lowered, prepared.request.order
+def gradient_arrays(prepared: Prepared, order: int | None = None) -> dict[str, np.ndarray | None]:
+    """Each target's derivative of `order` (default: the request's) as an array of SymEngine
+    expressions (None: disconnected)."""
+    lowered = prepared.lowered
+    order = order or prepared.request.order
     outputs = {name: lowered.arrays[name] for name in prepared.outputs}
     result = {}
     for target in prepared.targets:
@@ -225,14 +227,42 @@ def gradient_arrays(prepared: Prepared) -> dict[str, np.ndarray | None]:
     return result
 
 
+def _symmetric(numbers: np.ndarray, order: int) -> np.ndarray:
+    """A tensor of n**order entries made exactly symmetric: each entry is its sorted index's."""
+    n = numbers.shape[0]
+    grid = np.indices((n,) * order).reshape(order, -1)
+    canonical = np.ravel_multi_index(np.sort(grid, axis=0), (n,) * order)
+    return numbers.reshape(-1)[canonical].reshape((n,) * order)
+
+
+def _numeric_last_order(prepared: Prepared, target: str, below: np.ndarray) -> TargetResult | None:
+    """The order-N derivative's values from the order N-1 graph by forward accumulation, when
+    the symbolic result would not be shown (see _numbers_suffice); else None."""
+    skipped = _numbers_suffice(prepared, list(below.flat))
+    if skipped is None:
+        return None
+    order = prepared.request.order
+    symbols = prepared.lowered.symbols[target]
+    numbers = forward_jacobian(list(below.flat), list(symbols.flat), prepared.values)
+    tensor_ = _symmetric(numbers.reshape((symbols.size,) * order), order)
+    shape = symbols.shape * order
+    value = nested(tensor_.reshape(shape).astype(object))
+    return TargetResult(target, "ok", None, shape, None, skipped, value, ())
+
+
 def gradient(program: Program, request: Request) -> GradResult:
     """The N-th derivative of L for each target (SPEC section 2). Raises GradcliError."""
     prepared = prepare(program, request)
-    arrays = gradient_arrays(prepared)
+    below = gradient_arrays(prepared, request.order - 1) if request.order > 1 else {}
+    numeric = {t: _numeric_last_order(prepared, t, a) for t, a in below.items() if a is not None}
+    arrays = gradient_arrays(prepared) if None in numeric.values() or not numeric else {}
     evaluator = Evaluator(prepared.values, request.limits.bits)
     results = []
     for target in prepared.targets:
-        array = arrays[target]
+        if numeric.get(target) is not None:
+            results.append(numeric[target])
+            continue
+        array = arrays.get(target)
         reason = prepared.reasons[target]
         shape = prepared.lowered.shape(target) * request.order
         if array is None and request.unconnected is Unconnected.ZERO:
@@ -347,8 +377,8 @@ def _numbers_suffice(prepared: Prepared, first: list) -> str | None:
     if largest <= AUTO_MAX_OPERATIONS:
         return None
     return (
-        f"not built: a gradient entry already has {largest} operations, so the second derivatives "
-        "would be elided too; --symbolic full builds them"
+        f"not built: an entry of the derivative below already has {largest} operations, so the "
+        "next derivatives would be elided too; --symbolic full builds them"
     )
 
 

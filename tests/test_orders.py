@@ -1,6 +1,7 @@
 """Higher orders, Hessians and Jacobians against mpmath differentiation at 40 digits."""
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 import mpmath
@@ -201,9 +202,33 @@ def test_numeric_hessian_equals_the_symbolic_one(generated, values):
 def test_large_gradients_take_the_numeric_path_and_exact_inputs_do_not(run_json):
     mlp = (Path(__file__).parent.parent / "samples" / "mlp.txt").read_text()
     code, doc, _ = run_json(mlp, "hessian")
-    assert doc["symbolic"] is None and doc["symbolic_elided"].startswith("not built: a gradient entry")
+    assert doc["symbolic"] is None and doc["symbolic_elided"].startswith(
+        "not built: an entry of the derivative"
+    )
     code, full, _ = run_json(mlp, "hessian", "--symbolic", "full")
     np.testing.assert_allclose(doc["value"], full["value"], rtol=1e-10, atol=1e-13)
     exact = "var x = [1, 2, 3]\ny = sum(x ** 4) * sum(x)\n"
     code, doc, _ = run_json(exact, "hessian", "--symbolic", "none")
     assert all(type(v) is int for row in doc["value"] for v in row)  # exact inputs stay exact
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program(max_definitions=2, depth=3), VALUES)
+def test_numeric_higher_orders_equal_the_symbolic_ones(generated, values):
+    from gradcli.model import SymbolicMode
+
+    text, outputs, _ = generated
+    at = {name: _literal(array) for name, array in values.items()}
+    for order in (2, 3):
+        request = Request(of=tuple(outputs), wrt=("v",), at=at, order=order)
+        full = api.gradient(parse(text), replace(request, symbolic=SymbolicMode.FULL)).gradients[0]
+        fast = api.gradient(parse(text), replace(request, symbolic=SymbolicMode.NONE)).gradients[0]
+        if full.status == "disconnected":
+            assert fast.status == "disconnected"
+            continue
+        exact, numbers = np.array(full.value, dtype=float), np.array(fast.value, dtype=float)
+        assert numbers.shape == (3,) * order
+        for perm in itertools.permutations(range(order)):
+            assert np.array_equal(numbers, numbers.transpose(perm))
+        scale = max(1.0, float(np.max(np.abs(exact))))
+        np.testing.assert_allclose(numbers, exact, rtol=1e-9, atol=1e-11 * scale, err_msg=text)
