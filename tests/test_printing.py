@@ -22,12 +22,18 @@ def _identifier(label: str) -> str:
     return LABEL.sub(lambda m: f"{m.group(1)}__{m.group(2).replace(',', '_')}", label)
 
 
+def _doubles_as_rationals(expr):
+    return expr.xreplace({f: sp.Rational(float(f)) for f in expr.atoms(sp.Float)})
+
+
 def _same(expr) -> None:
     printed = text(expr)
     names = {}
     parsed = sp.parse_expr(_identifier(printed), local_dict=names, evaluate=True)  # test oracle only
     converted = sp.sympify(strip_stops(expr))
     converted = converted.xreplace({s: sp.Symbol(_identifier(s.name)) for s in converted.free_symbols})
+    # a float is printed in its shortest form, which reads back as the same double: compare those
+    parsed, converted = (_doubles_as_rationals(e) for e in (parsed, converted))
     difference = sp.simplify(parsed - converted) if parsed != converted else 0
     assert difference == 0, (printed, str(expr))
 
