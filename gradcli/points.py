@@ -123,7 +123,7 @@ def _columns(header: list[str], rows: list[list[float]]) -> dict:
 
 
 def _npz_members(path: str, job: Job) -> tuple[zipfile.ZipFile, dict, int]:
-    """The open archive, each member's (name, shape, dtype, data offset reader) and the point count."""
+    """The open archive, each array's (zip entry, element shape, dtype) by name, and the point count."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
@@ -133,13 +133,7 @@ def _npz_members(path: str, job: Job) -> tuple[zipfile.ZipFile, dict, int]:
         name = info.filename.removesuffix(".npy")
         with archive.open(info) as stream:
             try:
-                version = np.lib.format.read_magic(stream)
-                reader = (
-                    np.lib.format.read_array_header_1_0
-                    if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0
-                )
-                shape, fortran, dtype = reader(stream)
+                shape, fortran, dtype = _read_npy_header(stream)
             except ValueError as error:
                 raise GradcliError(f"{path}: member {info.filename} is not a .npy array ({error})") from None
         element_labels = [label for label in job.symbols if label == name or label.startswith(name + "[")]
@@ -160,6 +154,14 @@ def _npz_members(path: str, job: Job) -> tuple[zipfile.ZipFile, dict, int]:
     return archive, members, count
 
 
+def _read_npy_header(stream) -> tuple:
+    """(shape, fortran order, dtype) of a .npy stream, which is left at the first data byte."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)
+    return np.lib.format.read_array_header_2_0(stream)
+
+
 def _shape_of(name: str, element_labels: list[str]) -> tuple[int, ...]:
     if element_labels == [name]:
         return ()
@@ -173,12 +175,7 @@ def _npz_chunks(path: str, job: Job) -> Iterator[tuple[dict, int]]:
         streams = {}
         for name, (info, element_shape, dtype) in members.items():
             stream = archive.open(info)
-            version = np.lib.format.read_magic(stream)
-            (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )(stream)
+            _read_npy_header(stream)
             streams[name] = (stream, element_shape, dtype)
         done = 0
         while done < count:
