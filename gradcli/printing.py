@@ -7,6 +7,7 @@ SymEngine trees directly: converting to SymPy to print would cost more than all 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -20,6 +21,7 @@ from gradcli.model import SymbolicMode
 AUTO_MAX_OPERATIONS = 100  # --symbolic auto elides a result having an element larger than this
 
 _ADD, _MUL, _POW, _ATOM = 1, 2, 3, 4  # precedence, loosest first
+_COEFFICIENT = re.compile(r"^[0-9.e+-]+\*")  # a leading number factor, ignored when ordering terms
 
 
 def operations(exprs: Iterable[se.Basic]) -> tuple[list[int], bool]:
@@ -94,16 +96,17 @@ class _Printer:
         return text, own, None
 
     def _add(self, node) -> str:
-        """Positive terms first, constants last, otherwise alphabetical: `a - 1`, `1 - a`, `a - 2*b`."""
+        """Positive terms first, constants last, otherwise alphabetical by what follows a number
+        coefficient, as SymPy sorts: `a - 1`, `1 - a`, `a - 2*b`, `v[0] + 2*v[1] + v[2]`."""
         parts = []
         for term in node.args:
             text, own, magnitude = self.memo[term]
             negative = magnitude is not None
             body = magnitude if negative else (f"({text})" if own <= _ADD else text)
-            parts.append((negative, functions.is_number(term), body))
+            parts.append((negative, functions.is_number(term), _COEFFICIENT.sub("", body), body))
         parts.sort()
         out = ""
-        for i, (negative, _, body) in enumerate(parts):
+        for i, (negative, _, _, body) in enumerate(parts):
             if negative:
                 out += ("-" if i == 0 else " - ") + body
             else:
