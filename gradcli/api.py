@@ -41,6 +41,11 @@ class Prepared:
     reasons: dict[str, str | None]
     request: Request
 
+    @property
+    def disconnected(self) -> dict[str, str]:
+        """The targets no gradient reaches, with the reason."""
+        return {t: r for t, r in self.reasons.items() if r is not None}
+
 
 def resolve_names(program: Program, request: Request) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The outputs and targets a request names, checked against the program (--of, --wrt, --stop)."""
@@ -301,7 +306,6 @@ def _matrix_result(
     evaluator = Evaluator(prepared.values, request.limits.bits)
     value = _numbers(matrix, evaluator, np.logical_or.outer(float_rows, float_cols), factored)
     missing = needs(prepared, [matrix]) if value is None else ()
-    disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
     return MatrixResult(
         command,
         prepared.program.filename,
@@ -314,7 +318,7 @@ def _matrix_result(
         elided,
         value,
         missing,
-        disconnected,
+        prepared.disconnected,
         matrix,
     )
 
@@ -348,10 +352,9 @@ def hessian(program: Program, request: Request) -> MatrixResult:
     if skipped is not None:
         numbers = forward_jacobian(first, live_symbols, prepared.values)
         symmetric = np.triu(numbers) + np.triu(numbers, 1).T  # the upper triangle, mirrored
-        disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
         return MatrixResult(
             "hessian", program.filename, prepared.outputs, prepared.targets, request.unconnected,
-            tuple(names), tuple(names), None, skipped, symmetric.tolist(), (), disconnected,
+            tuple(names), tuple(names), None, skipped, symmetric.tolist(), (), prepared.disconnected,
         )  # fmt: skip
     matrix = differentiate.hessian(first, live_symbols)
     return _matrix_result("hessian", prepared, names, names, matrix, floats, floats)

@@ -44,13 +44,22 @@ def edges(program: Program, stop: tuple[str, ...] = ()) -> list[Edge]:
     return result
 
 
-def _reach(start: str, successors: dict[str, list[Edge]], only_open: bool) -> set[str]:
-    seen, queue = {start}, deque([start])
+def upstream_of(names, all_edges: list[Edge]) -> set[str]:
+    """Every name from which some path of edges (blocked or not) leads to one of `names`."""
+    feeds: dict[str, list[Edge]] = {}
+    for edge in all_edges:
+        feeds.setdefault(edge.target, []).append(edge)
+    return _reach(names, lambda name: (e.source for e in feeds.get(name, ())))
+
+
+def _reach(starts, neighbours) -> set[str]:
+    """The starts and everything reachable from them, one `neighbours(name)` step at a time."""
+    seen, queue = set(starts), deque(starts)
     while queue:
-        for edge in successors.get(queue.popleft(), ()):
-            if (edge.open or not only_open) and edge.target not in seen:
-                seen.add(edge.target)
-                queue.append(edge.target)
+        for name in neighbours(queue.popleft()):
+            if name not in seen:
+                seen.add(name)
+                queue.append(name)
     return seen
 
 
@@ -59,18 +68,15 @@ def disconnection_reasons(
 ) -> dict[str, str | None]:
     """For each target: None if a gradient reaches some output, else the reason it does not."""
     all_edges = edges(program, stop)
-    successors: dict[str, list[Edge]] = {}
-    predecessors: dict[str, list[Edge]] = {}
+    opens: dict[str, list[str]] = {}
     for edge in all_edges:
-        successors.setdefault(edge.source, []).append(edge)
-        predecessors.setdefault(edge.target, []).append(edge)
-    reaches_output: set[str] = set()
-    for output in outputs:
-        reaches_output |= _reach_backwards(output, predecessors)
+        if edge.open:
+            opens.setdefault(edge.source, []).append(edge.target)
+    reaches_output = upstream_of(outputs, all_edges)
     out_text = ", ".join(outputs)
     reasons = {}
     for target in targets:
-        open_reach = _reach(target, successors, only_open=True)
+        open_reach = _reach([target], lambda name: opens.get(name, ()))
         if open_reach & set(outputs):
             reasons[target] = None
         elif target not in reaches_output:
@@ -85,13 +91,3 @@ def disconnection_reasons(
             else:
                 reasons[target] = "every path is blocked: " + "; ".join(blockers)
     return reasons
-
-
-def _reach_backwards(start: str, predecessors: dict[str, list[Edge]]) -> set[str]:
-    seen, queue = {start}, deque([start])
-    while queue:
-        for edge in predecessors.get(queue.popleft(), ()):
-            if edge.source not in seen:
-                seen.add(edge.source)
-                queue.append(edge.source)
-    return seen

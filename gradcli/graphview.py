@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gradcli.graph import Edge, disconnection_reasons, edges
+from gradcli.graph import Edge, disconnection_reasons, edges, upstream_of
 from gradcli.model import Program
 
 BLOCKED = "#c0392b"
@@ -36,15 +36,7 @@ class GraphView:
 def build(program: Program, outputs, targets, stop=()) -> GraphView:
     """The nodes on some path from a target to an output (blocked or not), the targets and outputs."""
     all_edges = edges(program, stop)
-    feeds: dict[str, list[Edge]] = {}
-    for edge in all_edges:
-        feeds.setdefault(edge.target, []).append(edge)
-    upstream, queue = set(outputs), list(outputs)
-    while queue:
-        for edge in feeds.get(queue.pop(), ()):
-            if edge.source not in upstream:
-                upstream.add(edge.source)
-                queue.append(edge.source)
+    upstream = upstream_of(outputs, all_edges)
     order = [d.name for d in program.declarations] + [d.name for d in program.definitions]
     shown = [n for n in order if n in upstream or n in targets]
     kept = tuple(e for e in all_edges if e.source in upstream and e.target in upstream)

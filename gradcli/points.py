@@ -58,9 +58,8 @@ def prepare_job(program: Program, request: Request) -> Job:
     for decl in program.declarations:
         symbols.update(zip(labels(decl.name, decl.shape), prepared.lowered.symbols[decl.name].flat))
     fixed = {s: float(v) for s, v in prepared.values.items()}
-    disconnected = {t: r for t, r in prepared.reasons.items() if r is not None}
     zeros = request.unconnected is Unconnected.ZERO
-    return Job(Tape(exprs), columns, arrays, symbols, fixed, live, disconnected, zeros)
+    return Job(Tape(exprs), columns, arrays, symbols, fixed, live, prepared.disconnected, zeros)
 
 
 def _evaluate(job: Job, chunk: dict, size: int) -> list[np.ndarray]:
