@@ -1,0 +1,211 @@
+"""Array programs written in gradcli's language (and LaTeX): matrix forms and backward programs.
+
+Nodes with a name print as that name; the rest print inline with the fewest parentheses the
+language's precedence allows. Broadcasts that NumPy would do anyway are not written.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from gradcli import ops
+from gradcli.arrays import Node
+
+_LATEX_FUNCTIONS = {"sum": r"\operatorname{sum}"}
+
+
+def number_text(value) -> str:
+    if isinstance(value, float):
+        if np.isnan(value):
+            return "nan"
+        if np.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    return str(value)
+
+
+def _nested(value) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_nested(v) for v in value) + "]"
+    return number_text(value)
+
+
+def _shape(shape) -> str:
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+class ArrayPrinter:
+    """Writes nodes as expressions; `names` maps node ids to the names to write instead."""
+
+    def __init__(self, names: dict[int, str] | None = None, latex: bool = False):
+        self.names = names or {}
+        self.latex = latex
+        self.memo: dict[int, tuple[str, int]] = {}
+        self._alive: list[Node] = []
+
+    def text(self, node: Node) -> str:
+        return self._print(node)[0]
+
+    def _print(self, node: Node, inline: bool = False) -> tuple[str, int]:
+        name = self.names.get(id(node))
+        if name is not None and not inline:
+            return (self._name(name), ops.ATOM)
+        found = self.memo.get(id(node))
+        if found is None:
+            found = self.memo[id(node)] = self._spell(node)
+            self._alive.append(node)
+        return found
+
+    def _name(self, name: str) -> str:
+        return name.replace("_", r"\_") if self.latex else name
+
+    def inline(self, node: Node) -> str:
+        """The node's own expression, even when it has a name (a definition's right-hand side)."""
+        return self._print(node, inline=True)[0]
+
+    def _wrap(self, node: Node, least: int) -> str:
+        text, precedence = self._print(node)
+        return f"({text})" if precedence < least else text
+
+    def _spell(self, node: Node) -> tuple[str, int]:
+        spelling = node.op.spelling
+        if isinstance(spelling, ops.Infix):
+            return self._infix(node, spelling)
+        if isinstance(spelling, ops.Prefix):
+            return self._negative(node)
+        if isinstance(spelling, ops.Function):
+            return self._function(node, spelling)
+        return self._special(node, spelling.rule)
+
+    def _operand(self, node: Node, parent: Node, other: Node, least: int) -> str:
+        """An operand's text; a broadcast NumPy would do anyway is written as its (expanded) source."""
+        if node.op is ops.BROADCAST and id(node) not in self.names and not self._is_filled(node):
+            text, shape = self._expanded(node)
+            if np.broadcast_shapes(shape, other.shape) == parent.shape:
+                return text if shape != node.args[0].shape else self._wrap(node.args[0], least)
+        return self._wrap(node, least)
+
+    def _is_filled(self, node: Node) -> bool:
+        return node.args[0].op is ops.LITERAL and node.args[0].shape == () and node.ndim > 0
+
+    def _expanded(self, node: Node) -> tuple[str, tuple[int, ...]]:
+        """A broadcast's source with None axes where the broadcast adds inner axes: `x[:, None]`."""
+        (source,) = node.args
+        dims = node.param("dims")
+        first = dims[0] if dims else node.ndim
+        key = ["None" if i not in dims else ":" for i in range(first, node.ndim)]
+        shape = tuple(1 if i not in dims else source.shape[dims.index(i)] for i in range(first, node.ndim))
+        if "None" not in key:
+            return self._wrap(source, ops.POSTFIX), source.shape
+        return f"{self._wrap(source, ops.POSTFIX)}[{', '.join(key)}]", shape
+
+    def _infix(self, node: Node, spelling: ops.Infix) -> tuple[str, int]:
+        left, right = node.args
+        precedence = spelling.precedence
+        if node.op is ops.POWER:
+            left_text = self._operand(left, node, right, ops.POSTFIX)
+            return (
+                f"{left_text} {self._symbol(spelling)} {self._operand(right, node, left, ops.UNARY)}",
+                precedence,
+            )
+        scaled_product = node.op is ops.MULTIPLY and left.shape == () and right.op is ops.MATMUL
+        if scaled_product and not self.latex and id(right) not in self.names:
+            a, b = right.args  # c * (A @ B) is written c * A @ B, which is (c * A) @ B
+            return (f"{self._wrap(left, precedence)} * {self._wrap(a, precedence)} @ "
+                    f"{self._wrap(b, precedence + 1)}", precedence)  # fmt: skip
+        left_text = self._operand(left, node, right, precedence)
+        right_text = self._operand(right, node, left, precedence + 1)
+        return (f"{left_text} {self._symbol(spelling)} {right_text}", precedence)
+
+    def _symbol(self, spelling: ops.Infix) -> str:
+        if not self.latex:
+            return spelling.symbol
+        return spelling.latex or r"\,"
+
+    def _negative(self, node: Node) -> tuple[str, int]:
+        (x,) = node.args
+        text, precedence = self._print(x)
+        if precedence == ops.MULTIPLICATIVE and not text.startswith("-"):
+            return (f"-{text}", ops.MULTIPLICATIVE)  # -(a * b) is written -a * b
+        return (f"-{self._wrap(x, ops.UNARY)}", ops.UNARY)
+
+    def _function(self, node: Node, spelling: ops.Function) -> tuple[str, int]:
+        args = [self._print(a)[0] for a in node.args]
+        if node.op is ops.RESHAPE:
+            args.append(_shape(node.shape))
+        keywords = spelling.keywords(node) if spelling.keywords else {}
+        args += [f"{k}={v}" for k, v in keywords.items()]
+        name = spelling.latex if self.latex else spelling.name
+        if self.latex:
+            return (rf"{name}\left({', '.join(args)}\right)", ops.ATOM)
+        return (f"{name}({', '.join(args)})", ops.ATOM)
+
+    def _special(self, node: Node, rule: str) -> tuple[str, int]:
+        if rule == "literal":
+            value = node.param("value")
+            if isinstance(value, tuple):
+                return (_nested(value), ops.ATOM)
+            text = number_text(value)
+            if text.startswith("-"):
+                return (text, ops.UNARY)
+            return (text, ops.MULTIPLICATIVE if isinstance(value, Fraction) else ops.ATOM)
+        if rule == "name":
+            return (self._name(node.param("name")), ops.ATOM)
+        if rule == "transpose":
+            (x,) = node.args
+            perm = node.param("perm")
+            if x.ndim == 2:
+                suffix = "^\\top" if self.latex else ".T"
+                return (f"{self._wrap(x, ops.POSTFIX)}{suffix}", ops.POSTFIX)
+            return (f"transpose({self._print(x)[0]}, ({', '.join(map(str, perm))}))", ops.ATOM)
+        if rule == "getitem":
+            (x,) = node.args
+            return (f"{self._wrap(x, ops.POSTFIX)}[{_key_text(node.param('key'))}]", ops.POSTFIX)
+        if rule == "broadcast":
+            return self._broadcast(node)
+        if rule == "scatter":
+            (u,) = node.args
+            zeros = f"zeros({_shape(node.shape)})"
+            return (f"{zeros}.at[{_key_text(node.param('key'))}].add({self._print(u)[0]})", ops.POSTFIX)
+        if rule == "concatenate":
+            items = ", ".join(self._print(a)[0] for a in node.args)
+            return (f"concatenate([{items}], axis={node.param('axis')})", ops.ATOM)
+        raise ValueError(rule)
+
+    def _broadcast(self, node: Node) -> tuple[str, int]:
+        (source,) = node.args
+        value = ops.scalar_value(source) if source.op is ops.LITERAL else None
+        if value is not None and source.shape == ():
+            if value == 0 and not isinstance(value, float):
+                return (f"zeros({_shape(node.shape)})", ops.ATOM)
+            if value == 1 and not isinstance(value, float):
+                return (f"ones({_shape(node.shape)})", ops.ATOM)
+            return (f"full({_shape(node.shape)}, {number_text(value)})", ops.ATOM)
+        text, _ = self._expanded(node)
+        return (f"broadcast_to({text}, {_shape(node.shape)})", ops.ATOM)
+
+
+def _key_text(key: tuple) -> str:
+    items = []
+    for item in key:
+        if item is None:
+            items.append("None")
+        elif isinstance(item, tuple) and item[0] == "slice":
+            start, stop, step = item[1:]
+            text = f"{'' if start is None else start}:{'' if stop is None else stop}"
+            if step is not None:
+                text += f":{step}"
+            items.append(text)
+        elif isinstance(item, tuple) and item[0] == "list":
+            items.append("[" + ", ".join(map(str, item[1])) + "]")
+        else:
+            items.append(str(item))
+    return ", ".join(items)
+
+
+def shape_text(shape) -> str:
+    return _shape(shape)

@@ -1,0 +1,1042 @@
+"""The operation table: every operation of the array program, each defined in one place.
+
+A row gives an operation's shape rule, its float64 (NumPy) and element (SymEngine) forms, its VJP
+written with the table's own operations, its simplifications and its spelling in the language.
+Kinks follow TensorFlow: relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum go to the first
+argument, and d(x ** y)/dy is 0 where x <= 0 (TF's `where(x > 0, log(x), 0)`). The step and sign
+functions those rules use have derivative 0, so every order exists.
+
+Public constructors (`add`, `sum_`, `getitem`, ...) normalise parameters and call the rows; the
+rows themselves (`ADD`, `SUM`, ...) are what nodes point to.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import symengine as se
+
+from gradcli import functions, objects
+from gradcli.arrays import Node, Op, ShapeError, as_node
+
+# ---- spellings (how the printers write an operation) ------------------------------------------
+
+ADDITIVE, MULTIPLICATIVE, UNARY, POWER, POSTFIX, ATOM = range(1, 7)
+
+
+@dataclass(frozen=True)
+class Infix:
+    symbol: str
+    precedence: int
+    latex: str
+
+
+@dataclass(frozen=True)
+class Prefix:
+    symbol: str
+
+
+@dataclass(frozen=True)
+class Function:
+    """`name(args, keyword=value)`; `keywords(node)` gives the parameters as keyword texts."""
+
+    name: str
+    latex: str
+    keywords: object = None
+
+
+@dataclass(frozen=True)
+class Special:
+    """Written by the printer's rule of this name (leaves, indexing, broadcasts)."""
+
+    rule: str
+
+
+# ---- shape rules ------------------------------------------------------------------------------
+
+
+def _text(shape) -> str:
+    return str(list(shape))
+
+
+def _same_shape(x):
+    return x
+
+
+def _broadcast_shape(symbol: str):
+    def rule(*shapes):
+        try:
+            return np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ShapeError(
+                f"shapes {' and '.join(_text(s) for s in shapes)} do not broadcast for '{symbol}'"
+            ) from None
+
+    return rule
+
+
+# ---- literals and leaves ----------------------------------------------------------------------
+
+
+def _literal_shape(value=None):
+    return np.shape(np.array(value, dtype=object)) if isinstance(value, tuple) else ()
+
+
+def _literal_numpy(value=None):
+    return np.array(_floats(value), dtype=np.float64)
+
+
+def _floats(value):
+    if isinstance(value, tuple):
+        return [_floats(v) for v in value]
+    return float(value) if not isinstance(value, float) else value
+
+
+def element_number(value):
+    """A Python number as a SymEngine number: exact for int and Fraction, float64 for float."""
+    if isinstance(value, float):
+        return se.RealDouble(value)
+    if isinstance(value, int):
+        return se.Integer(value)
+    return se.Rational(value.numerator, value.denominator)
+
+
+def _literal_element(value=None):
+    if not isinstance(value, tuple):
+        return objects.tensor(element_number(value))
+    array = np.array(value, dtype=object)
+    return objects.map1(element_number, array)
+
+
+LITERAL = Op("literal", _literal_shape, _literal_numpy, _literal_element, None, spelling=Special("literal"))
+VARIABLE = Op("var", lambda name=None, shape=(): shape, None, None, None, spelling=Special("name"))
+CONSTANT = Op("const", lambda name=None, shape=(): shape, None, None, None, spelling=Special("name"))
+
+
+def literal(value) -> Node:
+    """A number (int, Fraction or float) or nested tuples of them, as a node."""
+    if isinstance(value, list):
+        value = _tupled(value)
+    if isinstance(value, Fraction) and value.denominator == 1:
+        value = value.numerator
+    if isinstance(value, (bool, np.bool_)):
+        value = int(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    return LITERAL.make((), {"value": value})
+
+
+def _tupled(value):
+    return tuple(_tupled(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def variable(name: str, shape) -> Node:
+    return VARIABLE.make((), {"name": name, "shape": tuple(shape)})
+
+
+def constant(name: str, shape) -> Node:
+    return CONSTANT.make((), {"name": name, "shape": tuple(shape)})
+
+
+def scalar_value(node: Node):
+    """The number a scalar literal holds, else None."""
+    if node.op is LITERAL and node.shape == ():
+        return node.param("value")
+    if node.op is BROADCAST:
+        return scalar_value(node.args[0])
+    return None
+
+
+def _is_exactly(node: Node, number: int) -> bool:
+    value = scalar_value(node)
+    return value is not None and not isinstance(value, float) and value == number
+
+
+def is_zero(node: Node) -> bool:
+    return _is_exactly(node, 0)
+
+
+def is_one(node: Node) -> bool:
+    return _is_exactly(node, 1)
+
+
+def zeros(shape) -> Node:
+    return broadcast_to(literal(0), tuple(shape))
+
+
+def full_like(node_or_shape, value) -> Node:
+    shape = node_or_shape.shape if isinstance(node_or_shape, Node) else tuple(node_or_shape)
+    return broadcast_to(literal(value), shape)
+
+
+# ---- element-wise operations ------------------------------------------------------------------
+
+
+def _folding(name: str, exact_function, arity: int):
+    """A SymEngine scalar function for an operation SymEngine lacks: an undefined function named
+    like the operation, folded to a number when its arguments are numbers."""
+    undefined = se.Function(name)
+
+    def scalar(*args):
+        if all(functions.is_number(a) for a in args):
+            return element_number(exact_function(*(_python(a) for a in args)))
+        return undefined(*args)
+
+    return scalar
+
+
+def _python(number):
+    if isinstance(number, se.Integer):
+        return int(number)
+    if isinstance(number, se.Rational):
+        num, den = number.get_num_den()
+        return Fraction(int(num), int(den))
+    return float(number)
+
+
+def _unary(name, numpy_function, scalar_function, derivative, *, latex=None, doc="", differentiable=True):
+    """An element-wise function of one argument; `derivative(x, out)` is its local derivative."""
+
+    def vjp(g, out, x):
+        if not differentiable:
+            return (None,)
+        return (g * derivative(x, out),)
+
+    return Op(
+        name,
+        _same_shape,
+        numpy_function,
+        lambda x: objects.map1(scalar_function, x),
+        vjp,
+        spelling=Function(name, latex or rf"\operatorname{{{name}}}"),
+        differentiable=differentiable,
+        doc=doc,
+    )
+
+
+def _sigmoid_numpy(x):
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def _step_numpy(x):
+    return (x > 0).astype(np.float64) + 0 * x  # NaN stays NaN
+
+
+def _exact_sign(x):
+    if isinstance(x, float) and math.isnan(x):
+        return x
+    return (x > 0) - (x < 0)
+
+
+def _exact_step(x):
+    if isinstance(x, float) and math.isnan(x):
+        return x
+    return int(x > 0)
+
+
+SIN = _unary("sin", np.sin, se.sin, lambda x, out: cos(x), latex=r"\sin")
+COS = _unary("cos", np.cos, se.cos, lambda x, out: -sin(x), latex=r"\cos")
+TAN = _unary("tan", np.tan, se.tan, lambda x, out: 1 + out**2, latex=r"\tan")
+ARCSIN = _unary("asin", np.arcsin, se.asin, lambda x, out: 1 / sqrt(1 - x**2), latex=r"\arcsin")
+ARCCOS = _unary("acos", np.arccos, se.acos, lambda x, out: -1 / sqrt(1 - x**2), latex=r"\arccos")
+ARCTAN = _unary("atan", np.arctan, se.atan, lambda x, out: 1 / (1 + x**2), latex=r"\arctan")
+SINH = _unary("sinh", np.sinh, se.sinh, lambda x, out: cosh(x), latex=r"\sinh")
+COSH = _unary("cosh", np.cosh, se.cosh, lambda x, out: sinh(x), latex=r"\cosh")
+TANH = _unary("tanh", np.tanh, se.tanh, lambda x, out: 1 - out**2, latex=r"\tanh")
+EXP = _unary("exp", np.exp, se.exp, lambda x, out: out, latex=r"\exp")
+LOG = _unary("log", np.log, se.log, lambda x, out: 1 / x, latex=r"\log")
+SQRT = _unary("sqrt", np.sqrt, se.sqrt, lambda x, out: 1 / (2 * out), latex=r"\sqrt")
+ABS = _unary("abs", np.abs, se.Abs, lambda x, out: sign(x))
+SIGMOID = _unary("sigmoid", _sigmoid_numpy, functions.sigmoid, lambda x, out: out * (1 - out))
+RELU = _unary("relu", lambda x: np.where(x > 0, x, 0.0 * x), functions.relu, lambda x, out: step(x))
+SOFTPLUS = _unary("softplus", lambda x: np.logaddexp(0.0, x), functions.softplus, lambda x, out: sigmoid(x))
+STEP = _unary("step", _step_numpy, functions.step, None, differentiable=False, doc="1 where x > 0, else 0")
+SIGN = _unary("sign", np.sign, functions.sgn, None, differentiable=False)
+STOP = Op(
+    "stop",
+    _same_shape,
+    lambda x: x,
+    lambda x: objects.map1(functions.stop, x),
+    lambda g, out, x: (None,),
+    simplify=lambda x: x if x.op in (LITERAL, CONSTANT, STOP) else None,
+    spelling=Function("stop", r"\operatorname{stop}"),
+)
+
+
+def _negative_simplify(x):
+    value = scalar_value(x)
+    if value is not None and x.op is LITERAL:
+        return literal(-value)
+    if is_zero(x):
+        return x
+    if x.op is NEGATIVE:
+        return x.args[0]
+    return None
+
+
+NEGATIVE = Op(
+    "negative",
+    _same_shape,
+    np.negative,
+    lambda x: objects.tensor(-x),
+    lambda g, out, x: (-g,),
+    simplify=_negative_simplify,
+    spelling=Prefix("-"),
+)
+
+
+def unbroadcast(g: Node, shape) -> Node:
+    """Undo NumPy broadcasting of a cotangent: sum over the axes a broadcast added or stretched."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead:
+        g = sum_(g, tuple(range(lead)))
+    stretched = tuple(i for i, d in enumerate(shape) if d == 1 and g.shape[i] != 1)
+    if stretched:
+        g = sum_(g, stretched, keepdims=True)
+    return g
+
+
+def broadcast_to(x: Node, shape) -> Node:
+    """x broadcast to `shape` by NumPy's rules (axes aligned on the right)."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return BROADCAST(x, shape=shape, dims=tuple(range(len(shape) - x.ndim, len(shape))))
+
+
+def _fold(function, a: Node, b: Node):
+    """Two scalar literals (or full arrays of one) combined into one: exact stays exact. None if
+    they are not both such literals or the result is undefined."""
+    x, y = scalar_value(a), scalar_value(b)
+    if x is None or y is None:
+        return None
+    try:
+        value = function(_exact_or_float(x), _exact_or_float(y))
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return None
+    if isinstance(value, complex):
+        return None
+    return broadcast_to(literal(value), np.broadcast_shapes(a.shape, b.shape))
+
+
+def _exact_or_float(x):
+    return x if isinstance(x, float) else Fraction(x)
+
+
+def _add_simplify(a, b):
+    shape = np.broadcast_shapes(a.shape, b.shape) if _fits(a, b) else None
+    if shape is None:
+        return None
+    if is_zero(a):
+        return broadcast_to(b, shape)
+    if is_zero(b):
+        return broadcast_to(a, shape)
+    if b.op is NEGATIVE:
+        return subtract(a, b.args[0])
+    return _fold(lambda x, y: x + y, a, b)
+
+
+def _subtract_simplify(a, b):
+    shape = np.broadcast_shapes(a.shape, b.shape) if _fits(a, b) else None
+    if shape is None:
+        return None
+    if is_zero(b):
+        return broadcast_to(a, shape)
+    if is_zero(a):
+        return broadcast_to(negative(b), shape)
+    if b.op is NEGATIVE:
+        return add(a, b.args[0])
+    return _fold(lambda x, y: x - y, a, b)
+
+
+def _implicit(a: Node, b: Node) -> tuple[Node, Node]:
+    """A scalar broadcast to the other operand's full shape is just the scalar: NumPy broadcasts it."""
+    if a.op is BROADCAST and a.args[0].shape == () and b.shape == a.shape:
+        a = a.args[0]
+    if b.op is BROADCAST and b.args[0].shape == () and a.shape == b.shape:
+        b = b.args[0]
+    return a, b
+
+
+def _scalar_factor(node: Node):
+    """(c, rest) when node is c * rest with c a scalar literal, else None."""
+    if node.op is MULTIPLY and node.args[0].op is LITERAL and node.args[0].shape == ():
+        return node.args
+    return None
+
+
+def _multiply_simplify(a, b):
+    shape = np.broadcast_shapes(a.shape, b.shape) if _fits(a, b) else None
+    if shape is None:
+        return None
+    if (a.op is BROADCAST or b.op is BROADCAST) and (_implicit(a, b) != (a, b)):
+        return multiply(*_implicit(a, b))
+    if is_zero(a) or is_zero(b):
+        return zeros(shape)
+    if is_one(a):
+        return broadcast_to(b, shape)
+    if is_one(b):
+        return broadcast_to(a, shape)
+    if _is_exactly(a, -1):
+        return broadcast_to(negative(b), shape)
+    if _is_exactly(b, -1):
+        return broadcast_to(negative(a), shape)
+    if b.op is LITERAL and b.shape == () and a.op is not LITERAL:
+        return multiply(b, a)  # numbers first: 2 * x
+    if a.op is NEGATIVE:
+        return negative(multiply(a.args[0], b))
+    if b.op is NEGATIVE:
+        return negative(multiply(a, b.args[0]))
+    if a.op is LITERAL and b.op is MULTIPLY and b.args[0].op is LITERAL and b.args[0].shape == ():
+        folded = _fold(lambda x, y: x * y, a, b.args[0])
+        if folded is not None:
+            return multiply(folded, b.args[1])
+    return _fold(lambda x, y: x * y, a, b)
+
+
+def _divide_simplify(a, b):
+    shape = np.broadcast_shapes(a.shape, b.shape) if _fits(a, b) else None
+    if shape is None:
+        return None
+    if is_one(b):
+        return broadcast_to(a, shape)
+    if is_zero(a) and not is_zero(b):
+        return zeros(shape)
+    if a.op is NEGATIVE:
+        return negative(divide(a.args[0], b))
+    if is_zero(b):
+        return None
+    return _fold(lambda x, y: x / y, a, b)
+
+
+def _power_simplify(a, b):
+    shape = np.broadcast_shapes(a.shape, b.shape) if _fits(a, b) else None
+    if shape is None:
+        return None
+    if is_one(b):
+        return broadcast_to(a, shape)
+    exponent = scalar_value(b)
+    base = scalar_value(a)
+    if base is not None and exponent is not None and a.op is LITERAL and b.op is LITERAL:
+        small = isinstance(exponent, float) or isinstance(base, float) or abs(exponent) <= 64
+        if small and not (base == 0 and exponent < 0):
+            return _fold(lambda x, y: x**y, a, b)
+    return None
+
+
+def _fits(a: Node, b: Node) -> bool:
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        return False
+    return True
+
+
+def _binary(name, symbol, precedence, numpy_function, element_function, vjp, simplify, latex):
+    return Op(
+        name,
+        _broadcast_shape(symbol),
+        numpy_function,
+        element_function,
+        vjp,
+        simplify=simplify,
+        spelling=Infix(symbol, precedence, latex),
+    )
+
+
+def _pair(a: Node, b: Node, da, db):
+    return (
+        unbroadcast(da, a.shape) if da is not None else None,
+        unbroadcast(db, b.shape) if db is not None else None,
+    )
+
+
+ADD = _binary(
+    "add", "+", ADDITIVE, np.add, lambda a, b: objects.tensor(a + b),
+    lambda g, out, a, b: _pair(a, b, g, g), _add_simplify, "+",
+)  # fmt: skip
+SUBTRACT = _binary(
+    "subtract", "-", ADDITIVE, np.subtract, lambda a, b: objects.tensor(a - b),
+    lambda g, out, a, b: _pair(a, b, g, -g), _subtract_simplify, "-",
+)  # fmt: skip
+MULTIPLY = _binary(
+    "multiply", "*", MULTIPLICATIVE, np.multiply, lambda a, b: objects.tensor(a * b),
+    lambda g, out, a, b: _pair(a, b, g * b, g * a), _multiply_simplify, r"\odot",
+)  # fmt: skip
+DIVIDE = _binary(
+    "divide", "/", MULTIPLICATIVE, np.true_divide, lambda a, b: objects.tensor(a / b),
+    lambda g, out, a, b: _pair(a, b, g / b, -(g * a) / b**2), _divide_simplify, "/",
+)  # fmt: skip
+
+
+def _power_vjp(g, out, a, b):
+    log_base = log(a) if _positive_literal(a) else where(greater(a, 0), log(a), 0)
+    return _pair(a, b, g * (b * a ** (b - 1)), g * (out * log_base))
+
+
+def _positive_literal(node: Node) -> bool:
+    value = scalar_value(node)
+    return node.op is LITERAL and value is not None and value > 0
+
+
+def _power_element(a, b):
+    return objects.map2(functions.power, a, b)
+
+
+POWER = _binary("power", "**", POWER, np.power, _power_element, _power_vjp, _power_simplify, "^")
+
+
+def _maximum_vjp(g, out, a, b):
+    second = step(b - a)  # 1 where b > a strictly: a tie goes to the first argument
+    return _pair(a, b, g * (1 - second), g * second)
+
+
+def _minimum_vjp(g, out, a, b):
+    second = step(a - b)
+    return _pair(a, b, g * (1 - second), g * second)
+
+
+def _nan_aware(choose):
+    def run(a, b):
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isnan(a) | np.isnan(b), np.nan, np.where(choose(a, b), a, b))
+
+    return run
+
+
+MAXIMUM = Op(
+    "maximum", _broadcast_shape("maximum"), _nan_aware(np.greater_equal),
+    lambda a, b: objects.map2(functions.maximum, a, b), _maximum_vjp,
+    spelling=Function("maximum", r"\max"),
+)  # fmt: skip
+MINIMUM = Op(
+    "minimum", _broadcast_shape("minimum"), _nan_aware(np.less_equal),
+    lambda a, b: objects.map2(functions.minimum, a, b), _minimum_vjp,
+    spelling=Function("minimum", r"\min"),
+)  # fmt: skip
+
+
+def _comparison(name, symbol, numpy_function, exact_function):
+    scalar = _folding(name, lambda a, b: int(exact_function(a, b)), 2)
+    return Op(
+        name,
+        _broadcast_shape(symbol),
+        lambda a, b: numpy_function(a, b).astype(np.float64),
+        lambda a, b: objects.map2(scalar, a, b),
+        lambda g, out, a, b: (None, None),
+        spelling=Infix(symbol, 0, symbol.replace(">=", r"\geq").replace("<=", r"\leq")),
+        differentiable=False,
+    )
+
+
+GREATER = _comparison("greater", ">", np.greater, lambda a, b: a > b)
+
+
+def _where_scalar_exact(c, a, b):
+    return a if c else b
+
+
+_where_scalar = _folding("where", _where_scalar_exact, 3)
+
+
+def _where_element(c, a, b):
+    return objects.map3(_where_scalar, c, a, b)
+
+
+def _where_vjp(g, out, c, a, b):
+    return (None, unbroadcast(where(c, g, 0), a.shape), unbroadcast(where(c, 0, g), b.shape))
+
+
+def _where_simplify(c, a, b):
+    shape = np.broadcast_shapes(c.shape, a.shape, b.shape) if _fits(c, a) and _fits(a, b) else None
+    if shape is None:
+        return None
+    value = scalar_value(c)
+    if value is not None:
+        return broadcast_to(a if value else b, shape)
+    if is_zero(a) and is_zero(b):
+        return zeros(shape)
+    return None
+
+
+WHERE = Op(
+    "where",
+    _broadcast_shape("where"),
+    lambda c, a, b: np.where(c != 0, a, b),
+    _where_element,
+    _where_vjp,
+    simplify=_where_simplify,
+    spelling=Function("where", r"\operatorname{where}"),
+)
+
+
+# ---- reductions and shapes --------------------------------------------------------------------
+
+
+def _sum_shape(x, axes=(), keepdims=False):
+    return (
+        tuple(1 if i in axes else d for i, d in enumerate(x))
+        if keepdims
+        else tuple(d for i, d in enumerate(x) if i not in axes)
+    )
+
+
+def _sum_vjp(g, out, x, axes=(), keepdims=False):
+    if keepdims:
+        return (BROADCAST(g, shape=x.shape, dims=tuple(range(x.ndim))),)
+    kept = tuple(i for i in range(x.ndim) if i not in axes)
+    return (BROADCAST(g, shape=x.shape, dims=kept),)
+
+
+def _sum_simplify(x, axes=(), keepdims=False):
+    if not axes:
+        return x
+    if is_zero(x):
+        return zeros(_sum_shape(x.shape, axes, keepdims))
+    if x.op is BROADCAST and not keepdims:
+        dims = x.param("dims")
+        source = x.args[0]
+        added = tuple(i for i in range(x.ndim) if i not in dims)
+        if added == tuple(axes) and source.shape == tuple(x.shape[d] for d in dims):
+            count = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+            return multiply(literal(count), source)  # a sum of copies
+    return None
+
+
+def _sum_keywords(node):
+    axes, keepdims = node.param("axes"), node.param("keepdims")
+    x = node.args[0]
+    out = {}
+    if axes != tuple(range(x.ndim)) or keepdims:
+        out["axis"] = str(axes[0]) if len(axes) == 1 else "(" + ", ".join(map(str, axes)) + ")"
+    if keepdims:
+        out["keepdims"] = "True"
+    return out
+
+
+SUM = Op(
+    "sum",
+    _sum_shape,
+    lambda x, axes=(), keepdims=False: np.sum(x, axis=axes, keepdims=keepdims),
+    lambda x, axes=(), keepdims=False: objects.sum_axes(x, axes, keepdims),
+    _sum_vjp,
+    simplify=_sum_simplify,
+    spelling=Function("sum", r"\sum", _sum_keywords),
+)
+
+
+def sum_(x, axis=None, keepdims: bool = False) -> Node:
+    """NumPy's sum over `axis` (None: all; an int or a tuple, negative counting from the end)."""
+    x = as_node(x)
+    axes = normalize_axes(axis, x.ndim)
+    return SUM(x, axes=axes, keepdims=keepdims)
+
+
+def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, tuple) else (axis,)
+    out = []
+    for item in items:
+        if not -ndim <= item < ndim:
+            raise ShapeError(f"axis {item} is out of range for an operand with {ndim} axes")
+        out.append(item % ndim)
+    if len(set(out)) != len(out):
+        raise ShapeError("an axis is repeated")
+    return tuple(sorted(out))
+
+
+def _broadcast_check(x, shape=(), dims=()):
+    if len(dims) != len(x) or any(x[i] not in (1, shape[d]) for i, d in enumerate(dims)):
+        raise ShapeError(f"cannot broadcast shape {_text(x)} to {_text(shape)}")
+    return shape
+
+
+def _broadcast_numpy(x, shape=(), dims=()):
+    expanded = np.reshape(x, tuple(x.shape[dims.index(i)] if i in dims else 1 for i in range(len(shape))))
+    return np.broadcast_to(expanded, shape)
+
+
+def _broadcast_vjp(g, out, x, shape=(), dims=()):
+    added = tuple(i for i in range(len(shape)) if i not in dims)
+    if added:
+        g = sum_(g, added)
+    stretched = tuple(i for i, d in enumerate(x.shape) if d == 1 and g.shape[i] != 1)
+    if stretched:
+        g = sum_(g, stretched, keepdims=True)
+    return (g,)
+
+
+def _broadcast_simplify(x, shape=(), dims=()):
+    if x.shape == tuple(shape) and tuple(dims) == tuple(range(len(shape))):
+        return x
+    if x.op is BROADCAST:
+        inner = x.param("dims")
+        return BROADCAST(x.args[0], shape=shape, dims=tuple(dims[d] for d in inner))
+    return None
+
+
+BROADCAST = Op(
+    "broadcast",
+    _broadcast_check,
+    _broadcast_numpy,
+    lambda x, shape=(), dims=(): objects.tensor(_broadcast_numpy(x, shape, dims)),
+    _broadcast_vjp,
+    simplify=_broadcast_simplify,
+    spelling=Special("broadcast"),
+)
+
+
+def _reshape_shape(x, shape=()):
+    if int(np.prod(x, dtype=np.int64)) != int(np.prod(shape, dtype=np.int64)):
+        raise ShapeError(f"cannot reshape an array of shape {_text(x)} into shape {_text(shape)}")
+    return shape
+
+
+RESHAPE = Op(
+    "reshape",
+    _reshape_shape,
+    lambda x, shape=(): np.reshape(x, shape),
+    lambda x, shape=(): objects.tensor(np.reshape(x, shape)),
+    lambda g, out, x, shape=(): (reshape(g, x.shape),),
+    simplify=lambda x, shape=(): (
+        x
+        if x.shape == tuple(shape)
+        else (RESHAPE(x.args[0], shape=shape) if x.op is RESHAPE else (zeros(shape) if is_zero(x) else None))
+    ),
+    spelling=Function("reshape", r"\operatorname{reshape}", lambda node: {}),
+)
+
+
+def reshape(x, shape) -> Node:
+    return RESHAPE(as_node(x), shape=tuple(shape))
+
+
+def _transpose_shape(x, perm=()):
+    if sorted(perm) != list(range(len(x))):
+        raise ShapeError(f"axes {list(perm)} are not a permutation of the {len(x)} axes of {_text(x)}")
+    return tuple(x[p] for p in perm)
+
+
+def _transpose_simplify(x, perm=()):
+    if tuple(perm) == tuple(range(x.ndim)):
+        return x
+    if is_zero(x):
+        return zeros(_transpose_shape(x.shape, perm))
+    if x.op is TRANSPOSE:
+        inner = x.param("perm")
+        return TRANSPOSE(x.args[0], perm=tuple(inner[p] for p in perm))
+    return None
+
+
+TRANSPOSE = Op(
+    "transpose",
+    _transpose_shape,
+    lambda x, perm=(): np.transpose(x, perm),
+    lambda x, perm=(): objects.tensor(np.transpose(x, perm)),
+    lambda g, out, x, perm=(): (TRANSPOSE(g, perm=tuple(int(i) for i in np.argsort(perm))),),
+    simplify=_transpose_simplify,
+    spelling=Special("transpose"),
+)
+
+
+def transpose(x, axes=None) -> Node:
+    x = as_node(x)
+    perm = (
+        tuple(reversed(range(x.ndim))) if axes is None else tuple(normalize_axes(a, x.ndim)[0] for a in axes)
+    )
+    return TRANSPOSE(x, perm=perm)
+
+
+# ---- indexing ---------------------------------------------------------------------------------
+# A key is a tuple of items: an int, ("slice", start, stop, step), None (a new axis) or
+# ("list", (i, j, ...)) (integer-list indexing, NumPy's advanced indexing).
+
+
+def numpy_key(key: tuple) -> tuple:
+    out = []
+    for item in key:
+        if isinstance(item, tuple) and item[0] == "slice":
+            out.append(slice(*item[1:]))
+        elif isinstance(item, tuple) and item[0] == "list":
+            out.append(np.array(item[1], dtype=np.intp))
+        else:
+            out.append(item)
+    return tuple(out)
+
+
+def _index_shape(x, key=()):
+    try:
+        return np.broadcast_to(np.empty((), dtype=np.int8), x)[numpy_key(key)].shape
+    except IndexError as error:
+        raise ShapeError(str(error)) from None
+
+
+def _getitem_simplify(x, key=()):
+    if is_zero(x):
+        return zeros(_index_shape(x.shape, key))
+    return None
+
+
+GETITEM = Op(
+    "getitem",
+    _index_shape,
+    lambda x, key=(): x[numpy_key(key)],
+    lambda x, key=(): objects.tensor(x[numpy_key(key)]),
+    lambda g, out, x, key=(): (SCATTER(g, key=key, shape=x.shape),),
+    simplify=_getitem_simplify,
+    spelling=Special("getitem"),
+)
+
+
+def _scatter_shape(u, key=(), shape=()):
+    if _index_shape(shape, key) != tuple(u):
+        raise ShapeError(f"values of shape {_text(u)} do not fit {_text(shape)} at this index")
+    return shape
+
+
+def _scatter_numpy(u, key=(), shape=()):
+    out = np.zeros(shape, dtype=u.dtype if u.dtype == object else np.float64)
+    if out.dtype == object:
+        out.fill(objects.ZERO)
+    np.add.at(out, numpy_key(key), u)
+    return out
+
+
+SCATTER = Op(
+    "scatter",
+    _scatter_shape,
+    _scatter_numpy,
+    lambda u, key=(), shape=(): objects.tensor(_scatter_numpy(u, key, shape)),
+    lambda g, out, u, key=(), shape=(): (GETITEM(g, key=key),),
+    simplify=lambda u, key=(), shape=(): zeros(shape) if is_zero(u) else None,
+    spelling=Special("scatter"),
+)
+
+
+def getitem(x, key: tuple) -> Node:
+    return GETITEM(as_node(x), key=tuple(key))
+
+
+# ---- linear algebra ---------------------------------------------------------------------------
+
+
+def _matmul_shape(a, b):
+    if len(a) == 0 or len(b) == 0:
+        raise ShapeError("matmul needs operands with at least one axis; use '*' to multiply by a scalar")
+    a2 = (1, *a) if len(a) == 1 else a
+    b2 = (*b, 1) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise ShapeError(
+            f"matmul: shapes {_text(a)} and {_text(b)} do not match (inner sizes {a2[-1]} and {b2[-2]})"
+        )
+    try:
+        batch = np.broadcast_shapes(a2[:-2], b2[:-2])
+    except ValueError:
+        raise ShapeError(f"matmul: batch shapes of {_text(a)} and {_text(b)} do not broadcast") from None
+    out = (*batch, a2[-2], b2[-1])
+    if len(a) == 1:
+        out = out[:-2] + out[-1:]
+    if len(b) == 1:
+        out = out[:-1]
+    return out
+
+
+def _outer(u: Node, v: Node) -> Node:
+    """u[:, None] * v for vectors."""
+    return BROADCAST(u, shape=(u.shape[0], v.shape[0]), dims=(0,)) * v
+
+
+def _swap(x: Node) -> Node:
+    if x.ndim == 2:
+        return transpose(x)
+    perm = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
+    return TRANSPOSE(x, perm=perm)
+
+
+def _matmul_vjp(g, out, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return (g * b, g * a)
+    if a.ndim == 2 and b.ndim == 1:
+        return (_outer(g, b), a.T @ g)
+    if a.ndim == 1 and b.ndim == 2:
+        return (b @ g, _outer(a, g))
+    if a.ndim == 2 and b.ndim == 2:
+        return (g @ b.T, a.T @ g)
+    a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
+    b2 = reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
+    g2 = reshape(g, _matmul_shape(a2.shape, b2.shape))
+    da = reshape(unbroadcast(g2 @ _swap(b2), a2.shape), a.shape)
+    db = reshape(unbroadcast(_swap(a2) @ g2, b2.shape), b.shape)
+    return (da, db)
+
+
+def _matmul_simplify(a, b):
+    try:
+        shape = _matmul_shape(a.shape, b.shape)
+    except ShapeError:
+        return None
+    if is_zero(a) or is_zero(b):
+        return zeros(shape)
+    for index, operand in enumerate((a, b)):
+        factor = _scalar_factor(operand)
+        if factor is not None:  # A @ (c * B) is c * (A @ B)
+            c, rest = factor
+            return c * (matmul(rest, b) if index == 0 else matmul(a, rest))
+    return None
+
+
+MATMUL = Op(
+    "matmul",
+    _matmul_shape,
+    np.matmul,
+    objects.matmul,
+    _matmul_vjp,
+    simplify=_matmul_simplify,
+    spelling=Infix("@", MULTIPLICATIVE, ""),
+)
+
+
+# ---- the public constructors ------------------------------------------------------------------
+
+
+def add(a, b):
+    return ADD(a, b)
+
+
+def subtract(a, b):
+    return SUBTRACT(a, b)
+
+
+def multiply(a, b):
+    return MULTIPLY(a, b)
+
+
+def divide(a, b):
+    return DIVIDE(a, b)
+
+
+def power(a, b):
+    return POWER(a, b)
+
+
+def negative(x):
+    return NEGATIVE(x)
+
+
+def matmul(a, b):
+    return MATMUL(a, b)
+
+
+def where(c, a, b):
+    return WHERE(c, a, b)
+
+
+def greater(a, b):
+    return GREATER(a, b)
+
+
+def sin(x):
+    return SIN(x)
+
+
+def cos(x):
+    return COS(x)
+
+
+def cosh(x):
+    return COSH(x)
+
+
+def sinh(x):
+    return SINH(x)
+
+
+def sqrt(x):
+    return SQRT(x)
+
+
+def log(x):
+    return LOG(x)
+
+
+def sign(x):
+    return SIGN(x)
+
+
+def step(x):
+    return STEP(x)
+
+
+def sigmoid(x):
+    return SIGMOID(x)
+
+
+# The language's element-wise functions of one argument, by the name a program calls them.
+UNARY_FUNCTIONS = {
+    op.name: op
+    for op in (SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH, COSH, TANH, EXP, LOG, SQRT, ABS)
+    + (SIGMOID, RELU, SOFTPLUS, STOP)
+}
+
+
+# ---- joining ----------------------------------------------------------------------------------
+
+
+def _concatenate_shape(*shapes, axis=0):
+    first = shapes[0]
+    if not first:
+        raise ShapeError("zero-dimensional arrays cannot be concatenated")
+    for shape in shapes[1:]:
+        if len(shape) != len(first) or any(a != b for i, (a, b) in enumerate(zip(first, shape)) if i != axis):
+            raise ShapeError(f"shapes {_text(first)} and {_text(shape)} do not fit along axis {axis}")
+    return tuple(sum(s[axis] for s in shapes) if i == axis else d for i, d in enumerate(first))
+
+
+def _concatenate_vjp(g, out, *args, axis=0):
+    cotangents, start = [], 0
+    for arg in args:
+        key = tuple(("slice", None, None, None) for _ in range(axis))
+        cotangents.append(getitem(g, key + (("slice", start, start + arg.shape[axis], None),)))
+        start += arg.shape[axis]
+    return tuple(cotangents)
+
+
+CONCATENATE = Op(
+    "concatenate",
+    _concatenate_shape,
+    lambda *args, axis=0: np.concatenate(args, axis=axis),
+    lambda *args, axis=0: objects.tensor(np.concatenate(args, axis=axis)),
+    _concatenate_vjp,
+    spelling=Special("concatenate"),
+)
+
+
+def stack(items) -> Node:
+    """NumPy's stack along a new first axis."""
+    items = [as_node(i) for i in items]
+    return CONCATENATE(*(reshape(i, (1, *i.shape)) for i in items), axis=0)
+
+
+def dot(a, b) -> Node:
+    """NumPy's dot: scalars multiply, 1-D and 2-D as matmul, N-D sums a's last axis with b's
+    second-to-last."""
+    a, b = as_node(a), as_node(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.ndim <= 2 and b.ndim <= 2:
+        return matmul(a, b)
+    inner = b.shape[-2] if b.ndim >= 2 else b.shape[0]
+    if a.shape[-1] != inner:
+        raise ShapeError(f"dot: shapes {_text(a.shape)} and {_text(b.shape)} do not align")
+    if b.ndim >= 2:
+        b = transpose(b, (b.ndim - 2, *range(b.ndim - 2), b.ndim - 1))
+    products = reshape(a, a.shape + (1,) * (b.ndim - 1)) * b
+    return sum_(products, a.ndim - 1)
