@@ -9,6 +9,7 @@ any size, printed (the backward program, matrix forms) or differentiated again (
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from gradcli.arrays import Node, postorder
 from gradcli.ops import broadcast_to
@@ -26,9 +27,23 @@ def depends_on(roots: Iterable[Node], targets: Iterable[Node]) -> set[int]:
     return reached
 
 
+@dataclass(frozen=True)
+class Sweep:
+    """A reverse sweep: each target's gradient (None: no gradient reaches it), and the total
+    cotangent of every forward node it passed, in the order the sweep visited them."""
+
+    results: list[Node | None]
+    totals: list[tuple[Node, Node]]
+
+
 def vjp(seeds: list[tuple[Node, Node]], targets: list[Node]) -> list[Node | None]:
     """The gradient of sum over (y, w) in `seeds` of sum(w * y) with respect to each target node,
     as nodes (None where no gradient reaches the target)."""
+    return backward(seeds, targets).results
+
+
+def backward(seeds: list[tuple[Node, Node]], targets: list[Node]) -> Sweep:
+    """The reverse sweep behind `vjp`, keeping every forward node's total cotangent."""
     roots = [y for y, _ in seeds]
     reached = depends_on(roots, targets)
     cotangents: dict[int, list[Node]] = {}
@@ -37,6 +52,7 @@ def vjp(seeds: list[tuple[Node, Node]], targets: list[Node]) -> list[Node | None
             cotangents.setdefault(id(y), []).append(broadcast_to(weight, y.shape))
     wanted = {id(t) for t in targets}
     results: dict[int, Node] = {}
+    totals: list[tuple[Node, Node]] = []
     for node in reversed(postorder(roots)):
         parts = cotangents.pop(id(node), None)
         if parts is None:
@@ -44,6 +60,7 @@ def vjp(seeds: list[tuple[Node, Node]], targets: list[Node]) -> list[Node | None
         total = parts[0]
         for part in parts[1:]:
             total = total + part
+        totals.append((node, total))
         if id(node) in wanted:
             results[id(node)] = total
         if node.op.vjp is None or not node.op.differentiable:
@@ -54,5 +71,4 @@ def vjp(seeds: list[tuple[Node, Node]], targets: list[Node]) -> list[Node | None
         for arg, cotangent in zip(node.args, node.op.vjp(total, node, *node.args, **params)):
             if cotangent is not None and id(arg) in reached:
                 cotangents.setdefault(id(arg), []).append(cotangent)
-    return [results.get(id(t)) for t in targets]
-
+    return Sweep([results.get(id(t)) for t in targets], totals)

@@ -257,6 +257,10 @@ def _numeric_last_order(prepared: Prepared, target: str, below: np.ndarray) -> T
 
 def gradient(program: Program, request: Request) -> GradResult:
     """The N-th derivative of L for each target (SPEC section 2). Raises GradcliError."""
+    from gradcli import whole
+
+    if whole.needs_whole_arrays(program, request):
+        return whole.gradient(program, request)
     prepared = prepare(program, request)
     below = gradient_arrays(prepared, request.order - 1) if request.order > 1 else {}
     numeric = {t: _numeric_last_order(prepared, t, a) for t, a in below.items() if a is not None}
@@ -280,7 +284,7 @@ def gradient(program: Program, request: Request) -> GradResult:
         missing = needs(prepared, [array]) if value is None else ()
         status = "ok" if reason is None else "disconnected"
         results.append(TargetResult(target, status, reason, shape, text, elided, value, missing, array))
-    return GradResult(
+    result = GradResult(
         "grad",
         program.filename,
         prepared.outputs,
@@ -289,6 +293,7 @@ def gradient(program: Program, request: Request) -> GradResult:
         request.unconnected,
         tuple(results),
     )
+    return whole.with_matrix(result, program=program, request=request)
 
 
 def _matrix_result(

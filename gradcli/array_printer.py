@@ -83,9 +83,10 @@ class ArrayPrinter:
 
     def _operand(self, node: Node, parent: Node, other: Node, least: int) -> str:
         """An operand's text; a broadcast NumPy would do anyway is written as its (expanded) source."""
-        if node.op is ops.BROADCAST and id(node) not in self.names and not self._is_filled(node):
+        elementwise = parent.op is not ops.MATMUL and node.op is ops.BROADCAST
+        if elementwise and id(node) not in self.names and not self._is_filled(node):
             text, shape = self._expanded(node)
-            if np.broadcast_shapes(shape, other.shape) == parent.shape:
+            if _broadcasts_to(shape, other.shape, parent.shape):
                 return text if shape != node.args[0].shape else self._wrap(node.args[0], least)
         return self._wrap(node, least)
 
@@ -112,14 +113,23 @@ class ArrayPrinter:
                 f"{left_text} {self._symbol(spelling)} {self._operand(right, node, left, ops.UNARY)}",
                 precedence,
             )
-        scaled_product = node.op is ops.MULTIPLY and left.shape == () and right.op is ops.MATMUL
-        if scaled_product and not self.latex and id(right) not in self.names:
-            a, b = right.args  # c * (A @ B) is written c * A @ B, which is (c * A) @ B
-            return (f"{self._wrap(left, precedence)} * {self._wrap(a, precedence)} @ "
-                    f"{self._wrap(b, precedence + 1)}", precedence)  # fmt: skip
+        if node.op is ops.MATMUL and self._scaled(right):
+            c, rest = right.args  # A @ (c * B) is written c * A @ B, which is (c * A) @ B
+            return (f"{self._wrap(c, precedence)} * {self._wrap(left, precedence)} @ "
+                    f"{self._wrap(rest, precedence + 1)}", precedence)  # fmt: skip
         left_text = self._operand(left, node, right, precedence)
         right_text = self._operand(right, node, left, precedence + 1)
         return (f"{left_text} {self._symbol(spelling)} {right_text}", precedence)
+
+    def _scaled(self, node: Node) -> bool:
+        """An unnamed c * B with c a scalar literal."""
+        return (
+            node.op is ops.MULTIPLY
+            and node.args[0].op is ops.LITERAL
+            and node.args[0].shape == ()
+            and id(node) not in self.names
+            and not self.latex
+        )
 
     def _symbol(self, spelling: ops.Infix) -> str:
         if not self.latex:
@@ -187,6 +197,13 @@ class ArrayPrinter:
             return (f"full({_shape(node.shape)}, {number_text(value)})", ops.ATOM)
         text, _ = self._expanded(node)
         return (f"broadcast_to({text}, {_shape(node.shape)})", ops.ATOM)
+
+
+def _broadcasts_to(a, b, shape) -> bool:
+    try:
+        return np.broadcast_shapes(a, b) == shape
+    except ValueError:
+        return False
 
 
 def _key_text(key: tuple) -> str:

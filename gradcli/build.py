@@ -34,6 +34,7 @@ class ArrayProgram:
     program: Program
     nodes: dict[str, Node]
     names: dict[int, str]
+    defined: dict[str, Node]  # each definition as written (before --stop cuts it)
 
     def node(self, name: str) -> Node:
         return self.nodes[name]
@@ -43,6 +44,7 @@ def build(program: Program, stop: tuple[str, ...] = ()) -> ArrayProgram:
     """Lower every declaration and definition. Raises GradcliError (located) on a shape error."""
     nodes: dict[str, Node] = {}
     names: dict[int, str] = {}
+    defined: dict[str, Node] = {}
     try:
         for decl in program.declarations:
             make = ops.constant if decl.constant else ops.variable
@@ -52,13 +54,14 @@ def build(program: Program, stop: tuple[str, ...] = ()) -> ArrayProgram:
         for definition in program.definitions:
             node = lowering.expr(definition.expr)
             names.setdefault(id(node), definition.name)
+            defined[definition.name] = node
             if definition.name in stop:
                 node = ops.STOP(node)
                 names.setdefault(id(node), definition.name)
             nodes[definition.name] = node
     except GradcliError as error:
         raise error.located(program.source, program.filename) from None
-    return ArrayProgram(program, nodes, names)
+    return ArrayProgram(program, nodes, names, defined)
 
 
 _BINARY = {"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "**": ops.power}
@@ -105,9 +108,8 @@ class _Lowering:
                 )
         if not items:
             return ops.literal(())
-        values = [ops.scalar_value(i) if i.op is ops.LITERAL else None for i in items]
-        if all(v is not None for v in values) and all(i.shape == () for i in items):
-            return ops.literal(tuple(values))
+        if all(i.op is ops.LITERAL for i in items):
+            return ops.literal(tuple(i.param("value") for i in items))
         return ops.stack(items)
 
     def _call(self, node: Call) -> Node:

@@ -228,6 +228,7 @@ class Limits:
     depth: int = 2_000  # operators chained in one expression (a + a + ... or -(-(-...)))
     operations: int = 1_000_000  # operations printed in one symbolic result, even with --symbolic full
     time: float = 120.0  # seconds of wall time for one command
+    memory: int = 2048  # MiB of arrays in one whole-array evaluation, checked from the shapes
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -265,6 +266,8 @@ class TargetResult:
     value: object | None
     needs: tuple[str, ...]
     expressions: object = field(default=None, repr=False, compare=False)  # the array of expressions
+    matrix: str | None = None  # the gradient as one whole-array expression (order 1)
+    matrix_elided: str | None = None  # why there is no matrix form
 
 
 @dataclass(frozen=True)

@@ -365,13 +365,6 @@ def _implicit(a: Node, b: Node) -> tuple[Node, Node]:
     return a, b
 
 
-def _scalar_factor(node: Node):
-    """(c, rest) when node is c * rest with c a scalar literal, else None."""
-    if node.op is MULTIPLY and node.args[0].op is LITERAL and node.args[0].shape == ():
-        return node.args
-    return None
-
-
 def _multiply_simplify(a, b):
     shape = np.broadcast_shapes(a.shape, b.shape) if _fits(a, b) else None
     if shape is None:
@@ -394,6 +387,9 @@ def _multiply_simplify(a, b):
         return negative(multiply(a.args[0], b))
     if b.op is NEGATIVE:
         return negative(multiply(a, b.args[0]))
+    literal_first = b.op is MULTIPLY and b.args[0].op is LITERAL and b.args[0].shape == ()
+    if literal_first and a.op is not LITERAL:  # x * (2 * y) is 2 * (x * y)
+        return multiply(b.args[0], multiply(a, b.args[1]))
     if a.op is LITERAL and b.op is MULTIPLY and b.args[0].op is LITERAL and b.args[0].shape == ():
         folded = _fold(lambda x, y: x * y, a, b.args[0])
         if folded is not None:
@@ -885,11 +881,6 @@ def _matmul_simplify(a, b):
         return None
     if is_zero(a) or is_zero(b):
         return zeros(shape)
-    for index, operand in enumerate((a, b)):
-        factor = _scalar_factor(operand)
-        if factor is not None:  # A @ (c * B) is c * (A @ B)
-            c, rest = factor
-            return c * (matmul(rest, b) if index == 0 else matmul(a, rest))
     return None
 
 

@@ -35,6 +35,10 @@ def grad_document(result: GradResult) -> dict:
         entry.update({"shape": list(t.shape), "symbolic": t.symbolic, "value": t.value})
         if t.symbolic_elided is not None:
             entry["symbolic_elided"] = t.symbolic_elided
+        if t.status == "ok" and result.order == 1:
+            entry["matrix"] = t.matrix
+            if t.matrix is None:
+                entry["matrix_elided"] = t.matrix_elided or "no whole-array form"
         if t.needs:
             entry["needs"] = list(t.needs)
         gradients[t.name] = entry
@@ -105,3 +109,19 @@ def check_document(result) -> dict:
             for m in result.mismatches
         ],
     }
+
+
+def backward_document(result) -> dict:
+    return {
+        "command": result.command,
+        "file": result.file,
+        "program": result.program,
+        "targets": result.targets,
+    }
+
+
+def eval_document(result) -> dict:
+    document = {"command": result.command, "file": result.file, "values": result.values}
+    if result.needs:
+        document["needs"] = {name: list(missing) for name, missing in result.needs.items()}
+    return document

@@ -44,6 +44,7 @@ def test_needs_and_symbolic_modes(run_json):
         "value": None,
         "symbolic_elided": "skipped (--symbolic none)",
         "needs": ["x"],
+        "matrix": "2 * (x * y)",
     }
     code, doc, _ = run_json("var x\nvar y = 3\nz = x * y ** 2\n", "grad", "--at", "x=2")
     assert doc["gradients"]["y"]["value"] == 12

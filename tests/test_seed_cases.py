@@ -13,7 +13,13 @@ def test_seed1_no_path(run_json, run):
     code, doc, _ = run_json(sample("seed1_no_path.txt"), "grad", "--wrt", "w1,w2")
     assert code == 0
     w1, w2 = doc["gradients"]["w1"], doc["gradients"]["w2"]
-    assert w1 == {"status": "ok", "shape": [1, 2], "symbolic": [["2", "1"]], "value": [[2, 1]]}
+    assert w1 == {
+        "status": "ok",
+        "shape": [1, 2],
+        "symbolic": [["2", "1"]],
+        "value": [[2, 1]],
+        "matrix": "ones([1, 1]) @ [[2], [1]].T",
+    }
     assert all(type(v) is int for v in w1["value"][0])
     assert w2["status"] == "disconnected" and w2["value"] is None and w2["symbolic"] is None
     assert "no path" in w2["reason"] and "res" in w2["reason"]
@@ -44,7 +50,7 @@ def test_seed3_stop_blocks(run_json):
     w1, w2 = doc["gradients"]["w1"], doc["gradients"]["w2"]
     assert w1["status"] == "disconnected" and w1["value"] is None
     assert w1["reason"] == "only path passes stop(...) at line 4"
-    assert w2 == {"status": "ok", "shape": [], "symbolic": "3.0*w1", "value": 6.0}
+    assert w2 == {"status": "ok", "shape": [], "symbolic": "3.0*w1", "value": 6.0, "matrix": "stop(a)"}
     assert doc["of"] == ["b"] and doc["wrt"] == ["w1", "w2"] and doc["order"] == 1
 
 

@@ -1,0 +1,304 @@
+"""The library on whole arrays: the backward program, forward values, matrix forms, float64 gradients.
+
+Everything here works on the array program (build.py), so its cost grows with the arrays, not
+with per-element expressions: a 784x128 layer is one matmul.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcli import ad, backward, elements, numbers, objects, ops
+from gradcli.arrays import Node, postorder
+from gradcli.build import ArrayProgram, build
+from gradcli.errors import GradcliError, LimitError
+from gradcli.graph import disconnection_reasons
+from gradcli.lower import label
+from gradcli.model import Literal, Program, Request
+from gradcli.printing import nested
+
+PRINTED_VALUE_ELEMENTS = 10_000  # a declaration's value is written into a backward program up to this size
+
+
+@dataclass(frozen=True)
+class Whole:
+    """A request on the array program: outputs with their weights, targets, values, connectivity."""
+
+    arrays: ArrayProgram
+    outputs: tuple[str, ...]
+    targets: tuple[str, ...]
+    seeds: list[tuple[str, Node]]
+    reasons: dict[str, str | None]
+    literals: dict[str, Literal]  # each declaration's value, where it has one
+
+    @property
+    def program(self) -> Program:
+        return self.arrays.program
+
+    def float_values(self) -> dict[str, np.ndarray]:
+        return {name: np.array(_floats(lit.value), dtype=np.float64) for name, lit in self.literals.items()}
+
+    def exact(self) -> bool:
+        """No float anywhere: the values, the weights and the program's own numbers are exact."""
+        nodes = postorder([self.arrays.node(n) for n in self.outputs] + [w for _, w in self.seeds])
+        literal_floats = any(n.op is ops.LITERAL and _has_float(n.param("value")) for n in nodes)
+        return not literal_floats and not any(_has_float(lit.value) for lit in self.literals.values())
+
+
+def _floats(value):
+    if isinstance(value, tuple):
+        return [_floats(v) for v in value]
+    return float(value)
+
+
+def _has_float(value) -> bool:
+    if isinstance(value, tuple):
+        return any(_has_float(v) for v in value)
+    return isinstance(value, float)
+
+
+def prepare(program: Program, request: Request, *, targets_needed: bool = True) -> Whole:
+    """Check the request against the program and build its array program (no element expanded)."""
+    from gradcli.api import resolve_names
+
+    outputs, targets = resolve_names(program, request)
+    if targets_needed and not targets:
+        raise GradcliError("the program declares no variable ('var NAME') to differentiate by")
+    arrays = build(program, request.stop)
+    seeds = []
+    for name in outputs:
+        shape = arrays.node(name).shape
+        literal = request.grad_ys.get(name)
+        weight = ops.literal(1) if literal is None else ops.literal(literal.value)
+        try:
+            if np.broadcast_shapes(weight.shape, shape) != shape:
+                raise ValueError
+        except ValueError:
+            raise GradcliError(
+                f"--grad-ys {name}: weights of shape {list(weight.shape)} do not broadcast to "
+                f"the shape of {name}, {list(shape)}"
+            ) from None
+        seeds.append((name, ops.broadcast_to(weight, shape)))
+    for name in request.grad_ys:
+        if name not in outputs:
+            raise GradcliError(f"--grad-ys {name}: '{name}' is not an output; outputs: {', '.join(outputs)}")
+    literals = {}
+    for decl in program.declarations:
+        literal = request.at.get(decl.name, decl.literal)
+        if literal is not None:
+            if literal.shape != decl.shape:
+                raise GradcliError(
+                    f"--at {decl.name}: a value of shape {list(literal.shape)} for '{decl.name}', "
+                    f"declared with shape {list(decl.shape)}"
+                )
+            literals[decl.name] = literal
+    for name in request.at:
+        if program.declaration(name) is None:
+            raise GradcliError(f"--at {name}: '{name}' is not a declared variable or constant")
+    reasons = disconnection_reasons(program, outputs, targets, request.stop)
+    return Whole(arrays, outputs, targets, seeds, reasons, literals)
+
+
+def check_memory(nodes: list[Node], limits) -> None:
+    """Refuse, from the shapes alone, a whole-array evaluation larger than --limit memory."""
+    total = sum(n.size for n in postorder(nodes)) * 8
+    allowed = limits.memory * 2**20
+    if total > allowed:
+        raise LimitError(
+            f"the whole-array evaluation needs about {total // 2**20} MiB, more than the limit of "
+            f"{limits.memory} MiB; raise it with --limit memory=MIB"
+        )
+
+
+# ---- the backward program -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackwardResult:
+    command: str
+    file: str
+    program: str
+    targets: dict[str, str | None]
+
+
+def _printed_values(whole: Whole) -> dict[str, object]:
+    out = {}
+    for name, literal in whole.literals.items():
+        size = int(np.prod(literal.shape, dtype=np.int64)) if literal.shape else 1
+        if size <= PRINTED_VALUE_ELEMENTS:
+            out[name] = _listed(literal.value)
+    return out
+
+
+def _listed(value):
+    return [_listed(v) for v in value] if isinstance(value, tuple) else value
+
+
+def backward_program(program: Program, request: Request) -> BackwardResult:
+    """The backward program of SPEC 8 (its text and each target's adjoint name)."""
+    whole = prepare(program, request)
+    written = backward.write_backward(
+        whole.arrays, whole.seeds, whole.targets, whole.reasons, _printed_values(whole), request.stop
+    )
+    return BackwardResult("backward", program.filename, written.text, written.targets)
+
+
+def matrix_forms(whole: Whole) -> tuple[dict[str, str], int]:
+    """Each connected target's gradient as one expression, and the length of the backward
+    program's adjoint part (a matrix form longer than that is elided)."""
+    connected = tuple(t for t in whole.targets if whole.reasons[t] is None)
+    forms = backward.matrix_forms(whole.arrays, whole.seeds, connected)
+    written = backward.write_backward(whole.arrays, whole.seeds, connected, whole.reasons, {}, ())
+    return forms, written.adjoint_characters
+
+
+# ---- values ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    command: str
+    file: str
+    values: dict[str, object]
+    needs: dict[str, tuple[str, ...]]
+
+
+def evaluate(program: Program, request: Request) -> EvalResult:
+    """The forward values of the definitions named in --of (default: every definition), exact
+    where the inputs are exact and the program is small, float64 from whole arrays otherwise."""
+    whole = prepare(program, request, targets_needed=False)
+    names = request.of or tuple(d.name for d in program.definitions)
+    nodes = [whole.arrays.node(n) for n in names]
+    values: dict[str, object] = {}
+    needs: dict[str, tuple[str, ...]] = {}
+    missing_of = {
+        n: [m for m in numbers.leaves([node]) if m not in whole.literals] for n, node in zip(names, nodes)
+    }
+    present = [(n, node) for n, node in zip(names, nodes) if not missing_of[n]]
+    for name in names:
+        if missing_of[name]:
+            values[name] = None
+            needs[name] = tuple(d.name for d in program.declarations if d.name in missing_of[name])
+    if present:
+        computed = _values(whole, [node for _, node in present], request.limits)
+        values.update(zip([n for n, _ in present], computed))
+    return EvalResult("eval", program.filename, {n: values[n] for n in names}, needs)
+
+
+def element_count(nodes: list[Node]) -> int:
+    return max((n.size for n in postorder(nodes)), default=0)
+
+
+def _values(whole: Whole, nodes: list[Node], limits) -> list:
+    """Nested lists of numbers: exact through the element view where it is small enough, else float64."""
+    if element_count(nodes) <= limits.elements and whole.exact():
+        from gradcli.api import _literal_array, _numbers
+        from gradcli.evaluate import Evaluator
+
+        symbols = {d.name: objects.symbols(d.name, d.shape, label) for d in whole.program.declarations}
+        assignment = {}
+        for name, literal in whole.literals.items():
+            for symbol, value in zip(symbols[name].flat, _literal_array(literal).flat):
+                assignment[symbol] = value
+        arrays = elements.evaluate(nodes, symbols)
+        evaluator = Evaluator(assignment, limits.bits)
+        return [_numbers(a, evaluator, False) for a in arrays]
+    check_memory(nodes, limits)
+    results = numbers.evaluate(nodes, whole.float_values())
+    return [nested(np.asarray(r, dtype=object)) if r.ndim else float(r) for r in results]
+
+
+def float_gradients(whole: Whole, limits) -> dict[str, np.ndarray | None]:
+    """Each target's gradient in float64 from the whole-array backward program (None: no value)."""
+    connected = [t for t in whole.targets if whole.reasons[t] is None]
+    pairs = [(whole.arrays.node(n), w) for n, w in whole.seeds]
+    results = ad.vjp(pairs, [whole.arrays.node(t) for t in connected])
+    nodes = [
+        r if r is not None else ops.zeros(whole.arrays.node(t).shape) for t, r in zip(connected, results)
+    ]
+    check_memory(nodes, limits)
+    computed = numbers.evaluate(nodes, whole.float_values())
+    return dict(zip(connected, computed))
+
+
+# ---- gradients ------------------------------------------------------------------------------
+
+
+def needs_whole_arrays(program: Program, request: Request) -> bool:
+    """Whether the per-element view would exceed the `elements` limit, so the gradient's numbers
+    come from whole arrays instead (the first order only: higher orders are per element)."""
+    arrays = build(program, request.stop)
+    limit = request.limits.elements
+    for node in postorder(list(arrays.nodes.values())):
+        if node.size > limit:
+            return True
+        if node.op is ops.MATMUL and node.size * node.args[0].shape[-1] > 10 * limit:
+            return True
+    return False
+
+
+def gradient(program: Program, request: Request):
+    """The gradient in float64 from whole arrays, with its matrix form; no per-element formulas."""
+    from gradcli.model import GradResult, TargetResult, Unconnected
+
+    if request.order != 1:
+        raise LimitError(
+            f"--order {request.order} is computed per element, and this program's arrays are larger "
+            f"than --limit elements={request.limits.elements}; raise the limit or use --order 1"
+        )
+    whole = prepare(program, request)
+    missing = [
+        n for n in numbers.leaves([whole.arrays.node(o) for o in whole.outputs]) if n not in whole.literals
+    ]
+    needs = tuple(d.name for d in program.declarations if d.name in missing)
+    computed = {} if needs else float_gradients(whole, request.limits)
+    elided = (
+        f"not built: the program's arrays exceed --limit elements={request.limits.elements} for "
+        "per-element formulas; the values come from whole-array float64 evaluation"
+    )
+    results = []
+    for target in whole.targets:
+        shape = whole.arrays.node(target).shape
+        reason = whole.reasons[target]
+        if reason is not None and request.unconnected is Unconnected.NONE:
+            results.append(TargetResult(target, "disconnected", reason, shape, None, None, None, ()))
+            continue
+        value = None
+        if not needs:
+            array = computed.get(target)
+            array = np.zeros(shape) if array is None else array
+            value = nested(np.asarray(array, dtype=object)) if shape else float(array)
+        status = "ok" if reason is None else "disconnected"
+        results.append(TargetResult(target, status, reason, shape, None, elided, value, needs))
+    result = GradResult(
+        "grad", program.filename, whole.outputs, whole.targets, 1, request.unconnected, tuple(results)
+    )
+    return with_matrix(result, whole)
+
+
+def with_matrix(
+    result, whole: Whole | None = None, program: Program | None = None, request: Request | None = None
+):
+    """The gradient result with each ok target's matrix form (order 1 only)."""
+    import dataclasses
+
+    if result.order != 1:
+        return result
+    whole = whole or prepare(program, request)
+    forms, budget = matrix_forms(whole)
+    updated = []
+    for target in result.gradients:
+        form = forms.get(target.name)
+        if target.status != "ok" or form is None:
+            updated.append(target)
+        elif isinstance(form, int):
+            why = f"{form} operations, longer than the backward program; `gradcli backward` prints it"
+            updated.append(dataclasses.replace(target, matrix_elided=why))
+        elif len(form) > max(budget, 80):
+            why = f"{len(form)} characters, longer than the backward program; `gradcli backward` prints it"
+            updated.append(dataclasses.replace(target, matrix_elided=why))
+        else:
+            updated.append(dataclasses.replace(target, matrix=form))
+    return dataclasses.replace(result, gradients=tuple(updated))
