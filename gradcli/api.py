@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 import symengine as se
 
-from gradcli import differentiate, functions
+from gradcli import ad, differentiate, functions, numbers, ops
+from gradcli.arrays import Node
 from gradcli.errors import GradcliError, LimitError
-from gradcli.evaluate import MISSING, Evaluator, forward_jacobian
+from gradcli.evaluate import MISSING, Evaluator
 from gradcli.graph import disconnection_reasons
 from gradcli.lower import Lowered, distinct, labels, lower, scalar, tensor
 from gradcli.model import (
@@ -40,6 +42,20 @@ class Prepared:
     float_names: frozenset[str]
     reasons: dict[str, str | None]
     request: Request
+
+    @property
+    def seeds(self) -> list[tuple[Node, Node]]:
+        """Each output's node with its weights (grad_ys) as a node: the VJP's seeds."""
+        ir = self.lowered.ir
+        out = []
+        for name in self.outputs:
+            literal = self.request.grad_ys.get(name)
+            weight = ops.literal(1) if literal is None else ops.literal(literal.value)
+            out.append((ir.node(name), ops.broadcast_to(weight, ir.node(name).shape)))
+        return out
+
+    def connected(self) -> list[str]:
+        return [t for t in self.targets if self.reasons[t] is None]
 
     @property
     def disconnected(self) -> dict[str, str]:
@@ -212,47 +228,89 @@ def _check_result_size(shape: tuple[int, ...], limits) -> None:
         )
 
 
+def first_derivatives(prepared: Prepared) -> dict[str, Node]:
+    """Each connected target's gradient as a node of the array program (zeros where the rules pass
+    no gradient, e.g. only through sign(x))."""
+    connected = prepared.connected()
+    ir = prepared.lowered.ir
+    results = ad.vjp(prepared.seeds, [ir.node(t) for t in connected])
+    return {t: r if r is not None else ops.zeros(ir.node(t).shape) for t, r in zip(connected, results)}
+
+
+def derivative_nodes(prepared: Prepared, target: str, order: int) -> dict[tuple[int, ...], Node]:
+    """The order-N derivative tensor of L for one target as nodes: for each non-decreasing index
+    tuple k of length N - 1 over the target's flat elements, the node of entries [k, :] (the
+    tensor is symmetric, so the others are copies). Order 1 is {(): the gradient}."""
+    x = prepared.lowered.ir.node(target)
+    rows = {(): first_derivatives(prepared)[target]}
+    for _ in range(order - 1):
+        following = {}
+        for key, node in rows.items():
+            flat = ops.reshape(node, (x.size,))
+            for j in range(key[-1] if key else 0, x.size):
+                (row,) = ad.vjp([(ops.getitem(flat, (j,)), ops.literal(1))], [x])
+                following[key + (j,)] = row if row is not None else ops.zeros(x.shape)
+        rows = following
+    return rows
+
+
+def _symmetric_tensor(
+    rows: dict[tuple[int, ...], np.ndarray], shape: tuple[int, ...], order: int
+) -> np.ndarray:
+    """The symmetric order-N tensor whose entries [k, :] are rows[k] for each sorted k (flat
+    indices over `shape`); every other entry is a copy of its sorted twin, so it is exactly symmetric."""
+    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    flat = {key: np.asarray(row, dtype=object).reshape(-1) for key, row in rows.items()}
+    out = np.empty((n,) * order, dtype=object)
+    for key in itertools.product(range(n), repeat=order):
+        ordered = tuple(sorted(key))
+        out[key] = flat[ordered[:-1]][ordered[-1]]
+    return out.reshape(shape * order)
+
+
 def gradient_arrays(prepared: Prepared, order: int | None = None) -> dict[str, np.ndarray | None]:
     """Each target's derivative of `order` (default: the request's) as an array of SymEngine
-    expressions (None: disconnected)."""
-    lowered = prepared.lowered
+    expressions (None: disconnected), from the element view of the derivative's array program."""
     order = order or prepared.request.order
-    outputs = {name: lowered.arrays[name] for name in prepared.outputs}
     result = {}
     for target in prepared.targets:
-        symbols = lowered.symbols[target]
-        _check_result_size(symbols.shape * order, prepared.request.limits)
+        shape = prepared.lowered.shape(target)
+        _check_result_size(shape * order, prepared.request.limits)
         if prepared.reasons[target] is not None:
             result[target] = None
             continue
-        first = differentiate.gradient(outputs, prepared.weights, symbols)
-        if order > 1:
-            first = differentiate.derivative_tensor(first, symbols, order)
-        result[target] = first
+        rows = derivative_nodes(prepared, target, order)
+        keys = list(rows)
+        arrays = dict(zip(keys, prepared.lowered.elements_of([rows[k] for k in keys])))
+        result[target] = arrays[()] if order == 1 else _symmetric_tensor(arrays, shape, order)
     return result
 
 
-def _symmetric(numbers: np.ndarray, order: int) -> np.ndarray:
-    """A tensor of n**order entries made exactly symmetric: each entry is its sorted index's."""
-    n = numbers.shape[0]
-    grid = np.indices((n,) * order).reshape(order, -1)
-    canonical = np.ravel_multi_index(np.sort(grid, axis=0), (n,) * order)
-    return numbers.reshape(-1)[canonical].reshape((n,) * order)
+def float_values(prepared: Prepared) -> dict[str, np.ndarray]:
+    """Every declaration whose elements all have values, as float64 arrays."""
+    out = {}
+    for name, symbols in prepared.lowered.symbols.items():
+        if all(s in prepared.values for s in symbols.flat):
+            out[name] = np.array([float(prepared.values[s]) for s in symbols.flat], dtype=np.float64).reshape(
+                symbols.shape
+            )
+    return out
 
 
-def _numeric_last_order(prepared: Prepared, target: str, below: np.ndarray) -> TargetResult | None:
-    """The order-N derivative's values from the order N-1 graph by forward accumulation, when
-    the symbolic result would not be shown (see _numbers_suffice); else None."""
+def _numeric_last_order(prepared: Prepared, target: str) -> TargetResult | None:
+    """The order-N derivative's values in float64 from its array program, when the symbolic
+    result would not be shown (see _numbers_suffice); else None."""
+    order = prepared.request.order
+    below = gradient_arrays(prepared, order - 1)[target]
     skipped = _numbers_suffice(prepared, list(below.flat))
     if skipped is None:
         return None
-    order = prepared.request.order
-    symbols = prepared.lowered.symbols[target]
-    numbers = forward_jacobian(list(below.flat), list(symbols.flat), prepared.values)
-    tensor_ = _symmetric(numbers.reshape((symbols.size,) * order), order)
-    shape = symbols.shape * order
-    value = nested(tensor_.reshape(shape).astype(object))
-    return TargetResult(target, "ok", None, shape, None, skipped, value, ())
+    rows = derivative_nodes(prepared, target, order)
+    keys = list(rows)
+    computed = dict(zip(keys, numbers.evaluate([rows[k] for k in keys], float_values(prepared))))
+    shape = prepared.lowered.shape(target)
+    value = nested(_symmetric_tensor(computed, shape, order))
+    return TargetResult(target, "ok", None, shape * order, None, skipped, value, ())
 
 
 def gradient(program: Program, request: Request) -> GradResult:
@@ -262,8 +320,9 @@ def gradient(program: Program, request: Request) -> GradResult:
     if whole.needs_whole_arrays(program, request):
         return whole.gradient(program, request)
     prepared = prepare(program, request)
-    below = gradient_arrays(prepared, request.order - 1) if request.order > 1 else {}
-    numeric = {t: _numeric_last_order(prepared, t, a) for t, a in below.items() if a is not None}
+    numeric = {}
+    if request.order > 1:
+        numeric = {t: _numeric_last_order(prepared, t) for t in prepared.connected()}
     arrays = gradient_arrays(prepared) if None in numeric.values() or not numeric else {}
     evaluator = Evaluator(prepared.values, request.limits.bits)
     results = []
@@ -344,24 +403,58 @@ def _columns(prepared: Prepared):
     return symbols, names, floats, live
 
 
+def _element_rows(prepared: Prepared, outputs: list[tuple[str, Node]], live: list[str]) -> list[Node]:
+    """For each element of each output node, the gradient of that element with respect to every
+    live target, flattened and joined in target order (one row of a Jacobian-like matrix)."""
+    ir = prepared.lowered.ir
+    target_nodes = [ir.node(t) for t in live]
+    rows = []
+    for _, node in outputs:
+        flat = ops.reshape(node, (node.size,))
+        for j in range(node.size):
+            parts = ad.vjp([(ops.getitem(flat, (j,)), ops.literal(1))], target_nodes)
+            pieces = [
+                ops.reshape(p if p is not None else ops.zeros(t.shape), (t.size,))
+                for p, t in zip(parts, target_nodes)
+            ]
+            rows.append(pieces[0] if len(pieces) == 1 else ops.CONCATENATE(*pieces, axis=0))
+    return rows
+
+
+def _full_matrix(rows: list[Node], positions, live: list[bool], n_rows: int, evaluate) -> np.ndarray:
+    """The matrix whose row positions[i] is rows[i] over the live columns, zeros elsewhere (the
+    rows and columns of disconnected targets); `evaluate(nodes)` gives each row node's values."""
+    columns = np.flatnonzero(live)
+    out = np.empty((n_rows, len(live)), dtype=object)
+    out.fill(functions.ZERO)
+    values = evaluate(rows) if rows else []
+    for i, row in zip(positions, values):
+        out[i, columns] = np.asarray(row, dtype=object).reshape(-1)
+    return out
+
+
 def hessian(program: Program, request: Request) -> MatrixResult:
     """The full Hessian of L over all target elements, cross blocks included, exactly symmetric."""
     prepared = prepare(program, request)
     symbols, names, floats, live = _columns(prepared)
     _check_result_size((len(symbols), len(symbols)), request.limits)
-    outputs = {name: prepared.lowered.arrays[name] for name in prepared.outputs}
-    first = differentiate.gradient(outputs, prepared.weights, tensor(np.array(symbols, dtype=object)))
-    first = [g if alive else functions.ZERO for g, alive in zip(first.flat, live)]
-    live_symbols = [s if alive else se.Dummy() for s, alive in zip(symbols, live)]
+    connected = [t for t in prepared.targets if prepared.reasons[t] is None]
+    gradient_nodes = first_derivatives(prepared)
+    first = [e for t in connected for e in prepared.lowered.elements_of([gradient_nodes[t]])[0].flat]
+    rows = _element_rows(prepared, [(t, gradient_nodes[t]) for t in connected], connected)
     skipped = _numbers_suffice(prepared, first)
     if skipped is not None:
-        numbers = forward_jacobian(first, live_symbols, prepared.values)
-        symmetric = np.triu(numbers) + np.triu(numbers, 1).T  # the upper triangle, mirrored
+        values = float_values(prepared)
+        numbers_matrix = _full_matrix(
+            rows, np.flatnonzero(live), live, len(symbols), lambda nodes: numbers.evaluate(nodes, values)
+        ).astype(np.float64)
+        symmetric = np.triu(numbers_matrix) + np.triu(numbers_matrix, 1).T  # the upper triangle, mirrored
         return MatrixResult(
             "hessian", program.filename, prepared.outputs, prepared.targets, request.unconnected,
             tuple(names), tuple(names), None, skipped, symmetric.tolist(), (), prepared.disconnected,
         )  # fmt: skip
-    matrix = differentiate.hessian(first, live_symbols)
+    matrix = _full_matrix(rows, np.flatnonzero(live), live, len(symbols), prepared.lowered.elements_of)
+    matrix = np.triu(matrix) + np.triu(matrix, 1).T
     return _matrix_result("hessian", prepared, names, names, matrix, floats, floats)
 
 
@@ -394,15 +487,16 @@ def jacobian(program: Program, request: Request) -> MatrixResult:
     """d(output element)/d(target element) for every output and target element (no weights)."""
     prepared = prepare(program, request)
     symbols, names, floats, live = _columns(prepared)
-    outputs, rows = [], []
-    for name in prepared.outputs:
-        array = prepared.lowered.arrays[name]
-        outputs += list(array.flat)
-        rows += labels(name, array.shape)
-    _check_result_size((len(rows), len(symbols)), request.limits)
-    live_symbols = [s if alive else se.Dummy() for s, alive in zip(symbols, live)]
-    matrix = differentiate.jacobian(outputs, live_symbols)
-    return _matrix_result("jacobian", prepared, rows, names, matrix, [False] * len(rows), floats)
+    ir = prepared.lowered.ir
+    rows_labels = [label for name in prepared.outputs for label in labels(name, ir.node(name).shape)]
+    _check_result_size((len(rows_labels), len(symbols)), request.limits)
+    connected = [t for t in prepared.targets if prepared.reasons[t] is None]
+    outputs = [(name, ir.node(name)) for name in prepared.outputs]
+    rows = _element_rows(prepared, outputs, connected) if connected else []
+    matrix = _full_matrix(rows, range(len(rows_labels)), live, len(rows_labels), prepared.lowered.elements_of)
+    return _matrix_result(
+        "jacobian", prepared, rows_labels, names, matrix, [False] * len(rows_labels), floats
+    )
 
 
 def loss_expression(prepared: Prepared) -> se.Basic:

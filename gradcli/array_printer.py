@@ -211,6 +211,8 @@ def _key_text(key: tuple) -> str:
     for item in key:
         if item is None:
             items.append("None")
+        elif item is Ellipsis:
+            items.append("...")
         elif isinstance(item, tuple) and item[0] == "slice":
             start, stop, step = item[1:]
             text = f"{'' if start is None else start}:{'' if stop is None else stop}"

@@ -122,6 +122,7 @@ class Op:
     simplify: Callable | None = None
     spelling: object = None
     differentiable: bool = True  # False: a kink-free step (derivative 0) or a comparison
+    exact_scalar: Callable | None = None  # on Python numbers, exact for int and Fraction
     doc: str = ""
     _cache: weakref.WeakValueDictionary = field(default_factory=weakref.WeakValueDictionary, repr=False)
 
@@ -166,10 +167,11 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float, Fraction)) and not isinstance(value, bool)
 
 
-def postorder(roots) -> list[Node]:
-    """Every node reachable from `roots`, each once, arguments before the nodes that use them."""
+def postorder(roots, known=()) -> list[Node]:
+    """Every node reachable from `roots`, each once, arguments before the nodes that use them.
+    Nodes whose ids are in `known` (a memo of earlier walks) are neither listed nor entered."""
     order: list[Node] = []
-    seen: set[int] = set()
+    seen: set[int] = set(known)
     for root in roots:
         if id(root) in seen:
             continue

@@ -6,22 +6,28 @@ under its name, so printers can write results over the program's own names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 
-from gradcli import ops
-from gradcli.arrays import Node, ShapeError
-from gradcli.errors import GradcliError, Span
+import numpy as np
+
+from gradcli import elements, functions, ops
+from gradcli.arrays import Node, ShapeError, postorder
+from gradcli.errors import GradcliError, LimitError, Span
 from gradcli.model import (
+    AtAdd,
     Binary,
     Call,
     Expr,
     Index,
+    Limits,
     ListExpr,
     Name,
     Num,
     Program,
     Slice,
     Transpose,
+    TupleExpr,
     Unary,
 )
 
@@ -35,13 +41,28 @@ class ArrayProgram:
     nodes: dict[str, Node]
     names: dict[int, str]
     defined: dict[str, Node]  # each definition as written (before --stop cuts it)
+    spans: dict[int, Span] = field(default_factory=dict)  # where each node was first written
 
     def node(self, name: str) -> Node:
         return self.nodes[name]
 
 
-def build(program: Program, stop: tuple[str, ...] = ()) -> ArrayProgram:
-    """Lower every declaration and definition. Raises GradcliError (located) on a shape error."""
+_RECENT: list[tuple[tuple, ArrayProgram]] = []  # the last few builds: one command builds once
+
+
+def build(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = None) -> ArrayProgram:
+    """Lower every declaration and definition. Raises GradcliError (located) on a shape error, an
+    exact constant too large for the limits, or a constant that is undefined (1/0, log(0))."""
+    key = (program, tuple(stop), limits or Limits())
+    for known, built in _RECENT:
+        if known == key:
+            return built
+    built = _build(program, tuple(stop), limits or Limits())
+    _RECENT[:] = [(key, built), *_RECENT[:3]]
+    return built
+
+
+def _build(program: Program, stop: tuple[str, ...], limits: Limits) -> ArrayProgram:
     nodes: dict[str, Node] = {}
     names: dict[int, str] = {}
     defined: dict[str, Node] = {}
@@ -50,7 +71,7 @@ def build(program: Program, stop: tuple[str, ...] = ()) -> ArrayProgram:
             make = ops.constant if decl.constant else ops.variable
             nodes[decl.name] = make(decl.name, decl.shape)
             names[id(nodes[decl.name])] = decl.name
-        lowering = _Lowering(nodes)
+        lowering = _Lowering(nodes, limits)
         for definition in program.definitions:
             node = lowering.expr(definition.expr)
             names.setdefault(id(node), definition.name)
@@ -61,17 +82,27 @@ def build(program: Program, stop: tuple[str, ...] = ()) -> ArrayProgram:
             nodes[definition.name] = node
     except GradcliError as error:
         raise error.located(program.source, program.filename) from None
-    return ArrayProgram(program, nodes, names, defined)
+    return ArrayProgram(program, nodes, names, defined, lowering.spans)
 
 
 _BINARY = {"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "**": ops.power}
 
 
 class _Lowering:
-    def __init__(self, nodes: dict[str, Node]):
+    def __init__(self, nodes: dict[str, Node], limits: Limits):
         self.nodes = nodes
+        self.limits = limits
+        self.spans: dict[int, Span] = {}
+        self.constants = _Constants(limits)
 
     def expr(self, node: Expr) -> Node:
+        result = self._expr(node)
+        self.spans.setdefault(id(result), node.span)
+        if isinstance(node, (Binary, Call)):
+            self.constants.check(result, node.span)
+        return result
+
+    def _expr(self, node: Expr) -> Node:
         try:
             if isinstance(node, Num):
                 return ops.literal(node.value)
@@ -86,6 +117,8 @@ class _Lowering:
                 left, right = self.expr(node.left), self.expr(node.right)
                 if node.op == "@":
                     return ops.matmul(left, right)
+                if node.op in ops.COMPARISONS:
+                    return ops.COMPARISONS[node.op](left, right)
                 return _BINARY[node.op](left, right)
             if isinstance(node, Call):
                 return self._call(node)
@@ -93,6 +126,13 @@ class _Lowering:
                 return self._index(node)
             if isinstance(node, Transpose):
                 return ops.transpose(self.expr(node.base))
+            if isinstance(node, AtAdd):
+                base = self.expr(node.base)
+                key = self._key(node.items, base, node.span)
+                value = ops.broadcast_to(self.expr(node.value), ops.index_shape(base.shape, key))
+                return base + ops.SCATTER(value, key=key, shape=base.shape)
+            if isinstance(node, TupleExpr):
+                raise GradcliError("a tuple goes only where a function takes one (axis=(0, 1))", node.span)
         except ShapeError as error:
             if error.span is None:
                 error.span = node.span
@@ -114,7 +154,16 @@ class _Lowering:
 
     def _call(self, node: Call) -> Node:
         name = node.function
-        args = [self.expr(a) for a in node.args]
+        keywords = {k: (value, span) for k, value, span in node.keywords}
+        if name in ("zeros", "ones"):
+            return ops.full_like(_shape_constant(node.args[0]), int(name == "ones"))
+        if name == "full":
+            return ops.broadcast_to(self.expr(node.args[1]), _shape_constant(node.args[0]))
+        if name in ("concatenate", "stack"):
+            return self._join(node, keywords)
+        args = [self.expr(a) for a in node.args[:1]] + [
+            self.expr(a) for a in node.args[1:] if name not in ("reshape", "broadcast_to", "transpose")
+        ]
         if name in ops.UNARY_FUNCTIONS:
             return ops.UNARY_FUNCTIONS[name](args[0])
         if name == "square":
@@ -125,25 +174,58 @@ class _Lowering:
             return ops.MAXIMUM(*args)
         if name == "minimum":
             return ops.MINIMUM(*args)
+        if name == "where":
+            return ops.where(*args)
         if name in ("sum", "mean"):
-            return self._reduction(node, args[0])
+            return self._reduction(node, args[0], keywords)
         if name == "matmul":
             return ops.matmul(*args)
         if name == "dot":
             return ops.dot(*args)
         if name == "transpose":
-            return ops.transpose(args[0])
+            axes = (
+                keywords["axes"][0] if "axes" in keywords else (node.args[1] if len(node.args) > 1 else None)
+            )
+            return ops.transpose(args[0], None if axes is None else _ints(axes))
+        if name == "reshape":
+            return ops.reshape(args[0], _reshape_target(args[0], _shape_constant(node.args[1])))
+        if name == "broadcast_to":
+            shape = _shape_constant(node.args[1])
+            try:
+                np.broadcast_shapes(args[0].shape, shape)
+            except ValueError:
+                raise ShapeError(f"cannot broadcast shape {list(args[0].shape)} to {list(shape)}") from None
+            if np.broadcast_shapes(args[0].shape, shape) != shape:
+                raise ShapeError(f"cannot broadcast shape {list(args[0].shape)} to {list(shape)}")
+            return ops.broadcast_to(args[0], shape)
         raise GradcliError(f"'{name}' is not implemented", node.span)
 
-    def _reduction(self, node: Call, x: Node) -> Node:
+    def _join(self, node: Call, keywords) -> Node:
+        sequence = node.args[0]
+        if not isinstance(sequence, (ListExpr, TupleExpr)) or not sequence.items:
+            raise GradcliError(f"{node.function}() takes a list of arrays, e.g. [a, b]", node.span)
+        items = [self.expr(item) for item in sequence.items]
+        axis = _integer_constant(*keywords["axis"]) if "axis" in keywords else 0
+        if node.function == "stack":
+            ndim = items[0].ndim + 1
+            axis = ops.normalize_axes(axis, ndim)[0]
+            items = [ops.reshape(i, (*i.shape[:axis], 1, *i.shape[axis:])) for i in items]
+        else:
+            axis = ops.normalize_axes(axis, max(items[0].ndim, 1))[0]
+        return ops.CONCATENATE(*items, axis=axis)
+
+    def _reduction(self, node: Call, x: Node, keywords) -> Node:
         axis = None
-        for _, value, span in node.keywords:
-            axis = _integer_constant(value, span)
-            if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
-                raise GradcliError(
-                    f"axis {axis} is out of range for an operand of shape {list(x.shape)}", span
-                )
-        total = ops.sum_(x, axis)
+        if "axis" in keywords:
+            value, span = keywords["axis"]
+            axis = _ints(value) if isinstance(value, TupleExpr) else _integer_constant(value, span)
+            for item in axis if isinstance(axis, tuple) else (axis,):
+                if x.ndim == 0 or not -x.ndim <= item < x.ndim:
+                    raise GradcliError(
+                        f"axis {item} is out of range for an operand of shape {list(x.shape)}", span
+                    )
+        keepdims = bool(_integer_constant(*keywords["keepdims"])) if "keepdims" in keywords else False
+        total = ops.sum_(x, axis, keepdims)
         if node.function == "sum":
             return total
         count = x.size // max(total.size, 1) if x.size else 0
@@ -153,26 +235,75 @@ class _Lowering:
 
     def _index(self, node: Index) -> Node:
         base = self.expr(node.base)
-        if len(node.items) > base.ndim:
+        return ops.getitem(base, self._key(node.items, base, node.span))
+
+    def _key(self, items, base: Node, span: Span) -> tuple:
+        """A model index as an ops key, checked against the base's shape."""
+        real = [i for i in items if i is not None and i is not Ellipsis]
+        if len(real) > base.ndim:
             raise GradcliError(
-                f"too many indices: {len(node.items)} for an operand of shape {list(base.shape)}", node.span
+                f"too many indices: {len(real)} for an operand of shape {list(base.shape)}", span
             )
-        key = []
-        for axis, (item, size) in enumerate(zip(node.items, base.shape)):
+        if sum(i is Ellipsis for i in items) > 1:
+            raise GradcliError("an index can have only one '...'", span)
+        expanded = []
+        for item in items:
+            if item is Ellipsis:
+                expanded += [Slice(None, None, None, span)] * (base.ndim - len(real))
+            else:
+                expanded.append(item)
+        key, axis = [], 0
+        for item in expanded:
+            if item is None:
+                key.append(None)
+                continue
+            size = base.shape[axis]
             if isinstance(item, Slice):
                 if item.step == 0:
-                    raise GradcliError("slice step cannot be zero", node.span)
+                    raise GradcliError("slice step cannot be zero", span)
                 key.append(("slice", item.start, item.stop, item.step))
+            elif isinstance(item, tuple):
+                for i in item:
+                    if not -size <= i < size:
+                        raise GradcliError(f"index {i} is out of range for axis {axis} of size {size}", span)
+                key.append(("list", tuple(i % size for i in item)))
             else:
                 if not -size <= item < size:
-                    raise GradcliError(
-                        f"index {item} is out of range for axis {axis} of size {size}", node.span
-                    )
+                    raise GradcliError(f"index {item} is out of range for axis {axis} of size {size}", span)
                 key.append(item % size)
-        return ops.getitem(base, tuple(key))
+            axis += 1
+        return tuple(key)
 
 
-def _integer_constant(node: Expr, span: Span) -> int:
+def _shape_constant(node: Expr) -> tuple[int, ...]:
+    """A shape written as a list or tuple of integers (or one integer)."""
+    message = "a shape is a list of integers, e.g. [2, 3]"
+    if isinstance(node, (ListExpr, TupleExpr)):
+        return tuple(_integer_constant(item, item.span, message) for item in node.items)
+    return (_integer_constant(node, node.span, message),)
+
+
+def _ints(node: Expr) -> tuple[int, ...]:
+    if isinstance(node, (ListExpr, TupleExpr)):
+        return tuple(_integer_constant(item, item.span) for item in node.items)
+    return (_integer_constant(node, node.span),)
+
+
+def _reshape_target(x: Node, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """NumPy's reshape target with at most one -1 worked out."""
+    if shape.count(-1) > 1 or any(d < -1 for d in shape):
+        raise ShapeError(
+            f"cannot reshape into {list(shape)}: only one -1 is allowed and no other negative size"
+        )
+    if -1 in shape:
+        known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+        if known == 0 or x.size % known:
+            raise ShapeError(f"cannot reshape an array of shape {list(x.shape)} into {list(shape)}")
+        shape = tuple(x.size // known if d == -1 else d for d in shape)
+    return shape
+
+
+def _integer_constant(node: Expr, span: Span, message: str = "axis must be an integer, e.g. axis=0") -> int:
     if isinstance(node, Unary) and node.op == "-" and isinstance(node.operand, Num):
         value = -node.operand.value
     elif isinstance(node, Num):
@@ -180,5 +311,96 @@ def _integer_constant(node: Expr, span: Span) -> int:
     else:
         value = None
     if not isinstance(value, int):
-        raise GradcliError("axis must be an integer, e.g. axis=0", span)
+        raise GradcliError(message, span)
     return value
+
+
+class _Constants:
+    """Checks on the parts of a program that are constants: an exact value must stay within the
+    limits (checked from the exponents before anything is computed) and must be defined."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.bits: dict[int, int | None] = {}  # node id -> bits of its exact value (None: not constant)
+        self.keep: list[Node] = []
+
+    def check(self, node: Node, span: Span) -> None:
+        for item in postorder([node], self.bits):
+            self.keep.append(item)
+            self.bits[id(item)] = self._bits(item, span)
+        if self.bits[id(node)] is not None and node.size <= self.limits.elements:
+            self._defined(node, span)
+        divisor = node.args[1] if node.op is ops.DIVIDE else None
+        constant = divisor is not None and self.bits[id(divisor)] is not None
+        if constant and divisor.size <= self.limits.elements:
+            (values,) = elements.evaluate([divisor], {})
+            if any(functions.is_number(v) and float(v) == 0 for v in values.flat):
+                raise GradcliError(
+                    "this is undefined for its constant inputs (a division by zero or log(0)); "
+                    "the derivative would be meaningless",
+                    span,
+                )
+
+    def _bits(self, node: Node, span: Span) -> int | None:
+        if node.op is ops.LITERAL:
+            return max((_bits_of(v) for v in _flat(node.param("value"))), default=1)
+        if node.op in (ops.VARIABLE, ops.CONSTANT):
+            return None
+        parts = [self.bits[id(a)] for a in node.args]
+        if any(p is None for p in parts):
+            return None
+        if node.op is ops.POWER:
+            exponent = ops.scalar_value(node.args[1])
+            if isinstance(exponent, int):
+                base = ops.scalar_value(node.args[0])
+                if abs(exponent) > self.limits.exponent and not (base is not None and abs(base) in (0, 1)):
+                    raise LimitError(
+                        f"exact power with exponent {exponent} is too large (limit {self.limits.exponent}); "
+                        "write the base as a float (e.g. 2.0) for a floating-point result, "
+                        "or --limit exponent=N",
+                        span,
+                    )
+                total = parts[0] * max(abs(exponent), 1)
+            else:
+                total = 64
+        elif node.op in (ops.MULTIPLY, ops.DIVIDE, ops.MATMUL):
+            total = sum(parts) + (node.args[0].shape[-1].bit_length() if node.op is ops.MATMUL else 0)
+        else:
+            total = max(parts, default=1) + 1
+        if total > self.limits.bits:
+            raise LimitError(
+                f"an exact constant here would have more than {self.limits.bits} bits; write a number "
+                "as a float (e.g. 2.0) for floating-point arithmetic, or --limit bits=N",
+                span,
+            )
+        return total
+
+    def _defined(self, node: Node, span: Span) -> None:
+        with np.errstate(all="ignore"):
+            (values,) = elements.evaluate([node], {})
+        if any(_undefined(v) for v in values.flat):
+            raise GradcliError(
+                "this is undefined for its constant inputs (a division by zero or log(0)); "
+                "the derivative would be meaningless",
+                span,
+            )
+
+
+def _flat(value):
+    if isinstance(value, tuple):
+        for item in value:
+            yield from _flat(item)
+    else:
+        yield value
+
+
+def _bits_of(value) -> int:
+    if isinstance(value, float):
+        return 64
+    value = Fraction(value)
+    return max(value.numerator.bit_length(), value.denominator.bit_length(), 1)
+
+
+def _undefined(element) -> bool:
+    """SymEngine's exact infinities and NaN, from folding constants (1/0 is zoo, not NumPy's inf)."""
+    return type(element).__name__ in ("ComplexInfinity", "Infinity", "NegativeInfinity", "NaN")

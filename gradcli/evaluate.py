@@ -15,7 +15,7 @@ from fractions import Fraction
 import numpy as np
 import symengine as se
 
-from gradcli import functions
+from gradcli import functions, ops
 from gradcli.differentiate import postorder
 from gradcli.errors import LimitError
 from gradcli.lower import scalar
@@ -173,6 +173,11 @@ _DIRECT_FUNCTIONS = {
 
 
 def _function(name: str, args):
+    if name in ops.ELEMENT_FUNCTIONS:
+        operation = ops.ELEMENT_FUNCTIONS[name]
+        if all(_exact(a) for a in args):
+            return operation.exact_scalar(*args)
+        return operation.numpy(*(_float(a) for a in args))[()]
     if name in _DIRECT_FUNCTIONS:
         return _DIRECT_FUNCTIONS[name](*args)
     (x,) = args
@@ -394,6 +399,7 @@ def _product(*args):
 
 _VECTOR_OPERATIONS = {
     **_VECTOR_FUNCTIONS, "add": _sum, "mul": _product, "pow": np.power, "exp": np.exp,
+    **{name: operation.numpy for name, operation in ops.ELEMENT_FUNCTIONS.items()},
 }  # fmt: skip
 
 

@@ -96,7 +96,7 @@ BINARY_ELEMENTWISE = {"pow": power, "maximum": maximum, "minimum": minimum}
 def kind(node) -> str:
     """The operation a node applies: 'add', 'mul', 'pow', a function name, or 'leaf'."""
     node_type = type(node)
-    if node_type is se.FunctionSymbol:
+    if node_type is se.FunctionSymbol or isinstance(node, se.FunctionSymbol):
         return node.get_name()
     found = _KIND_OF_TYPE.get(node_type)
     if found is None:

@@ -65,8 +65,29 @@ class Slice:
 
 @dataclass(frozen=True)
 class Index:
+    """`base[items]`: each item an int, a Slice, None (a new axis), Ellipsis (`...`) or a tuple of
+    ints (integer-list indexing)."""
+
     base: Expr
-    items: tuple[int | Slice, ...]
+    items: tuple[int | Slice | None | tuple[int, ...], ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class TupleExpr:
+    """`(a, b)`: only as a keyword value (`axis=(0, 1)`) or an argument that takes a tuple."""
+
+    items: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class AtAdd:
+    """`base.at[items].add(value)` (JAX): a copy of base with value added at the index."""
+
+    base: Expr
+    items: tuple
+    value: Expr
     span: Span
 
 
@@ -76,7 +97,7 @@ class Transpose:
     span: Span
 
 
-Expr = Num | Name | ListExpr | Unary | Binary | Call | Index | Transpose
+Expr = Num | Name | ListExpr | Unary | Binary | Call | Index | Transpose | TupleExpr | AtAdd
 
 
 # ---- statements --------------------------------------------------------------------------
@@ -142,8 +163,10 @@ def names_in(expr: Expr):
         node, stop = stack.pop()
         if isinstance(node, Name):
             yield node, stop
-        elif isinstance(node, ListExpr):
+        elif isinstance(node, (ListExpr, TupleExpr)):
             stack.extend((item, stop) for item in reversed(node.items))
+        elif isinstance(node, AtAdd):
+            stack.extend([(node.value, stop), (node.base, stop)])
         elif isinstance(node, Unary):
             stack.append((node.operand, stop))
         elif isinstance(node, Binary):
@@ -158,38 +181,26 @@ def names_in(expr: Expr):
 
 # ---- the functions of the language: name -> (fewest, most positional arguments, keywords) ----
 
+_ONE_ARGUMENT = (
+    "sin cos tan asin acos atan sinh cosh tanh exp log sqrt abs square sigmoid relu softplus stop "
+    "step sign zeros ones"
+)
 FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
-    **{
-        name: (1, 1, ())
-        for name in [
-            "sin",
-            "cos",
-            "tan",
-            "asin",
-            "acos",
-            "atan",
-            "sinh",
-            "cosh",
-            "tanh",
-            "exp",
-            "log",
-            "sqrt",
-            "abs",
-            "square",
-            "sigmoid",
-            "relu",
-            "softplus",
-            "transpose",
-            "stop",
-        ]
-    },
+    **{name: (1, 1, ()) for name in _ONE_ARGUMENT.split()},
     "pow": (2, 2, ()),
     "maximum": (2, 2, ()),
     "minimum": (2, 2, ()),
     "matmul": (2, 2, ()),
     "dot": (2, 2, ()),
-    "sum": (1, 1, ("axis",)),
-    "mean": (1, 1, ("axis",)),
+    "transpose": (1, 2, ("axes",)),
+    "sum": (1, 1, ("axis", "keepdims")),
+    "mean": (1, 1, ("axis", "keepdims")),
+    "where": (3, 3, ()),
+    "full": (2, 2, ()),
+    "broadcast_to": (2, 2, ()),
+    "reshape": (2, 2, ()),
+    "concatenate": (1, 1, ("axis",)),
+    "stack": (1, 1, ("axis",)),
 }
 KEYWORDS = ("var", "const")
 

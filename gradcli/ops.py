@@ -331,7 +331,7 @@ def _exact_or_float(x):
 
 
 def _add_simplify(a, b):
-    shape = np.broadcast_shapes(a.shape, b.shape) if _fits(a, b) else None
+    shape = _joint_shape(a.shape, b.shape)
     if shape is None:
         return None
     if is_zero(a):
@@ -344,7 +344,7 @@ def _add_simplify(a, b):
 
 
 def _subtract_simplify(a, b):
-    shape = np.broadcast_shapes(a.shape, b.shape) if _fits(a, b) else None
+    shape = _joint_shape(a.shape, b.shape)
     if shape is None:
         return None
     if is_zero(b):
@@ -366,7 +366,7 @@ def _implicit(a: Node, b: Node) -> tuple[Node, Node]:
 
 
 def _multiply_simplify(a, b):
-    shape = np.broadcast_shapes(a.shape, b.shape) if _fits(a, b) else None
+    shape = _joint_shape(a.shape, b.shape)
     if shape is None:
         return None
     if (a.op is BROADCAST or b.op is BROADCAST) and (_implicit(a, b) != (a, b)):
@@ -398,7 +398,7 @@ def _multiply_simplify(a, b):
 
 
 def _divide_simplify(a, b):
-    shape = np.broadcast_shapes(a.shape, b.shape) if _fits(a, b) else None
+    shape = _joint_shape(a.shape, b.shape)
     if shape is None:
         return None
     if is_one(b):
@@ -413,7 +413,7 @@ def _divide_simplify(a, b):
 
 
 def _power_simplify(a, b):
-    shape = np.broadcast_shapes(a.shape, b.shape) if _fits(a, b) else None
+    shape = _joint_shape(a.shape, b.shape)
     if shape is None:
         return None
     if is_one(b):
@@ -428,11 +428,22 @@ def _power_simplify(a, b):
 
 
 def _fits(a: Node, b: Node) -> bool:
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        return False
-    return True
+    return _joint_shape(a.shape, b.shape) is not None
+
+
+def _joint_shape(a: tuple, b: tuple) -> tuple | None:
+    """NumPy's broadcast shape of two shapes, or None where they do not broadcast."""
+    if a == b:
+        return a
+    if len(a) < len(b):
+        a, b = b, a
+    b = (1,) * (len(a) - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x != y and x != 1 and y != 1:
+            return None
+        out.append(y if x == 1 else x)
+    return tuple(out)
 
 
 def _binary(name, symbol, precedence, numpy_function, element_function, vjp, simplify, latex):
@@ -529,10 +540,17 @@ def _comparison(name, symbol, numpy_function, exact_function):
         lambda g, out, a, b: (None, None),
         spelling=Infix(symbol, 0, symbol.replace(">=", r"\geq").replace("<=", r"\leq")),
         differentiable=False,
+        exact_scalar=lambda a, b: int(exact_function(a, b)),
     )
 
 
 GREATER = _comparison("greater", ">", np.greater, lambda a, b: a > b)
+GREATER_EQUAL = _comparison("greater_equal", ">=", np.greater_equal, lambda a, b: a >= b)
+LESS = _comparison("less", "<", np.less, lambda a, b: a < b)
+LESS_EQUAL = _comparison("less_equal", "<=", np.less_equal, lambda a, b: a <= b)
+EQUAL = _comparison("equal", "==", np.equal, lambda a, b: a == b)
+NOT_EQUAL = _comparison("not_equal", "!=", np.not_equal, lambda a, b: a != b)
+COMPARISONS = {op.spelling.symbol: op for op in (GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, EQUAL, NOT_EQUAL)}
 
 
 def _where_scalar_exact(c, a, b):
@@ -570,7 +588,13 @@ WHERE = Op(
     _where_vjp,
     simplify=_where_simplify,
     spelling=Function("where", r"\operatorname{where}"),
+    exact_scalar=_where_scalar_exact,
 )
+
+
+# Operations whose element form is a SymEngine function of their own name (folded on numbers):
+# the evaluators and exporters of element expressions look them up here.
+ELEMENT_FUNCTIONS = {op.name: op for op in (*COMPARISONS.values(), WHERE)}
 
 
 # ---- reductions and shapes --------------------------------------------------------------------
@@ -768,7 +792,7 @@ def numpy_key(key: tuple) -> tuple:
     return tuple(out)
 
 
-def _index_shape(x, key=()):
+def index_shape(x, key=()):
     try:
         return np.broadcast_to(np.empty((), dtype=np.int8), x)[numpy_key(key)].shape
     except IndexError as error:
@@ -777,13 +801,13 @@ def _index_shape(x, key=()):
 
 def _getitem_simplify(x, key=()):
     if is_zero(x):
-        return zeros(_index_shape(x.shape, key))
+        return zeros(index_shape(x.shape, key))
     return None
 
 
 GETITEM = Op(
     "getitem",
-    _index_shape,
+    index_shape,
     lambda x, key=(): x[numpy_key(key)],
     lambda x, key=(): objects.tensor(x[numpy_key(key)]),
     lambda g, out, x, key=(): (SCATTER(g, key=key, shape=x.shape),),
@@ -793,7 +817,7 @@ GETITEM = Op(
 
 
 def _scatter_shape(u, key=(), shape=()):
-    if _index_shape(shape, key) != tuple(u):
+    if index_shape(shape, key) != tuple(u):
         raise ShapeError(f"values of shape {_text(u)} do not fit {_text(shape)} at this index")
     return shape
 
@@ -974,7 +998,7 @@ def sigmoid(x):
 UNARY_FUNCTIONS = {
     op.name: op
     for op in (SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH, COSH, TANH, EXP, LOG, SQRT, ABS)
-    + (SIGMOID, RELU, SOFTPLUS, STOP)
+    + (SIGMOID, RELU, SOFTPLUS, STOP, STEP, SIGN)
 }
 
 

@@ -13,6 +13,7 @@ from gradcli.errors import GradcliError, Span
 from gradcli.model import (
     FUNCTIONS,
     KEYWORDS,
+    AtAdd,
     Binary,
     Call,
     Declaration,
@@ -26,6 +27,7 @@ from gradcli.model import (
     Program,
     Slice,
     Transpose,
+    TupleExpr,
     Unary,
     names_in,
 )
@@ -52,6 +54,8 @@ _TOKEN_WORDS = {
     "AT": "'@'",
     "DOUBLESTAR": "'**'",
     "DOT": "'.'",
+    "COMPARE": "a comparison",
+    "ELLIPSIS": "'...'",
     "VAR": "'var'",
     "CONST": "'const'",
 }
@@ -168,6 +172,8 @@ class _ToModel(Transformer):
     float_number = int_number
 
     def name(self, meta, token):
+        if str(token) in ("True", "False"):  # Python's booleans are the numbers 1 and 0
+            return Num(int(str(token) == "True"), _span(token))
         return Name(str(token), _span(token))
 
     def list_expr(self, meta, *items):
@@ -180,6 +186,12 @@ class _ToModel(Transformer):
     matmul = _binary_rule("@")
     pow = _binary_rule("**")
 
+    def compare(self, meta, left, operator, right):
+        return Binary(str(operator), left, right, _span(meta))
+
+    def tuple_expr(self, meta, *items):
+        return TupleExpr(tuple(i for i in items if i is not None), _span(meta))
+
     def neg(self, meta, minus, operand):
         return Unary("-", operand, _span(meta))
 
@@ -187,10 +199,26 @@ class _ToModel(Transformer):
         return Unary("+", operand, _span(meta))
 
     def index(self, meta, base, items):
+        if isinstance(base, _At):
+            return _At(base.base, items, _span(meta))
         return Index(base, items, _span(meta))
 
+    def new_axis(self, meta, name):
+        if str(name) != "None":
+            raise GradcliError(
+                f"an index is a number, a slice, None, ... or a list of numbers; got the name '{name}'",
+                _span(name),
+            )
+        return None
+
+    def ellipsis(self, meta, token):
+        return Ellipsis
+
+    def index_list(self, meta, *numbers):
+        return tuple(n for n in numbers if n is not None)
+
     def subscripts(self, meta, *items):
-        return tuple(i for i in items if i is not None)
+        return tuple(items)
 
     def index_number(self, meta, minus, token):
         value = _number(token)
@@ -200,11 +228,21 @@ class _ToModel(Transformer):
         return Slice(start, stop, step, _span(meta))
 
     def attribute(self, meta, base, name):
+        if str(name) == "at":
+            return _At(base, None, _span(meta))
         if str(name) != "T":
             raise GradcliError(
                 f"unknown attribute '.{name}'; the only attribute is '.T' (transpose)", _span(name)
             )
         return Transpose(base, _span(meta))
+
+    def method(self, meta, base, name, arguments):
+        args, keywords = arguments or ((), ())
+        if isinstance(base, _At) and base.items is not None and str(name) == "add" and len(args) == 1:
+            return AtAdd(base.base, base.items, args[0], _span(meta))
+        if isinstance(base, _At):
+            raise GradcliError("write x.at[INDEX].add(VALUE)", _span(meta))
+        return _call(name, (base, *args), keywords, _span(meta))
 
     def call(self, meta, name, arguments):
         args, keywords = arguments or ((), ())
@@ -217,6 +255,15 @@ class _ToModel(Transformer):
 
     def keyword(self, meta, name, value):
         return (str(name), value, _span(name))
+
+
+class _At:
+    """`x.at` and `x.at[...]` on the way to `x.at[...].add(v)`."""
+
+    def __init__(self, base, items, span: Span):
+        self.base = base
+        self.items = items
+        self.span = span
 
 
 def _declaration(name: Token, constant: bool, shape, literal: Literal | None, end: int) -> Declaration:

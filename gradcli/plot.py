@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcli import api, differentiate, functions
+from gradcli import api
 from gradcli.errors import GradcliError
 from gradcli.evaluate import vectorized
 from gradcli.model import Program, Request
@@ -48,15 +48,9 @@ def sample(program: Program, request: Request, low: float | None, high: float | 
     loss = api.loss_expression(prepared)
     exprs, labels = [loss], ["L"]
     if prepared.reasons[name] is None:
-        derivative = differentiate.gradient(
-            {o: prepared.lowered.arrays[o] for o in prepared.outputs}, prepared.weights, symbols
-        )[()]
         for order in range(1, request.order + 1):
-            exprs.append(derivative)
+            exprs.append(api.gradient_arrays(prepared, order)[name].flat[0])
             labels.append(f"dL/d{name}" if order == 1 else f"d{order}L/d{name}{order}")
-            if order < request.order:
-                partials = differentiate.reverse_sweep({derivative: functions.ONE}, {symbol})
-                derivative = partials.get(symbol, functions.ZERO)
     missing = api.needs(prepared, [np.array(exprs, dtype=object)])
     missing = tuple(m for m in missing if m != name)
     if missing:

@@ -66,7 +66,7 @@ def prepare(program: Program, request: Request, *, targets_needed: bool = True) 
     outputs, targets = resolve_names(program, request)
     if targets_needed and not targets:
         raise GradcliError("the program declares no variable ('var NAME') to differentiate by")
-    arrays = build(program, request.stop)
+    arrays = build(program, request.stop, request.limits)
     seeds = []
     for name in outputs:
         shape = arrays.node(name).shape
@@ -229,7 +229,7 @@ def float_gradients(whole: Whole, limits) -> dict[str, np.ndarray | None]:
 def needs_whole_arrays(program: Program, request: Request) -> bool:
     """Whether the per-element view would exceed the `elements` limit, so the gradient's numbers
     come from whole arrays instead (the first order only: higher orders are per element)."""
-    arrays = build(program, request.stop)
+    arrays = build(program, request.stop, request.limits)
     limit = request.limits.elements
     for node in postorder(list(arrays.nodes.values())):
         if node.size > limit:
