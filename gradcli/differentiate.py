@@ -1,19 +1,13 @@
-"""Differentiation: reverse accumulation over the shared expression graph, at every order.
+"""Walking element expressions: the shared SymEngine graphs the element view builds.
 
-Each node contributes its local partials (functions.partial, one rule per operation) and
-adjoints are summed, as tf.gradients walks its graph: the cost is proportional to the graph.
-A derivative is again an expression graph, so a higher order is the same sweep applied again.
+(Differentiation itself is a transformation of the array program: see ad.py.)
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Container, Iterable
 
-import numpy as np
 import symengine as se
-
-from gradcli import functions
 
 
 def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic]:
@@ -38,107 +32,3 @@ def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic
                 stack.pop()
                 order.append(node)
     return order
-
-
-def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> dict[se.Symbol, se.Basic]:
-    """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on."""
-    order = postorder(seeds)
-    depends: dict[se.Basic, bool] = {}
-    arguments: dict[se.Basic, tuple] = {}
-    for node in order:
-        args = arguments[node] = node.args
-        depends[node] = any(depends[a] for a in args) if args else node in wanted
-    adjoints: dict[se.Basic, list[se.Basic]] = {}
-    for node, weight in seeds.items():
-        if depends[node]:
-            adjoints.setdefault(node, []).append(weight)
-    result: dict[se.Symbol, se.Basic] = {}
-    for node in reversed(order):
-        contributions = adjoints.pop(node, None)
-        if contributions is None:
-            continue
-        total = contributions[0] if len(contributions) == 1 else se.Add(*contributions)
-        args = arguments[node]
-        if not args:
-            result[node] = total
-            continue
-        operation = functions.kind(node)
-        if total == 0 or operation == "stop":
-            continue
-        for index, arg in enumerate(args):
-            if not depends[arg]:
-                continue
-            if operation == "add":  # the local derivative is 1: pass the adjoint on unchanged
-                adjoints.setdefault(arg, []).append(total)
-                continue
-            local = functions.partial(node, index)
-            if local != 0:
-                adjoints.setdefault(arg, []).append(total * local)
-    return result
-
-
-def gradient(
-    outputs: dict[str, np.ndarray], weights: dict[str, np.ndarray], target: np.ndarray
-) -> np.ndarray:
-    """dL/d(target) with L = sum over outputs y of sum(weights[y] * y); the target's shape."""
-    seeds: dict[se.Basic, se.Basic] = {}
-    for name, y in outputs.items():
-        for node, weight in zip(y.flat, np.broadcast_to(weights[name], y.shape).flat):
-            seeds[node] = seeds.get(node, functions.ZERO) + weight
-    partials = reverse_sweep(seeds, set(target.flat))
-    return _fill(target.shape, (partials.get(s, functions.ZERO) for s in target.flat))
-
-
-def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.ndarray:
-    """The order-N derivative tensor from the gradient `first` (order 1): shape target.shape * N.
-
-    Entries are symmetric in their indices, so each is computed once, for indices in
-    non-decreasing order, by one sweep of its predecessor; the rest are copies.
-    """
-    symbols = list(target.flat)
-    entries: dict[tuple[int, ...], se.Basic] = {(i,): e for i, e in enumerate(first.flat)}
-    for _ in range(order - 1):
-        following = {}
-        for key, expr in entries.items():
-            partials = reverse_sweep({expr: functions.ONE}, set(symbols[key[-1] :])) if expr != 0 else {}
-            for j in range(key[-1], len(symbols)):
-                following[key + (j,)] = partials.get(symbols[j], functions.ZERO)
-        entries = following
-    n = len(symbols)
-    out = np.empty((n,) * order, dtype=object)
-    for key in itertools.product(range(n), repeat=order):
-        out[key] = entries[tuple(sorted(key))]
-    return out.reshape(target.shape * order)
-
-
-def hessian(first: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
-    """The symmetric matrix of second derivatives from gradient entries `first` over `symbols`."""
-    n = len(symbols)
-    out = np.full((n, n), functions.ZERO, dtype=object)
-    position = {s: j for j, s in enumerate(symbols)}
-    for i, expr in enumerate(first):
-        if expr == 0:
-            continue
-        for symbol, value in reverse_sweep({expr: functions.ONE}, set(symbols[i:])).items():
-            j = position[symbol]
-            out[i, j] = out[j, i] = value
-    return out
-
-
-def jacobian(outputs: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
-    """d(output element)/d(symbol) for every pair: one sweep per output element."""
-    out = np.full((len(outputs), len(symbols)), functions.ZERO, dtype=object)
-    wanted = set(symbols)
-    for i, expr in enumerate(outputs):
-        partials = reverse_sweep({expr: functions.ONE}, wanted)
-        for j, symbol in enumerate(symbols):
-            out[i, j] = partials.get(symbol, functions.ZERO)
-    return out
-
-
-def _fill(shape: tuple[int, ...], values: Iterable) -> np.ndarray:
-    out = np.empty(shape, dtype=object)
-    flat = out.reshape(-1)
-    for i, value in enumerate(values):
-        flat[i] = value
-    return out

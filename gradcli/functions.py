@@ -1,9 +1,8 @@
-"""The operation table: how each operation is built on SymEngine scalars and its local derivatives.
+"""Element scalars: the SymEngine forms of operations SymEngine lacks (relu, step, maximum, ...).
 
-One entry per operation, as autograd's numpy_vjps.py: `partial(node, i)` is the derivative of a node
-with respect to its argument i. Kinks follow TensorFlow: relu'(0) = 0, abs'(0) = 0, and at a tie
-maximum/minimum pass the whole gradient to their first argument. The step and sign functions those
-derivatives use have derivative 0 (almost everywhere), so every order exists.
+Each is an undefined function printed by its gradcli name and folded to a number when its
+arguments are numbers. The operation table (ops.py) uses them as the element forms of its rows;
+`kind` names the operation an element expression applies, for the walks over element expressions.
 """
 
 from __future__ import annotations
@@ -105,65 +104,12 @@ def kind(node) -> str:
             name.lower()
             if name in ("Add", "Mul", "Pow", "Abs")
             else name
-            if name in _FUNCTION_PARTIALS
+            if name in _FUNCTION_NAMES
             else "leaf"
         )
     return found
 
 
 _KIND_OF_TYPE: dict[type, str] = {}
-
-
-def _pow_partial(node, index):
-    base, exponent = node.args
-    if index == 0:
-        return exponent * base ** (exponent - 1)
-    return node * se.log(base)
-
-
-def _mul_partial(node, index):
-    args = node.args
-    return se.Mul(*(args[:index] + args[index + 1 :]))
-
-
-def _tie_to_first(a, b):  # d max(a, b) / da: 1 unless b > a strictly
-    return 1 - step(b - a)
-
-
-# d f(u) / du for each function of one argument u.
-_FUNCTION_PARTIALS = {
-    "sin": lambda u, node: se.cos(u),
-    "cos": lambda u, node: -se.sin(u),
-    "tan": lambda u, node: 1 + node**2,
-    "asin": lambda u, node: 1 / se.sqrt(1 - u**2),
-    "acos": lambda u, node: -1 / se.sqrt(1 - u**2),
-    "atan": lambda u, node: 1 / (1 + u**2),
-    "sinh": lambda u, node: se.cosh(u),
-    "cosh": lambda u, node: se.sinh(u),
-    "tanh": lambda u, node: 1 - node**2,
-    "log": lambda u, node: 1 / u,
-    "abs": lambda u, node: sgn(u),
-    "relu": lambda u, node: step(u),
-    "sigmoid": lambda u, node: node * (1 - node),
-    "softplus": lambda u, node: sigmoid(u),
-    "stop": lambda u, node: ZERO,
-    "step": lambda u, node: ZERO,
-    "sgn": lambda u, node: ZERO,
-}
-
-
-def partial(node, index: int):
-    """The derivative of `node` with respect to its argument number `index` (0-based)."""
-    operation = kind(node)
-    if operation == "add":
-        return ONE
-    if operation == "mul":
-        return _mul_partial(node, index)
-    if operation == "pow":
-        return _pow_partial(node, index)
-    a, *rest = node.args
-    if operation == "maximum":
-        return _tie_to_first(a, rest[0]) if index == 0 else step(rest[0] - a)
-    if operation == "minimum":
-        return _tie_to_first(rest[0], a) if index == 0 else step(a - rest[0])
-    return _FUNCTION_PARTIALS[operation](a, node)
+# SymEngine's own function classes that stand for gradcli operations (the rest are undefined functions)
+_FUNCTION_NAMES = {"sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "log", "abs"}
