@@ -172,7 +172,8 @@ def _names(option: str, value: str | None) -> tuple[str, ...]:
     return names
 
 
-def _assignments(option: str, items: tuple[str, ...]) -> dict:
+def _assignments(option: str, items: tuple[str, ...], memory_mib: int = Limits.memory) -> dict:
+    """NAME=LITERAL options; with --at, NAME=@PATH reads the value from a file."""
     from gradcli.parser import parse_literal
 
     result = {}
@@ -183,7 +184,12 @@ def _assignments(option: str, items: tuple[str, ...]) -> dict:
             raise GradcliError(f"{option} {item!r}: expected NAME=LITERAL, e.g. {option} w=[1, 2]")
         if name in result:
             raise GradcliError(f"{option} {name} is given twice")
-        result[name] = parse_literal(literal, f"{option} {name}=")
+        if option == "--at" and literal.startswith("@"):
+            from gradcli import values
+
+            result[name] = values.literal_of(values.read_array(literal[1:], memory_mib))
+        else:
+            result[name] = parse_literal(literal, f"{option} {name}=")
     return result
 
 
@@ -264,7 +270,7 @@ def _request(limits, of, wrt, at, stop, unconnected, symbolic="auto", grad_ys=()
         of=_names("--of", of),
         wrt=_names("--wrt", wrt),
         grad_ys=_assignments("--grad-ys", grad_ys),
-        at=_assignments("--at", at),
+        at=_assignments("--at", at, limits.memory),
         order=order,
         stop=_names("--stop", stop),
         unconnected=Unconnected(unconnected),
@@ -610,6 +616,71 @@ def export(file, limits, lang, output, of, wrt, stop, grad_ys):
         rewrite.write_atomically(output, source.encode("utf-8"))
     else:
         click.echo(source, nl=False)
+
+
+@cli.command()
+@file_argument
+@of_option
+@wrt_option
+@grad_ys_option
+@at_option
+@stop_option
+@format_option
+@limit_option
+@_with_limits
+def backward(file, limits, of, wrt, grad_ys, at, stop, output_format):
+    """The backward program: the forward definitions, then one adjoint per step, in the language.
+
+    Feeding it to `gradcli eval --of d_W1,...` gives the values `grad` gives.
+
+    \b
+    Examples:
+      gradcli backward samples/mlp.txt
+      gradcli backward samples/mlp.txt --format json
+    """
+    from gradcli import whole
+
+    program = read_program(file, limits)
+    request = _request(limits, of, wrt, at, stop, "none", grad_ys=grad_ys)
+    result = whole.backward_program(program, request)
+    if output_format == OutputFormat.JSON.value:
+        from gradcli import render
+
+        click.echo(render.to_json(render.backward_document(result)))
+    else:
+        click.echo(result.program, nl=False)
+
+
+@cli.command(name="eval")
+@file_argument
+@of_option
+@at_option
+@format_option
+@limit_option
+@_with_limits
+def eval_command(file, limits, of, at, output_format):
+    """The values of the definitions (default: every definition): the forward pass.
+
+    \b
+    Examples:
+      gradcli eval samples/mlp.txt --of hidden,loss
+      gradcli eval samples/mlp.txt --format json
+    """
+    from gradcli import whole
+
+    program = read_program(file, limits)
+    request = _request(limits, of, None, at, None, "none")
+    result = whole.evaluate(program, request)
+    if output_format == OutputFormat.JSON.value:
+        from gradcli import render
+
+        click.echo(render.to_json(render.eval_document(result)))
+        return
+    from rich.console import Console
+
+    from gradcli import terminal
+
+    Console(highlight=False, soft_wrap=True).print(terminal.eval_text(result))
 
 
 def read_json(path: str):

@@ -238,3 +238,15 @@ def check_text(result) -> Group:
     else:
         lines.append(Text(f"MISMATCH: {len(result.mismatches)} element(s) disagree", style="bold red"))
     return Group(*lines)
+
+
+def eval_text(result) -> Group:
+    """`name = value` for each definition, or what a missing value needs."""
+    lines = []
+    for name, value in result.values.items():
+        if value is None:
+            missing = ", ".join(result.needs[name])
+            lines.append(Text(f"{name} = (needs a value for {missing})", style="yellow"))
+        else:
+            lines.append(Text(f"{name} = {_nested(value, _format_number, [MAX_TEXT_ELEMENTS])}"))
+    return Group(*lines)

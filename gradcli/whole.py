@@ -38,7 +38,7 @@ class Whole:
         return self.arrays.program
 
     def float_values(self) -> dict[str, np.ndarray]:
-        return {name: np.array(_floats(lit.value), dtype=np.float64) for name, lit in self.literals.items()}
+        return {name: np.asarray(lit.value, dtype=np.float64) for name, lit in self.literals.items()}
 
     def exact(self) -> bool:
         """No float anywhere: the values, the weights and the program's own numbers are exact."""
@@ -47,13 +47,9 @@ class Whole:
         return not literal_floats and not any(_has_float(lit.value) for lit in self.literals.values())
 
 
-def _floats(value):
-    if isinstance(value, tuple):
-        return [_floats(v) for v in value]
-    return float(value)
-
-
 def _has_float(value) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "f"
     if isinstance(value, tuple):
         return any(_has_float(v) for v in value)
     return isinstance(value, float)
@@ -133,6 +129,8 @@ def _printed_values(whole: Whole) -> dict[str, object]:
 
 
 def _listed(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     return [_listed(v) for v in value] if isinstance(value, tuple) else value
 
 

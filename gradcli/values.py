@@ -1,0 +1,90 @@
+"""Values from files (`--at NAME=@PATH`): .npy, .npz (one array), .csv and .json, read as data.
+
+NumPy files are read with allow_pickle=False (never deserialised as objects); every reader checks
+the size against `--limit memory` before it allocates the array.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from gradcli.errors import GradcliError
+from gradcli.model import Literal
+
+
+def read_array(path: str, memory_mib: int) -> np.ndarray:
+    """The numeric array stored at `path`, by its extension. Raises GradcliError."""
+    extension = os.path.splitext(path)[1].lower()
+    readers = {".npy": _read_npy, ".npz": _read_npz, ".csv": _read_csv, ".json": _read_json}
+    if extension not in readers:
+        raise GradcliError(f"--at ...=@{path}: expected a .npy, .npz, .csv or .json file")
+    if not os.path.isfile(path):
+        raise GradcliError(f"--at ...=@{path}: no such regular file")
+    if os.path.getsize(path) > memory_mib * 2**20 * 4:
+        raise GradcliError(
+            f"--at ...=@{path}: the file is larger than --limit memory={memory_mib} MiB allows"
+        )
+    try:
+        array = readers[extension](path, memory_mib)
+    except (OSError, ValueError, EOFError) as error:
+        raise GradcliError(f"--at ...=@{path}: cannot read the array: {error}") from None
+    if array.dtype == np.bool_:
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iuf":
+        raise GradcliError(f"--at ...=@{path}: the array holds {array.dtype} values, not numbers")
+    _check_size(array.shape, path, memory_mib)
+    return array
+
+
+def _check_size(shape, path: str, memory_mib: int) -> None:
+    size = int(np.prod(shape, dtype=object)) if shape else 1
+    if size * 8 > memory_mib * 2**20:
+        raise GradcliError(
+            f"--at ...=@{path}: an array of shape {list(shape)} is larger than "
+            f"--limit memory={memory_mib} MiB"
+        )
+
+
+def _read_npy(path: str, memory_mib: int) -> np.ndarray:
+    with open(path, "rb") as stream:
+        version = np.lib.format.read_magic(stream)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, _, _ = read_header(stream)  # the header only
+    _check_size(shape, path, memory_mib)
+    return np.load(path, allow_pickle=False)
+
+
+def _read_npz(path: str, memory_mib: int) -> np.ndarray:
+    with np.load(path, allow_pickle=False) as archive:
+        names = list(archive.files)
+        if len(names) != 1:
+            raise ValueError(f"expected one array in the archive, found {len(names)}: {', '.join(names)}")
+        return archive[names[0]]
+
+
+def _read_csv(path: str, memory_mib: int) -> np.ndarray:
+    with open(path, encoding="utf-8") as stream:
+        text = stream.read()
+    array = np.loadtxt(text.splitlines(), delimiter=",", dtype=np.float64, ndmin=1)
+    written_as_integers = not any(mark in text.lower() for mark in (".", "e", "inf", "nan"))
+    return array.astype(np.int64) if written_as_integers else array
+
+
+def _read_json(path: str, memory_mib: int) -> np.ndarray:
+    with open(path, encoding="utf-8") as stream:
+        data = json.load(stream)
+    array = np.array(data)
+    if array.dtype == object:
+        raise ValueError("the lists are ragged or hold something other than numbers")
+    return array
+
+
+def literal_of(array: np.ndarray) -> Literal:
+    """An array read from a file as a Literal whose value is the array itself (ints or floats)."""
+    array = np.ascontiguousarray(array, dtype=np.int64 if array.dtype.kind in "iu" else np.float64)
+    return Literal(array, tuple(array.shape), None)
