@@ -109,7 +109,19 @@ def _pow(base, exponent, max_bits: int):
         root = _exact_sqrt(Fraction(base))
         if root is not None:
             return _pow(root, exponent.numerator, max_bits)
-    return np.power(_float(base), _float(exponent))
+    return real_power(_float(base), _float(exponent))
+
+
+def real_power(base, exponent):
+    """NumPy's power, except that a half-integer power is taken through the square root, as the
+    program wrote it (SymEngine writes 1/sqrt(x) as x**(-1/2)): so (-0.0)**(-1/2) is -inf like
+    1/sqrt(-0.0), and (-inf)**(-1/2) is nan like 1/sqrt(-inf)."""
+    with np.errstate(all="ignore"):
+        doubled = np.multiply(exponent, 2.0)
+        half = np.isfinite(doubled) & (doubled == np.round(doubled)) & (np.mod(doubled, 2.0) == 1.0)
+        if not np.any(half):
+            return np.power(base, exponent)
+        return np.where(half, np.power(np.sqrt(base), doubled), np.power(base, exponent))
 
 
 def _exact_sqrt(q: Fraction) -> Fraction | None:
@@ -398,7 +410,7 @@ def _product(*args):
 
 
 _VECTOR_OPERATIONS = {
-    **_VECTOR_FUNCTIONS, "add": _sum, "mul": _product, "pow": np.power, "exp": np.exp,
+    **_VECTOR_FUNCTIONS, "add": _sum, "mul": _product, "pow": real_power, "exp": np.exp,
     **{name: operation.numpy for name, operation in ops.ELEMENT_FUNCTIONS.items()},
 }  # fmt: skip
 

@@ -223,7 +223,7 @@ def _sigmoid_numpy(x):
 
 
 def _step_numpy(x):
-    return (x > 0).astype(np.float64) + 0 * x  # NaN stays NaN
+    return np.where(np.isnan(x), np.nan, x > 0)  # NaN stays NaN
 
 
 def _exact_sign(x):
@@ -252,7 +252,11 @@ LOG = _unary("log", np.log, se.log, lambda x, out: 1 / x, latex=r"\log")
 SQRT = _unary("sqrt", np.sqrt, se.sqrt, lambda x, out: 1 / (2 * out), latex=r"\sqrt")
 ABS = _unary("abs", np.abs, se.Abs, lambda x, out: sign(x))
 SIGMOID = _unary("sigmoid", _sigmoid_numpy, functions.sigmoid, lambda x, out: out * (1 - out))
-RELU = _unary("relu", lambda x: np.where(x > 0, x, 0.0 * x), functions.relu, lambda x, out: step(x))
+def _relu_numpy(x):
+    return np.where(x > 0, x, np.where(np.isnan(x), x, 0.0))  # NaN stays NaN
+
+
+RELU = _unary("relu", _relu_numpy, functions.relu, lambda x, out: step(x))
 SOFTPLUS = _unary("softplus", lambda x: np.logaddexp(0.0, x), functions.softplus, lambda x, out: sigmoid(x))
 STEP = _unary("step", _step_numpy, functions.step, None, differentiable=False, doc="1 where x > 0, else 0")
 SIGN = _unary("sign", np.sign, functions.sgn, None, differentiable=False)
