@@ -131,7 +131,7 @@ def _weights(literal: Literal, name: str, shape: tuple[int, ...]) -> np.ndarray:
             f"--grad-ys {name}: weights of shape {list(array.shape)} do not broadcast to "
             f"the shape of {name}, {list(shape)}"
         ) from None
-    return np.broadcast_to(np.frompyfunc(scalar, 1, 1)(array).astype(object), shape)
+    return np.broadcast_to(tensor(np.frompyfunc(scalar, 1, 1)(array)), shape)
 
 
 def _literal_array(literal: Literal) -> np.ndarray:

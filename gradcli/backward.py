@@ -61,12 +61,12 @@ def write_backward(
             lines.append(f"{keyword} {decl.name}: {shape_text(decl.shape)}")
         else:
             lines.append(f"{keyword} {decl.name} = {_literal_text(value)}")
-    forward = ArrayPrinter(arrays.names)
-    for definition in program.definitions:
+    known = {id(arrays.node(d.name)): d.name for d in program.declarations}
+    for definition in program.definitions:  # each written over the names defined before it
         node = arrays.defined[definition.name]
-        first = arrays.names.get(id(node))
-        text = first if first != definition.name else forward.inline(node)
+        text = known[id(node)] if id(node) in known else ArrayPrinter(known).inline(node)
         lines.append(f"{definition.name} = {text}  # {shape_text(node.shape)}")
+        known.setdefault(id(node), definition.name)
     for name in stop:
         lines.append(f"# --stop {name}: no gradient flows back through {name}")
 

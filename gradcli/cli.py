@@ -187,7 +187,7 @@ def _assignments(option: str, items: tuple[str, ...], memory_mib: int = Limits.m
         if option == "--at" and literal.startswith("@"):
             from gradcli import values
 
-            result[name] = values.literal_of(values.read_array(literal[1:], memory_mib))
+            result[name] = values.literal_of(values.read_array(literal[1:], memory_mib, f"{option} {name}"))
         else:
             result[name] = parse_literal(literal, f"{option} {name}=")
     return result

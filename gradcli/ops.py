@@ -624,13 +624,14 @@ def _sum_simplify(x, axes=(), keepdims=False):
         return x
     if is_zero(x):
         return zeros(_sum_shape(x.shape, axes, keepdims))
-    if x.op is BROADCAST and not keepdims:
+    if x.op is BROADCAST:
         dims = x.param("dims")
-        source = x.args[0]
-        added = tuple(i for i in range(x.ndim) if i not in dims)
-        if added == tuple(axes) and source.shape == tuple(x.shape[d] for d in dims):
+        if not set(axes) & set(dims):  # summing copies: count * the source, broadcast to the rest
             count = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
-            return multiply(literal(count), source)  # a sum of copies
+            shape = _sum_shape(x.shape, axes, keepdims)
+            kept = [i for i in range(x.ndim) if keepdims or i not in axes]
+            moved = tuple(kept.index(d) for d in dims)
+            return multiply(literal(count), BROADCAST(x.args[0], shape=shape, dims=moved))
     return None
 
 

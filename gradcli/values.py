@@ -15,35 +15,36 @@ from gradcli.errors import GradcliError
 from gradcli.model import Literal
 
 
-def read_array(path: str, memory_mib: int) -> np.ndarray:
-    """The numeric array stored at `path`, by its extension. Raises GradcliError."""
+def read_array(path: str, memory_mib: int, label: str = "--at ...") -> np.ndarray:
+    """The numeric array stored at `path`, by its extension (`label` names the option in errors).
+    Raises GradcliError."""
     extension = os.path.splitext(path)[1].lower()
     readers = {".npy": _read_npy, ".npz": _read_npz, ".csv": _read_csv, ".json": _read_json}
     if extension not in readers:
-        raise GradcliError(f"--at ...=@{path}: expected a .npy, .npz, .csv or .json file")
+        raise GradcliError(f"{label}=@{path}: expected a .npy, .npz, .csv or .json file")
     if not os.path.isfile(path):
-        raise GradcliError(f"--at ...=@{path}: no such regular file")
+        raise GradcliError(f"{label}=@{path}: no such regular file")
     if os.path.getsize(path) > memory_mib * 2**20 * 4:
         raise GradcliError(
-            f"--at ...=@{path}: the file is larger than --limit memory={memory_mib} MiB allows"
+            f"{label}=@{path}: the file is larger than --limit memory={memory_mib} MiB allows"
         )
     try:
         array = readers[extension](path, memory_mib)
     except (OSError, ValueError, EOFError) as error:
-        raise GradcliError(f"--at ...=@{path}: cannot read the array: {error}") from None
+        raise GradcliError(f"{label}=@{path}: cannot read the array: {error}") from None
     if array.dtype == np.bool_:
         array = array.astype(np.int64)
     if array.dtype.kind not in "iuf":
-        raise GradcliError(f"--at ...=@{path}: the array holds {array.dtype} values, not numbers")
-    _check_size(array.shape, path, memory_mib)
+        raise GradcliError(f"{label}=@{path}: the array holds {array.dtype} values, not numbers")
+    _check_size(array.shape, path, memory_mib, label)
     return array
 
 
-def _check_size(shape, path: str, memory_mib: int) -> None:
+def _check_size(shape, path: str, memory_mib: int, label: str = "--at ...") -> None:
     size = int(np.prod(shape, dtype=object)) if shape else 1
     if size * 8 > memory_mib * 2**20:
         raise GradcliError(
-            f"--at ...=@{path}: an array of shape {list(shape)} is larger than "
+            f"{label}=@{path}: an array of shape {list(shape)} is larger than "
             f"--limit memory={memory_mib} MiB"
         )
 
@@ -78,8 +79,11 @@ def _read_csv(path: str, memory_mib: int) -> np.ndarray:
 def _read_json(path: str, memory_mib: int) -> np.ndarray:
     with open(path, encoding="utf-8") as stream:
         data = json.load(stream)
-    array = np.array(data)
-    if array.dtype == object:
+    try:
+        array = np.array(data)
+    except ValueError:
+        array = np.array(None)
+    if array.dtype.kind not in "iufb":
         raise ValueError("the lists are ragged or hold something other than numbers")
     return array
 

@@ -1,0 +1,207 @@
+"""Whole arrays: the backward program, matrix forms, eval, values from files and numbers at scale,
+checked against NumPy, finite differences and gradcli's own per-element results."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gradcli import api, whole
+from gradcli.model import Request
+from gradcli.parser import parse, parse_literal
+
+from .oracle import central_gradient
+from .programs import VALUES, program
+
+CONSTANTS = {"c": np.array([0.5, -1.5, 2.0])}
+
+
+def _literal(array) -> str:
+    return repr(np.asarray(array).tolist()).replace(" ", "")
+
+
+def _request(values, outputs=(), weights=None, stop=()):
+    return Request(
+        of=tuple(outputs),
+        at={k: parse_literal(_literal(v), "--at") for k, v in values.items()},
+        grad_ys={k: parse_literal(_literal(w), "--grad-ys") for k, w in (weights or {}).items()},
+        stop=tuple(stop),
+    )
+
+
+def _eval_values(text: str, names: list[str]) -> dict:
+    result = whole.evaluate(parse(text, "backward.txt"), Request(of=tuple(names)))
+    return result.values
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program(), VALUES, st.data())
+def test_backward_program_evaluates_to_the_gradient(generated, values, data):
+    """Round trip: `gradcli backward` printed, parsed again and evaluated gives grad's values,
+    with scalar or array weights and --stop drawn too."""
+    text, outputs, shapes = generated
+    weights = {}
+    for name in outputs:
+        if data.draw(st.booleans()):
+            shape = shapes[name]
+            weights[name] = data.draw(st.sampled_from([-0.3, 2.0])) * np.ones(shape[-1:] if shape else ())
+    defined = sorted(shapes)
+    stop = data.draw(st.lists(st.sampled_from(defined), max_size=1))
+    stop = [s for s in stop if s not in outputs]
+    request = _request(values, outputs, weights, stop)
+    prog = parse(text, "random.txt")
+    grad = api.gradient(prog, request)
+    written = whole.backward_program(prog, request)
+    names = [n for n in written.targets.values() if n is not None]
+    evaluated = _eval_values(written.program, names) if names else {}
+    for target in grad.gradients:
+        adjoint = written.targets[target.name]
+        if target.status == "disconnected":
+            assert adjoint is None and f"# d_{target.name}: disconnected" in written.program
+            continue
+        np.testing.assert_allclose(
+            np.array(evaluated[adjoint], dtype=float),
+            np.array(target.value, dtype=float),
+            rtol=1e-12,
+            atol=1e-12,
+            err_msg=written.program,
+        )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program(), VALUES)
+def test_matrix_forms_and_whole_array_numbers_match_finite_differences(generated, values):
+    """Each matrix form, evaluated as a definition appended to the program, and the whole-array
+    float64 gradient both equal central differences of the program."""
+    text, outputs, _ = generated
+    prog = parse(text, "random.txt")
+    request = _request(values, outputs)
+    grad = api.gradient(prog, request)
+    prepared = whole.prepare(prog, request)
+    numbers = whole.float_gradients(prepared, request.limits)
+    env = {**values, **CONSTANTS}
+    for target in grad.gradients:
+        if target.status != "ok":
+            continue
+        expected = central_gradient(prog, env, outputs, target.name)
+        scale = max(1.0, float(np.max(np.abs(expected))))
+        np.testing.assert_allclose(numbers[target.name], expected, rtol=1e-6, atol=1e-7 * scale)
+        if target.matrix is None:
+            assert target.matrix_elided
+            continue
+        extended = text + f"matrix_form_ = {target.matrix}\n"
+        result = whole.evaluate(parse(extended), _request(values, ("matrix_form_",)))
+        value = np.broadcast_to(np.array(result.values["matrix_form_"], dtype=float), expected.shape)
+        np.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-7 * scale, err_msg=target.matrix)
+
+
+@pytest.mark.parametrize(
+    "text, target, matrix",
+    [
+        ("var A: [3, 2]\nvar x: [2]\nconst y: [3]\nr = A @ x - y\nf = sum(r ** 2)\n", "x", "2 * A.T @ r"),
+        ("var x: [3]\nvar A: [3, 3]\nf = x @ A @ x\n", "x", "x @ A + A @ x"),
+        ("var h: [4, 3]\nf = sum(tanh(h))\n", "h", "1 - tanh(h) ** 2"),
+        ("var b: [3]\nconst X: [4, 3]\nf = sum(X + b)\n", "b", "full([3], 4)"),
+        (
+            "const X: [5, 3]\nconst y: [5]\nvar w: [3]\nm = X @ w\nL = sum(softplus(-y * m))\n",
+            "w",
+            "X.T @ (-sigmoid(-y * m) * y)",
+        ),
+    ],
+)
+def test_textbook_matrix_forms(run_json, text, target, matrix):
+    code, doc, _ = run_json(text, "grad", "--symbolic", "none")
+    assert code == 0 and doc["gradients"][target]["matrix"] == matrix
+
+
+def test_backward_of_the_mlp_sample_reads_like_backpropagation(run):
+    with open("samples/mlp.txt") as sample:
+        code, out, err = run(sample.read(), "backward")
+    assert code == 0, err
+    for line in [
+        "d_prediction = 2/3 * (prediction - Y)  # [3, 1]",
+        "d_hidden = d_prediction @ W2.T  # [3, 3]",
+        "d_W1 = X.T @ d_hidden_add  # [2, 3]",
+        "d_b1 = sum(d_hidden_add, axis=0)  # [3]",
+        "d_W2 = hidden.T @ d_prediction  # [3, 1]",
+    ]:
+        assert line in out.splitlines()
+
+
+def test_backward_json_names_the_targets_and_disconnections(run_json):
+    text = "var w1 = 2.0\nvar w2 = 2.0\na = w1 * 3.0\nb = stop(a) * w2\n"
+    code, doc, _ = run_json(text, "backward")
+    assert code == 0 and doc["targets"] == {"w1": None, "w2": "d_w2"}
+    assert "# d_w1: disconnected: only path passes stop(...) at line 4" in doc["program"]
+
+
+def test_eval_gives_exact_values_for_exact_inputs(run_json):
+    code, doc, _ = run_json("var x = [1, 2]\nvar A = [[1, 2], [3, 4]]\ny = A @ x / 3\nz = sum(y)\n", "eval")
+    assert code == 0 and doc["values"] == {"y": [5 / 3, 11 / 3], "z": 16 / 3}
+    code, doc, _ = run_json("var x = [1, 2]\ny = x * 3\n", "eval")
+    assert doc["values"] == {"y": [3, 6]}
+
+
+def test_eval_reports_missing_values(run_json):
+    code, doc, _ = run_json("var x\nvar y = 2.0\na = y * 2\nb = x * y\n", "eval")
+    assert code == 0 and doc["values"] == {"a": 4.0, "b": None} and doc["needs"] == {"b": ["x"]}
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".csv", ".json"])
+def test_values_from_files(run_json, tmp_path, suffix):
+    w = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    path = tmp_path / f"W{suffix}"
+    if suffix == ".npy":
+        np.save(path, w)
+    elif suffix == ".npz":
+        np.savez(path, W=w)
+    elif suffix == ".csv":
+        np.savetxt(path, w, delimiter=",")
+    else:
+        path.write_text(json.dumps(w.tolist()))
+    text = "var W: [2, 3]\nvar x = [1.0, 2.0, 3.0]\nf = sum(tanh(W @ x))\n"
+    code, doc, err = run_json(text, "grad", "--at", f"W=@{path}")
+    assert code == 0, err
+    h = np.tanh(w @ [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(doc["gradients"]["W"]["value"], np.outer(1 - h**2, [1, 2, 3]), rtol=1e-12)
+
+
+def test_pickled_and_malformed_files_are_refused(run, tmp_path):
+    pickled = tmp_path / "p.npy"
+    np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    ragged = tmp_path / "r.json"
+    ragged.write_text("[[1, 2], [3]]")
+    wrong = tmp_path / "w.json"
+    wrong.write_text("[1, 2]")
+    for path, message in [(pickled, "cannot read"), (ragged, "ragged"), (wrong, "shape [2]")]:
+        code, out, err = run("var W: [3]\nf = sum(W)\n", "grad", "--at", f"W=@{path}")
+        assert code == 1 and out == "" and message in err, err
+
+
+def test_a_program_beyond_the_element_limit_gets_whole_array_numbers(run_json, tmp_path):
+    rng = np.random.default_rng(1)
+    x, w1, w2 = rng.normal(size=(64, 50)), rng.normal(size=(50, 40)) * 0.1, rng.normal(size=(40, 5)) * 0.1
+    for name, array in {"X": x, "W1": w1, "W2": w2}.items():
+        np.save(tmp_path / f"{name}.npy", array)
+    text = "const X: [64, 50]\nvar W1: [50, 40]\nvar W2: [40, 5]\nh = tanh(X @ W1)\nL = mean((h @ W2) ** 2)\n"
+    at = [a for n in ("X", "W1", "W2") for a in ("--at", f"{n}=@{tmp_path / n}.npy")]
+    code, doc, err = run_json(text, "grad", *at, "--limit", "elements=1000")
+    assert code == 0, err
+    h = np.tanh(x @ w1)
+    d_out = 2 * (h @ w2) / (64 * 5)
+    d_pre = d_out @ w2.T * (1 - h**2)
+    np.testing.assert_allclose(doc["gradients"]["W2"]["value"], h.T @ d_out, rtol=1e-12)
+    np.testing.assert_allclose(doc["gradients"]["W1"]["value"], x.T @ d_pre, rtol=1e-12)
+    w1_result = doc["gradients"]["W1"]
+    assert w1_result["symbolic"] is None and "whole-array" in w1_result["symbolic_elided"]
+
+
+def test_the_memory_limit_is_checked_from_the_shapes(run, tmp_path):
+    np.save(tmp_path / "a.npy", np.ones(40000))
+    np.save(tmp_path / "b.npy", np.ones((40000, 1)))
+    text = "var a: [40000]\nvar b: [40000, 1]\ny = sum(a * b)\n"
+    at = ["--at", f"a=@{tmp_path / 'a.npy'}", "--at", f"b=@{tmp_path / 'b.npy'}"]
+    code, out, err = run(text, "grad", *at)  # 1.6e9 elements: refused before any is allocated
+    assert code == 1 and out == "" and "--limit memory=MIB" in err
