@@ -237,21 +237,22 @@ def first_derivatives(prepared: Prepared) -> dict[str, Node]:
     return {t: r if r is not None else ops.zeros(ir.node(t).shape) for t, r in zip(connected, results)}
 
 
-def derivative_nodes(prepared: Prepared, target: str, order: int) -> dict[tuple[int, ...], Node]:
-    """The order-N derivative tensor of L for one target as nodes: for each non-decreasing index
-    tuple k of length N - 1 over the target's flat elements, the node of entries [k, :] (the
-    tensor is symmetric, so the others are copies). Order 1 is {(): the gradient}."""
-    x = prepared.lowered.ir.node(target)
-    rows = {(): first_derivatives(prepared)[target]}
-    for _ in range(order - 1):
-        following = {}
-        for key, node in rows.items():
-            flat = ops.reshape(node, (x.size,))
-            for j in range(key[-1] if key else 0, x.size):
-                (row,) = ad.vjp([(ops.getitem(flat, (j,)), ops.literal(1))], [x])
-                following[key + (j,)] = row if row is not None else ops.zeros(x.shape)
-        rows = following
-    return rows
+def seeded_derivatives(prepared: Prepared, order: int) -> tuple[list[Node], dict[str, Node]]:
+    """The order-N derivatives of L as array programs of N - 1 seed variables `_seed1`, ...: each
+    connected target's node is sum over k of seed[k] * d^N L / (d x[k] d x) for the seeds' values,
+    one row of the derivative tensor when the seeds are one-hot (order 2: Hessian-vector
+    products). Returns the seed variables and the nodes; the program is built once for all rows."""
+    ir = prepared.lowered.ir
+    connected = prepared.connected()
+    nodes = first_derivatives(prepared)
+    seeds = []
+    for k in range(1, order):
+        seeds_k = {t: ops.variable(f"_seed{k}_{t}", ir.node(t).shape) for t in connected}
+        pairs = [(nodes[t], seeds_k[t]) for t in connected]
+        following = ad.vjp(pairs, [ir.node(t) for t in connected])
+        nodes = {t: r if r is not None else ops.zeros(ir.node(t).shape) for t, r in zip(connected, following)}
+        seeds.append(seeds_k)
+    return seeds, nodes
 
 
 def _symmetric_tensor(
@@ -270,8 +271,13 @@ def _symmetric_tensor(
 
 def gradient_arrays(prepared: Prepared, order: int | None = None) -> dict[str, np.ndarray | None]:
     """Each target's derivative of `order` (default: the request's) as an array of SymEngine
-    expressions (None: disconnected), from the element view of the derivative's array program."""
+    expressions (None: disconnected): the gradient from the element view of its array program,
+    higher orders by sparse sweeps over each entry's own graph (differentiate.py)."""
     order = order or prepared.request.order
+    connected = prepared.connected()
+    firsts = dict(
+        zip(connected, prepared.lowered.elements_of([first_derivatives(prepared)[t] for t in connected]))
+    )
     result = {}
     for target in prepared.targets:
         shape = prepared.lowered.shape(target)
@@ -279,10 +285,10 @@ def gradient_arrays(prepared: Prepared, order: int | None = None) -> dict[str, n
         if prepared.reasons[target] is not None:
             result[target] = None
             continue
-        rows = derivative_nodes(prepared, target, order)
-        keys = list(rows)
-        arrays = dict(zip(keys, prepared.lowered.elements_of([rows[k] for k in keys])))
-        result[target] = arrays[()] if order == 1 else _symmetric_tensor(arrays, shape, order)
+        first = firsts[target]
+        if order > 1:
+            first = differentiate.derivative_tensor(first, prepared.lowered.symbols[target], order)
+        result[target] = first
     return result
 
 
@@ -297,6 +303,27 @@ def float_values(prepared: Prepared) -> dict[str, np.ndarray]:
     return out
 
 
+def _seeded_rows(prepared: Prepared, order: int, targets: list[str], keys) -> list[np.ndarray]:
+    """Rows of the order-N derivative in float64: for each key (one (target, flat index) pair per
+    seed), the derivative's entries over every connected target's elements, flattened in order."""
+    seeds, nodes = seeded_derivatives(prepared, order)
+    ir = prepared.lowered.ir
+    connected = prepared.connected()
+    values = float_values(prepared)
+    flat_nodes = [ops.reshape(nodes[t], (ir.node(t).size,)) for t in connected]
+    rows = []
+    for key in keys:
+        assignment = dict(values)
+        for k, (seed_target, index) in enumerate(key):
+            for t in connected:
+                one_hot = np.zeros(ir.node(t).size)
+                if t == seed_target:
+                    one_hot[index] = 1.0
+                assignment[seeds[k][t].param("name")] = one_hot.reshape(ir.node(t).shape)
+        rows.append(np.concatenate([r.reshape(-1) for r in numbers.evaluate(flat_nodes, assignment)]))
+    return rows
+
+
 def _numeric_last_order(prepared: Prepared, target: str) -> TargetResult | None:
     """The order-N derivative's values in float64 from its array program, when the symbolic
     result would not be shown (see _numbers_suffice); else None."""
@@ -305,10 +332,13 @@ def _numeric_last_order(prepared: Prepared, target: str) -> TargetResult | None:
     skipped = _numbers_suffice(prepared, list(below.flat))
     if skipped is None:
         return None
-    rows = derivative_nodes(prepared, target, order)
-    keys = list(rows)
-    computed = dict(zip(keys, numbers.evaluate([rows[k] for k in keys], float_values(prepared))))
     shape = prepared.lowered.shape(target)
+    size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    keys = list(itertools.combinations_with_replacement(range(size), order - 1))
+    connected = prepared.connected()
+    offset = sum(prepared.lowered.symbols[t].size for t in connected[: connected.index(target)])
+    rows = _seeded_rows(prepared, order, connected, [tuple((target, i) for i in key) for key in keys])
+    computed = {key: row[offset : offset + size] for key, row in zip(keys, rows)}
     value = nested(_symmetric_tensor(computed, shape, order))
     return TargetResult(target, "ok", None, shape * order, None, skipped, value, ())
 
@@ -403,59 +433,43 @@ def _columns(prepared: Prepared):
     return symbols, names, floats, live
 
 
-def _element_rows(prepared: Prepared, outputs: list[tuple[str, Node]], live: list[str]) -> list[Node]:
-    """For each element of each output node, the gradient of that element with respect to every
-    live target, flattened and joined in target order (one row of a Jacobian-like matrix)."""
-    ir = prepared.lowered.ir
-    target_nodes = [ir.node(t) for t in live]
-    rows = []
-    for _, node in outputs:
-        flat = ops.reshape(node, (node.size,))
-        for j in range(node.size):
-            parts = ad.vjp([(ops.getitem(flat, (j,)), ops.literal(1))], target_nodes)
-            pieces = [
-                ops.reshape(p if p is not None else ops.zeros(t.shape), (t.size,))
-                for p, t in zip(parts, target_nodes)
-            ]
-            rows.append(pieces[0] if len(pieces) == 1 else ops.CONCATENATE(*pieces, axis=0))
-    return rows
-
-
-def _full_matrix(rows: list[Node], positions, live: list[bool], n_rows: int, evaluate) -> np.ndarray:
-    """The matrix whose row positions[i] is rows[i] over the live columns, zeros elsewhere (the
-    rows and columns of disconnected targets); `evaluate(nodes)` gives each row node's values."""
-    columns = np.flatnonzero(live)
-    out = np.empty((n_rows, len(live)), dtype=object)
-    out.fill(functions.ZERO)
-    values = evaluate(rows) if rows else []
-    for i, row in zip(positions, values):
-        out[i, columns] = np.asarray(row, dtype=object).reshape(-1)
-    return out
-
-
 def hessian(program: Program, request: Request) -> MatrixResult:
     """The full Hessian of L over all target elements, cross blocks included, exactly symmetric."""
     prepared = prepare(program, request)
     symbols, names, floats, live = _columns(prepared)
     _check_result_size((len(symbols), len(symbols)), request.limits)
-    connected = [t for t in prepared.targets if prepared.reasons[t] is None]
-    gradient_nodes = first_derivatives(prepared)
-    first = [e for t in connected for e in prepared.lowered.elements_of([gradient_nodes[t]])[0].flat]
-    rows = _element_rows(prepared, [(t, gradient_nodes[t]) for t in connected], connected)
+    connected = prepared.connected()
+    gradients = gradient_arrays(prepared, 1)
+    first = [g if alive else functions.ZERO for g, alive in zip(_joined(gradients, prepared), live)]
+    live_symbols = [s if alive else se.Dummy() for s, alive in zip(symbols, live)]
     skipped = _numbers_suffice(prepared, first)
     if skipped is not None:
-        values = float_values(prepared)
-        numbers_matrix = _full_matrix(
-            rows, np.flatnonzero(live), live, len(symbols), lambda nodes: numbers.evaluate(nodes, values)
-        ).astype(np.float64)
+        keys = [((t, i),) for t in connected for i in range(prepared.lowered.symbols[t].size)]
+        rows = iter(_seeded_rows(prepared, 2, connected, keys))
+        numbers_matrix = np.zeros((len(symbols), len(symbols)))
+        columns = np.flatnonzero(live)
+        for i in columns:
+            numbers_matrix[i, columns] = next(rows)
         symmetric = np.triu(numbers_matrix) + np.triu(numbers_matrix, 1).T  # the upper triangle, mirrored
         return MatrixResult(
             "hessian", program.filename, prepared.outputs, prepared.targets, request.unconnected,
             tuple(names), tuple(names), None, skipped, symmetric.tolist(), (), prepared.disconnected,
         )  # fmt: skip
-    matrix = _full_matrix(rows, np.flatnonzero(live), live, len(symbols), prepared.lowered.elements_of)
-    matrix = np.triu(matrix) + np.triu(matrix, 1).T
+    matrix = differentiate.hessian(first, live_symbols)
     return _matrix_result("hessian", prepared, names, names, matrix, floats, floats)
+
+
+def _joined(gradients: dict, prepared: Prepared) -> list:
+    """Every target's gradient entries in column order (zeros for a disconnected target shown)."""
+    out = []
+    for target in prepared.targets:
+        connected = prepared.reasons[target] is None
+        if not connected and prepared.request.unconnected is Unconnected.NONE:
+            continue
+        array = gradients[target]
+        size = prepared.lowered.symbols[target].size
+        out += list(array.flat) if array is not None else [functions.ZERO] * size
+    return out
 
 
 def _numbers_suffice(prepared: Prepared, first: list) -> str | None:
@@ -487,16 +501,15 @@ def jacobian(program: Program, request: Request) -> MatrixResult:
     """d(output element)/d(target element) for every output and target element (no weights)."""
     prepared = prepare(program, request)
     symbols, names, floats, live = _columns(prepared)
-    ir = prepared.lowered.ir
-    rows_labels = [label for name in prepared.outputs for label in labels(name, ir.node(name).shape)]
-    _check_result_size((len(rows_labels), len(symbols)), request.limits)
-    connected = [t for t in prepared.targets if prepared.reasons[t] is None]
-    outputs = [(name, ir.node(name)) for name in prepared.outputs]
-    rows = _element_rows(prepared, outputs, connected) if connected else []
-    matrix = _full_matrix(rows, range(len(rows_labels)), live, len(rows_labels), prepared.lowered.elements_of)
-    return _matrix_result(
-        "jacobian", prepared, rows_labels, names, matrix, [False] * len(rows_labels), floats
-    )
+    outputs, rows = [], []
+    for name in prepared.outputs:
+        array = prepared.lowered.arrays[name]
+        outputs += list(array.flat)
+        rows += labels(name, array.shape)
+    _check_result_size((len(rows), len(symbols)), request.limits)
+    live_symbols = [s if alive else se.Dummy() for s, alive in zip(symbols, live)]
+    matrix = differentiate.jacobian(outputs, live_symbols)
+    return _matrix_result("jacobian", prepared, rows, names, matrix, [False] * len(rows), floats)
 
 
 def loss_expression(prepared: Prepared) -> se.Basic:

@@ -1,13 +1,20 @@
-"""Walking element expressions: the shared SymEngine graphs the element view builds.
+"""Sparse per-element differentiation: reverse sweeps over the element view's SymEngine graphs.
 
-(Differentiation itself is a transformation of the array program: see ad.py.)
+Whole-array derivatives are a transformation of the array program (ad.py); per element, where
+formulas are shown, a gradient entry depends on a few symbols only, so its own derivatives are
+found by a reverse sweep over its expression graph with the local derivatives of scalar_rules.py
+(the same VJP rules, run on one element). The cost is proportional to the entry's graph.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Container, Iterable
 
+import numpy as np
 import symengine as se
+
+from gradcli import functions, scalar_rules
 
 
 def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic]:
@@ -32,3 +39,98 @@ def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic
                 stack.pop()
                 order.append(node)
     return order
+
+
+    return order
+
+
+def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> dict[se.Symbol, se.Basic]:
+    """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on."""
+    order = postorder(seeds)
+    depends: dict[se.Basic, bool] = {}
+    arguments: dict[se.Basic, tuple] = {}
+    for node in order:
+        args = arguments[node] = node.args
+        depends[node] = any(depends[a] for a in args) if args else node in wanted
+    adjoints: dict[se.Basic, list[se.Basic]] = {}
+    for node, weight in seeds.items():
+        if depends[node]:
+            adjoints.setdefault(node, []).append(weight)
+    result: dict[se.Symbol, se.Basic] = {}
+    for node in reversed(order):
+        contributions = adjoints.pop(node, None)
+        if contributions is None:
+            continue
+        total = contributions[0] if len(contributions) == 1 else se.Add(*contributions)
+        args = arguments[node]
+        if not args:
+            result[node] = total
+            continue
+        operation = functions.kind(node)
+        if total == 0 or operation == "stop":
+            continue
+        for index, arg in enumerate(args):
+            if not depends[arg]:
+                continue
+            if operation == "add":  # the local derivative is 1: pass the adjoint on unchanged
+                adjoints.setdefault(arg, []).append(total)
+                continue
+            local = scalar_rules.partial(node, index)
+            if local != 0:
+                adjoints.setdefault(arg, []).append(total * local)
+    return result
+
+
+def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.ndarray:
+    """The order-N derivative tensor from the gradient `first` (order 1): shape target.shape * N.
+
+    Entries are symmetric in their indices, so each is computed once, for indices in
+    non-decreasing order, by one sweep of its predecessor; the rest are copies.
+    """
+    symbols = list(target.flat)
+    entries: dict[tuple[int, ...], se.Basic] = {(i,): e for i, e in enumerate(first.flat)}
+    for _ in range(order - 1):
+        following = {}
+        for key, expr in entries.items():
+            partials = reverse_sweep({expr: functions.ONE}, set(symbols[key[-1] :])) if expr != 0 else {}
+            for j in range(key[-1], len(symbols)):
+                following[key + (j,)] = partials.get(symbols[j], functions.ZERO)
+        entries = following
+    n = len(symbols)
+    out = np.empty((n,) * order, dtype=object)
+    for key in itertools.product(range(n), repeat=order):
+        out[key] = entries[tuple(sorted(key))]
+    return out.reshape(target.shape * order)
+
+
+def hessian(first: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
+    """The symmetric matrix of second derivatives from gradient entries `first` over `symbols`."""
+    n = len(symbols)
+    out = np.full((n, n), functions.ZERO, dtype=object)
+    position = {s: j for j, s in enumerate(symbols)}
+    for i, expr in enumerate(first):
+        if expr == 0:
+            continue
+        for symbol, value in reverse_sweep({expr: functions.ONE}, set(symbols[i:])).items():
+            j = position[symbol]
+            out[i, j] = out[j, i] = value
+    return out
+
+
+def jacobian(outputs: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
+    """d(output element)/d(symbol) for every pair: one sweep per output element."""
+    out = np.full((len(outputs), len(symbols)), functions.ZERO, dtype=object)
+    wanted = set(symbols)
+    for i, expr in enumerate(outputs):
+        partials = reverse_sweep({expr: functions.ONE}, wanted)
+        for j, symbol in enumerate(symbols):
+            out[i, j] = partials.get(symbol, functions.ZERO)
+    return out
+
+
+def _fill(shape: tuple[int, ...], values: Iterable) -> np.ndarray:
+    out = np.empty(shape, dtype=object)
+    flat = out.reshape(-1)
+    for i, value in enumerate(values):
+        flat[i] = value
+    return out

@@ -1,0 +1,69 @@
+"""Local derivatives of element expressions, derived from the operation table's VJP rules.
+
+An element expression is a SymEngine tree; each of its nodes applies one operation of ops.py (or
+SymEngine's n-ary Add and Mul). The derivative of a node with respect to its argument i is the
+operation's own VJP rule, run on a one-element array program whose arguments are placeholders and
+evaluated in the element view with the node's real arguments: so the sparse per-element sweeps
+of differentiate.py and the whole-array VJPs of ad.py use one rule set and cannot disagree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import symengine as se
+
+from gradcli import elements, functions, objects, ops
+
+ONE = se.Integer(1)
+
+# The operation each element kind (functions.kind) applies.
+_OPERATIONS = {
+    **ops.UNARY_FUNCTIONS,
+    **ops.ELEMENT_FUNCTIONS,
+    "sgn": ops.SIGN,
+    "exp": ops.EXP,
+    "pow": ops.POWER,
+    "maximum": ops.MAXIMUM,
+    "minimum": ops.MINIMUM,
+}
+_templates: dict = {}
+_memo: dict = {}
+
+
+def _template(operation: ops.Op, arity: int):
+    """The VJP of `operation` on scalar placeholders `_0`, `_1`, ... with a cotangent of 1."""
+    key = (operation.name, arity)
+    if key not in _templates:
+        arguments = tuple(ops.variable(f"_{i}", ()) for i in range(arity))
+        out = operation.make(arguments, {})
+        _templates[key] = (out, operation.vjp(ops.literal(1), out, *arguments))
+    return _templates[key]
+
+
+def partial(node: se.Basic, index: int) -> se.Basic:
+    """d node / d (its argument number `index`), as an element expression."""
+    key = (node, index)
+    found = _memo.get(key)
+    if found is not None:
+        return found
+    operation = functions.kind(node)
+    args = node.args
+    if operation == "add":
+        result = ONE
+    elif operation == "mul":
+        result = se.Mul(*(args[:index] + args[index + 1 :]))
+    else:
+        if operation == "pow" and args[0] == se.E:
+            operation, args, index = "exp", (args[1],), 0
+        row = _OPERATIONS[operation]
+        _, cotangents = _template(row, len(args))
+        cotangent = cotangents[index]
+        if cotangent is None:
+            result = functions.ZERO
+        else:
+            leaves = {f"_{i}": objects.tensor(a) for i, a in enumerate(args)}
+            with np.errstate(all="ignore"):
+                (value,) = elements.evaluate([cotangent], leaves)
+            result = value[()]
+    _memo[key] = result
+    return result
