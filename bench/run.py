@@ -62,6 +62,30 @@ def chain(depth: int) -> str:
 
 SEED3 = "var w1 = 2.0\nvar w2 = 2.0\na = w1 * 3.0\nb = stop(a) * w2\n"
 
+
+def mlp(
+    work: Path, inputs: int, hidden: int, outputs: int, batch: int, seed: int = 0
+) -> tuple[str, list[str]]:
+    """A tanh network with its data and weights in .npy files: (program text, the --at options)."""
+    rng = np.random.default_rng(seed)
+    values = {
+        "X": rng.normal(size=(batch, inputs)), "T": rng.normal(size=(batch, outputs)),
+        "W1": rng.normal(size=(inputs, hidden)) / np.sqrt(inputs), "b1": np.zeros(hidden),
+        "W2": rng.normal(size=(hidden, outputs)) / np.sqrt(hidden),
+    }  # fmt: skip
+    at = []
+    for name, array in values.items():
+        path = work / f"mlp-{hidden}-{batch}-{name}.npy"
+        np.save(path, array)
+        at += ["--at", f"{name}=@{path}"]
+    text = (
+        f"const X: [{batch}, {inputs}]\nconst T: [{batch}, {outputs}]\nvar W1: [{inputs}, {hidden}]\n"
+        f"var b1: [{hidden}]\nvar W2: [{hidden}, {outputs}]\n"
+        "hidden = tanh(X @ W1 + b1)\nloss = mean((hidden @ W2 - T) ** 2)\n"
+    )
+    return text, at
+
+
 JAX_PRELUDE = (
     "import json, sys\nimport jax\njax.config.update('jax_enable_x64', True)\nimport jax.numpy as jnp\n"
 )
@@ -92,6 +116,15 @@ JAX_POINTS = JAX_PRELUDE + textwrap.dedent("""
     f = lambda x, y: jnp.sin(x) * jnp.exp(y) + x**2 * y
     gx, gy = jax.jit(jax.vmap(jax.grad(f, argnums=(0, 1))))(data["x"], data["y"])
     np.savez(sys.argv[2], **{"d/dx": np.asarray(gx), "d/dy": np.asarray(gy)})
+""")
+JAX_MLP = JAX_PRELUDE + textwrap.dedent("""
+    import numpy as np
+    v = {n: jnp.array(np.load(f"{sys.argv[1]}-{n}.npy")) for n in ("X", "T", "W1", "b1", "W2")}
+    def loss(W1, b1, W2):
+        return jnp.mean((jnp.tanh(v["X"] @ W1 + b1) @ W2 - v["T"]) ** 2)
+    g = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(v["W1"], v["b1"], v["W2"])
+    json.dump({"W1": np.asarray(g[0]).tolist(), "b1": np.asarray(g[1]).tolist(), "W2": np.asarray(g[2]).tolist()},
+              sys.stdout)
 """)
 JAX_SEED3 = JAX_PRELUDE + textwrap.dedent("""
     def b(w1, w2):
@@ -172,12 +205,17 @@ def main() -> int:
         np.savez(work / f"points-{count}.npz", x=rng.normal(size=count), y=rng.normal(size=count))
     files["points"] = str(work / "points-1000000.npz")
     (work / "tanh.json").write_text(json.dumps({k: v.tolist() for k, v in tanh_values.items()}))
+    mlp_small, mlp_small_at = mlp(work, 784, 128, 10, 256)
+    mlp_large, mlp_large_at = mlp(work, 784, 1024, 10, 512)
+    (work / "mlp-small.txt").write_text(mlp_small)
+    (work / "mlp-large.txt").write_text(mlp_large)
     for name, script in {
         "jax_rosen.py": JAX_ROSENBROCK,
         "jax_tanh.py": JAX_TANH,
         "jax_chain.py": JAX_CHAIN,
         "jax_seed3.py": JAX_SEED3,
         "jax_points.py": JAX_POINTS,
+        "jax_mlp.py": JAX_MLP,
     }.items():
         (work / name).write_text(script)
 
@@ -206,6 +244,8 @@ def main() -> int:
                 str(work / "out.npz"),
             ]
         ],
+        "mlp 784-128-10 b256 grad (.npy)": [gradcli("grad", str(work / "mlp-small.txt"), *mlp_small_at)],
+        "mlp 784-1024-10 b512 grad (.npy)": [gradcli("grad", str(work / "mlp-large.txt"), *mlp_large_at)],
         "gradcli --help": [[*GRADCLI, "--help"]],
     }
     peers = {
@@ -215,6 +255,12 @@ def main() -> int:
         "tanh network grad": [[sys.executable, str(work / "jax_tanh.py"), str(work / "tanh.json")]],
         "chain-200 grad + order 2": [[sys.executable, str(work / "jax_chain.py"), "200"]],
         "seed case 3 grad": [[sys.executable, str(work / "jax_seed3.py")]],
+        "mlp 784-128-10 b256 grad (.npy)": [
+            [sys.executable, str(work / "jax_mlp.py"), str(work / "mlp-128-256")]
+        ],
+        "mlp 784-1024-10 b512 grad (.npy)": [
+            [sys.executable, str(work / "jax_mlp.py"), str(work / "mlp-1024-512")]
+        ],
         "1M points grad (NPZ in and out)": [
             [sys.executable, str(work / "jax_points.py"), files["points"], str(work / "jax-out.npz")]
         ],
@@ -223,6 +269,8 @@ def main() -> int:
         "rosenbrock-1000 grad + hessian": 2.0,
         "tanh network grad": 1.0,
         "chain-200 grad + order 2": 0.5,
+        "mlp 784-128-10 b256 grad (.npy)": 1.0,
+        "mlp 784-1024-10 b512 grad (.npy)": 1.0,
     }
     all_jobs = dict(jobs)
     if have_jax:
@@ -269,6 +317,7 @@ def main() -> int:
         worst = max(_rel(ours["d/dx"], peer["d/dx"]), _rel(ours["d/dy"], peer["d/dy"]))
         print(f"  1M points d/dx, d/dy   {worst:.1e}")
     growth(args.quick)
+    whole_array_growth(args.quick)
     sympy_baseline()
     shutil.rmtree(work, ignore_errors=True)
     return 0
@@ -297,6 +346,11 @@ def check_agreement(results) -> None:
     )
     peer = json.loads(results["jax: chain-200 grad + order 2"]["outputs"][0])
     print(f"  chain-200 grad, order 2 {max(_rel(grad, peer['grad']), _rel(second, peer['second'])):.1e}")
+    for job in ("mlp 784-128-10 b256 grad (.npy)", "mlp 784-1024-10 b512 grad (.npy)"):
+        ours = json.loads(results[job]["outputs"][0])["gradients"]
+        peer = json.loads(results[f"jax: {job}"]["outputs"][0])
+        worst = max(_rel(ours[n]["value"], peer[n]) for n in ("W1", "b1", "W2"))
+        print(f"  {job[:15]} W1, b1, W2 {worst:.1e}")
 
 
 def _rel(a, b) -> float:
@@ -326,6 +380,19 @@ def growth(quick: bool) -> None:
                 f"  {label:13} {size:5d}: {seconds:7.3f} s   less start-up {seconds - base:7.3f} s   "
                 f"per unit {(seconds - base) / size * 1e3:7.3f} ms"
             )
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def whole_array_growth(quick: bool) -> None:
+    """Whole-array gradients against the number of parameters: 784-H-10 tanh networks, batch 256."""
+    work = Path(tempfile.mkdtemp(prefix="gradcli-mlp-growth-"))
+    print("\nwhole-array growth (gradcli grad --format json, 784-H-10, batch 256, one run; peak memory):")
+    for hidden in [128, 1024, 4096] if quick else [128, 1024, 4096, 12800]:
+        text, at = mlp(work, 784, hidden, 10, 256)
+        (work / "mlp.txt").write_text(text)
+        seconds, memory, _ = measure([*GRADCLI, "grad", str(work / "mlp.txt"), *at, "--format", "json"])
+        parameters = 784 * hidden + hidden + hidden * 10
+        print(f"  {parameters:10,d} parameters: {seconds:7.2f} s  {memory:7.0f} MiB")
     shutil.rmtree(work, ignore_errors=True)
 
 
