@@ -123,8 +123,7 @@ JAX_MLP = JAX_PRELUDE + textwrap.dedent("""
     def loss(W1, b1, W2):
         return jnp.mean((jnp.tanh(v["X"] @ W1 + b1) @ W2 - v["T"]) ** 2)
     g = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(v["W1"], v["b1"], v["W2"])
-    json.dump({"W1": np.asarray(g[0]).tolist(), "b1": np.asarray(g[1]).tolist(), "W2": np.asarray(g[2]).tolist()},
-              sys.stdout)
+    json.dump({n: np.asarray(a).tolist() for n, a in zip(("W1", "b1", "W2"), g)}, sys.stdout)
 """)
 JAX_SEED3 = JAX_PRELUDE + textwrap.dedent("""
     def b(w1, w2):
