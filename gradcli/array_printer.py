@@ -61,7 +61,10 @@ class ArrayPrinter:
         return found
 
     def _name(self, name: str) -> str:
-        return name.replace("_", r"\_") if self.latex else name
+        if not self.latex:
+            return name
+        escaped = name.replace("_", r"\_")
+        return rf"\mathrm{{{escaped}}}" if len(name) > 1 else escaped
 
     def inline(self, node: Node) -> str:
         """The node's own expression, even when it has a name (a definition's right-hand side)."""
@@ -107,6 +110,8 @@ class ArrayPrinter:
     def _infix(self, node: Node, spelling: ops.Infix) -> tuple[str, int]:
         left, right = node.args
         precedence = spelling.precedence
+        if self.latex:
+            return self._infix_latex(node, spelling)
         if node.op is ops.POWER:
             left_text = self._operand(left, node, right, ops.POSTFIX)
             return (
@@ -120,6 +125,20 @@ class ArrayPrinter:
         left_text = self._operand(left, node, right, precedence)
         right_text = self._operand(right, node, left, precedence + 1)
         return (f"{left_text} {self._symbol(spelling)} {right_text}", precedence)
+
+    def _infix_latex(self, node: Node, spelling: ops.Infix) -> tuple[str, int]:
+        r"""LaTeX: A^\top r for matmul, \odot for element-wise products, \frac, powers as x^{n}."""
+        left, right = node.args
+        precedence = spelling.precedence
+        if node.op is ops.POWER:
+            return (f"{self._wrap(left, ops.POSTFIX)}^{{{self._print(right)[0]}}}", ops.EXPONENT)
+        if node.op is ops.DIVIDE:
+            return (rf"\frac{{{self._print(left)[0]}}}{{{self._print(right)[0]}}}", ops.ATOM)
+        left_text = self._operand(left, node, right, precedence)
+        right_text = self._operand(right, node, left, precedence + 1)
+        if node.op is ops.MATMUL or (node.op is ops.MULTIPLY and (left.shape == () or right.shape == ())):
+            return (f"{left_text} {right_text}", precedence)
+        return (f"{left_text} {spelling.latex} {right_text}", precedence)
 
     def _scaled(self, node: Node) -> bool:
         """An unnamed c * B with c a scalar literal."""
@@ -160,6 +179,8 @@ class ArrayPrinter:
             if isinstance(value, tuple):
                 return (_nested(value), ops.ATOM)
             text = number_text(value)
+            if self.latex and isinstance(value, Fraction):
+                return (rf"\frac{{{value.numerator}}}{{{value.denominator}}}", ops.ATOM)
             if text.startswith("-"):
                 return (text, ops.UNARY)
             return (text, ops.MULTIPLICATIVE if isinstance(value, Fraction) else ops.ATOM)

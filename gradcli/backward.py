@@ -135,16 +135,16 @@ def _owners(arrays: ArrayProgram) -> dict[int, str]:
 
 
 def matrix_forms(arrays: ArrayProgram, seeds: list[tuple[str, Node]], targets: tuple[str, ...]) -> dict:
-    """Each target's gradient as one expression over the program's names, or (an int) the number
-    of operations it would have when that is more than MATRIX_MAX_NODES."""
+    """Each target's gradient as one expression over the program's names, as (text, LaTeX), or
+    (an int) the number of operations it would have when that is more than MATRIX_MAX_NODES."""
     pairs = [(arrays.node(name), weight) for name, weight in seeds]
     results = ad.vjp(pairs, [arrays.node(t) for t in targets])
-    printer = ArrayPrinter(arrays.names)
+    printer, latex = ArrayPrinter(arrays.names), ArrayPrinter(arrays.names, latex=True)
     out = {}
     for target, result in zip(targets, results):
         node = result if result is not None else ops.zeros(arrays.node(target).shape)
         size = expanded_size(node, arrays.names)
-        out[target] = printer.text(node) if size <= MATRIX_MAX_NODES else size
+        out[target] = (printer.text(node), latex.text(node)) if size <= MATRIX_MAX_NODES else size
     return out
 
 

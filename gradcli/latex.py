@@ -67,6 +67,8 @@ def grad_latex(result: GradResult, weighted: bool = False) -> str:
             lines.append(left + r" &: " + _text(f"elided: {t.symbolic_elided}"))
         else:
             lines.append(left + " &= " + _array(t.expressions))
+        if t.matrix_latex is not None:
+            lines.append(r" &= " + t.matrix_latex + r" \quad " + _text("(matrix form)"))
     return _align(lines)
 
 

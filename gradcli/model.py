@@ -279,6 +279,7 @@ class TargetResult:
     expressions: object = field(default=None, repr=False, compare=False)  # the array of expressions
     matrix: str | None = None  # the gradient as one whole-array expression (order 1)
     matrix_elided: str | None = None  # why there is no matrix form
+    matrix_latex: str | None = field(default=None, repr=False, compare=False)  # the matrix form in LaTeX
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from gradcli.arrays import Node, Op, ShapeError, as_node
 
 # ---- spellings (how the printers write an operation) ------------------------------------------
 
-ADDITIVE, MULTIPLICATIVE, UNARY, POWER, POSTFIX, ATOM = range(1, 7)
+ADDITIVE, MULTIPLICATIVE, UNARY, EXPONENT, POSTFIX, ATOM = range(1, 7)  # precedence, loosest first
 
 
 @dataclass(frozen=True)
@@ -501,7 +501,7 @@ def _power_element(a, b):
     return objects.map2(functions.power, a, b)
 
 
-POWER = _binary("power", "**", POWER, np.power, _power_element, _power_vjp, _power_simplify, "^")
+POWER = _binary("power", "**", EXPONENT, np.power, _power_element, _power_vjp, _power_simplify, "^")
 
 
 def _maximum_vjp(g, out, a, b):

@@ -88,6 +88,8 @@ def grad_text(result: GradResult) -> Group:
             lines.append(_field("symbolic", _nested(t.symbolic, str, [MAX_TEXT_ELEMENTS])))
         elif t.symbolic_elided:
             lines.append(_field("symbolic", f"(elided: {t.symbolic_elided})", "dim"))
+        if t.matrix is not None:
+            lines.append(_field("matrix", t.matrix))
         if t.value is not None:
             lines.append(_field("value", _nested(t.value, _format_number, [MAX_TEXT_ELEMENTS]), "bold"))
         elif t.needs:

@@ -294,9 +294,9 @@ def with_matrix(
         elif isinstance(form, int):
             why = f"{form} operations, longer than the backward program; `gradcli backward` prints it"
             updated.append(dataclasses.replace(target, matrix_elided=why))
-        elif len(form) > max(budget, 80):
-            why = f"{len(form)} characters, longer than the backward program; `gradcli backward` prints it"
+        elif len(form[0]) > max(budget, 80):
+            why = f"{len(form[0])} characters, longer than the backward program; `gradcli backward` prints it"
             updated.append(dataclasses.replace(target, matrix_elided=why))
         else:
-            updated.append(dataclasses.replace(target, matrix=form))
+            updated.append(dataclasses.replace(target, matrix=form[0], matrix_latex=form[1]))
     return dataclasses.replace(result, gradients=tuple(updated))
