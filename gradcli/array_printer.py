@@ -202,6 +202,8 @@ class ArrayPrinter:
             (u,) = node.args
             zeros = f"zeros({_shape(node.shape)})"
             return (f"{zeros}.at[{_key_text(node.param('key'))}].add({self._print(u)[0]})", ops.POSTFIX)
+        if rule == "eye":
+            return (r"I" if self.latex else f"eye({node.param('n')})", ops.ATOM)
         if rule == "concatenate":
             items = ", ".join(self._print(a)[0] for a in node.args)
             return (f"concatenate([{items}], axis={node.param('axis')})", ops.ATOM)

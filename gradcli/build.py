@@ -157,6 +157,9 @@ class _Lowering:
         keywords = {k: (value, span) for k, value, span in node.keywords}
         if name in ("zeros", "ones"):
             return ops.full_like(_shape_constant(node.args[0]), int(name == "ones"))
+        if name == "eye":
+            (n,) = _shape_constant(node.args[0])
+            return ops.EYE(n=n)
         if name == "full":
             return ops.broadcast_to(self.expr(node.args[1]), _shape_constant(node.args[0]))
         if name in ("concatenate", "stack"):

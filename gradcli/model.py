@@ -183,7 +183,7 @@ def names_in(expr: Expr):
 
 _ONE_ARGUMENT = (
     "sin cos tan asin acos atan sinh cosh tanh exp log sqrt abs square sigmoid relu softplus stop "
-    "step sign zeros ones"
+    "step sign zeros ones eye"
 )
 FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     **{name: (1, 1, ()) for name in _ONE_ARGUMENT.split()},
@@ -314,3 +314,5 @@ class MatrixResult:
     needs: tuple[str, ...]
     disconnected: dict[str, str]
     expressions: object = field(default=None, repr=False, compare=False)  # the matrix of expressions
+    matrix: str | None = None  # a Hessian of one target as one whole-array expression
+    matrix_elided: str | None = None  # why there is none (one target only)

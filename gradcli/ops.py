@@ -910,6 +910,10 @@ def _matmul_simplify(a, b):
         return None
     if is_zero(a) or is_zero(b):
         return zeros(shape)
+    if b.op is EYE and a.ndim >= 1:
+        return a
+    if a.op is EYE and b.ndim >= 1:
+        return b
     return None
 
 
@@ -1005,6 +1009,30 @@ UNARY_FUNCTIONS = {
     for op in (SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH, COSH, TANH, EXP, LOG, SQRT, ABS)
     + (SIGMOID, RELU, SOFTPLUS, STOP, STEP, SIGN)
 }
+
+
+# ---- constructors -------------------------------------------------------------------------------
+
+
+def _eye_element(n=0):
+    out = objects.filled((n, n), objects.ZERO)
+    for i in range(n):
+        out[i, i] = se.Integer(1)
+    return out
+
+
+EYE = Op(
+    "eye",
+    lambda n=0: (n, n),
+    lambda n=0: np.eye(n),
+    _eye_element,
+    lambda g, out: (),
+    spelling=Special("eye"),
+)
+
+
+def is_eye(node: Node) -> bool:
+    return node.op is EYE
 
 
 # ---- joining ----------------------------------------------------------------------------------

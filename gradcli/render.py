@@ -70,6 +70,10 @@ def matrix_document(result: MatrixResult) -> dict:
         document["symbolic_elided"] = result.symbolic_elided
     if result.needs:
         document["needs"] = list(result.needs)
+    if result.command == "hessian" and len(result.wrt) == 1:
+        document["matrix"] = result.matrix
+        if result.matrix is None:
+            document["matrix_elided"] = result.matrix_elided or "no whole-array form"
     return document
 
 

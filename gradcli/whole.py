@@ -300,3 +300,64 @@ def with_matrix(
         else:
             updated.append(dataclasses.replace(target, matrix=form[0], matrix_latex=form[1]))
     return dataclasses.replace(result, gradients=tuple(updated))
+
+
+# ---- Hessians in closed form ----------------------------------------------------------------------
+
+MATRIX_MAX_CHARACTERS = 200  # a Hessian's closed form longer than this is elided
+
+
+def closed_hessian(whole: Whole) -> tuple[Node | None, str | None, str | None]:
+    """The Hessian of L for a single vector target as (node, text, why there is none)."""
+    from gradcli import jacobians
+    from gradcli.array_printer import ArrayPrinter
+
+    if len(whole.targets) != 1:
+        return None, None, "a whole-array Hessian is given for one target"
+    (target,) = whole.targets
+    x = whole.arrays.node(target)
+    if whole.reasons[target] is not None:
+        return None, None, "the target is disconnected"
+    if x.ndim != 1:
+        return None, None, "a whole-array Hessian is given for a vector target"
+    pairs = [(whole.arrays.node(n), w) for n, w in whole.seeds]
+    (gradient,) = ad.vjp(pairs, [x])
+    node = jacobians.jacobian(gradient, x) if gradient is not None else ops.zeros(x.shape * 2)
+    if node is None:
+        return None, None, "no whole-array closed form for an operation of this program"
+    text = ArrayPrinter(whole.arrays.names).text(node)
+    if len(text) > MATRIX_MAX_CHARACTERS:
+        return node, None, f'{len(text)} characters; the values are in "value"'
+    return node, text, None
+
+
+def hessian(program: Program, request: Request):
+    """The Hessian from its whole-array closed form in float64, for programs larger than the
+    per-element view allows. Raises GradcliError where there is no closed form."""
+    from gradcli.lower import labels
+    from gradcli.model import MatrixResult
+
+    whole = prepare(program, request)
+    node, text, why = closed_hessian(whole)
+    if node is None:
+        raise LimitError(
+            f"the program's arrays are larger than --limit elements={request.limits.elements} for a "
+            f"per-element Hessian, and it has no whole-array form ({why}); raise the limit"
+        )
+    (target,) = whole.targets
+    names = tuple(labels(target, whole.arrays.node(target).shape))
+    missing = [n for n in numbers.leaves([node]) if n not in whole.literals]
+    needs = tuple(d.name for d in program.declarations if d.name in missing)
+    value = None
+    if not needs:
+        check_memory([node], request.limits)
+        (matrix,) = numbers.evaluate([node], whole.float_values())
+        value = (np.triu(matrix) + np.triu(matrix, 1).T).tolist()  # exactly symmetric
+    elided = (
+        f"not built: the program's arrays exceed --limit elements={request.limits.elements}; "
+        "the values come from the whole-array closed form in float64"
+    )
+    return MatrixResult(
+        "hessian", program.filename, whole.outputs, whole.targets, request.unconnected, names, names,
+        None, elided, value, needs, {}, None, text, why,
+    )  # fmt: skip

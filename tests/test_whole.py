@@ -1,6 +1,7 @@
 """Whole arrays: the backward program, matrix forms, eval, values from files and numbers at scale,
 checked against NumPy, finite differences and gradcli's own per-element results."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradcli import api, whole
-from gradcli.model import Request
+from gradcli.model import Request, SymbolicMode
 from gradcli.parser import parse, parse_literal
 
 from .oracle import central_gradient
@@ -205,3 +206,58 @@ def test_the_memory_limit_is_checked_from_the_shapes(run, tmp_path):
     at = ["--at", f"a=@{tmp_path / 'a.npy'}", "--at", f"b=@{tmp_path / 'b.npy'}"]
     code, out, err = run(text, "grad", *at)  # 1.6e9 elements: refused before any is allocated
     assert code == 1 and out == "" and "--limit memory=MIB" in err
+
+
+@pytest.mark.parametrize(
+    "text, matrix",
+    [
+        ("var x: [3]\nvar A: [3, 3]\nf = x @ A @ x\n", "A.T + A"),
+        ("var A: [4, 3]\nvar x: [3]\nconst y: [4]\nr = A @ x - y\nf = sum(r ** 2)\n", "2 * A.T @ A"),
+        ("var x: [3]\nconst M: [3, 3]\nf = sum(sin(M @ x))\n", "M.T @ ((-sin(M @ x))[:, None] * M)"),
+    ],
+)
+def test_hessian_closed_forms(run_json, text, matrix):
+    code, doc, _ = run_json(text, "hessian", "--wrt", "x", "--symbolic", "none")
+    assert code == 0 and doc["matrix"] == matrix
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program(), VALUES)
+def test_hessian_closed_forms_equal_the_per_element_hessian(generated, values):
+    """Where a whole-array closed form exists for the vector target v, its float64 values equal
+    the Hessian computed per element (the symbolic path), which test_orders checks against
+    finite differences."""
+    text, outputs, _ = generated
+    prog = parse(text, "random.txt")
+    request = Request(
+        of=tuple(outputs), wrt=("v",), at={k: parse_literal(_literal(a), "--at") for k, a in values.items()}
+    )
+    prepared = whole.prepare(prog, request)
+    node, _, why = whole.closed_hessian(prepared)
+    if node is None:
+        return
+    closed = whole.numbers.evaluate([node], prepared.float_values())[0]
+    per_element = api.hessian(prog, dataclasses.replace(request, symbolic=SymbolicMode.FULL))
+    np.testing.assert_allclose(closed, np.array(per_element.value, dtype=float), rtol=1e-9, atol=1e-9)
+
+
+def test_a_large_logistic_hessian_comes_from_its_closed_form(run_json, tmp_path):
+    rng = np.random.default_rng(2)
+    x, y, w = rng.normal(size=(400, 300)) / 10, np.sign(rng.normal(size=400)), rng.normal(size=300) * 0.1
+    for name, array in {"X": x, "y": y, "w": w}.items():
+        np.save(tmp_path / f"{name}.npy", array)
+    text = (
+        "const X: [400, 300]\nconst y: [400]\nvar w: [300]\nm = X @ w\n"
+        "L = sum(softplus(-y * m)) + sum(w ** 2) / 2\n"
+    )
+    at = [a for n in ("X", "y", "w") for a in ("--at", f"{n}=@{tmp_path / n}.npy")]
+    code, doc, err = run_json(text, "hessian", *at)
+    assert code == 0, err
+    s = 1 / (1 + np.exp(y * (x @ w)))
+    expected = x.T @ ((s * (1 - s))[:, None] * x) + np.eye(300)
+    np.testing.assert_allclose(doc["value"], expected, rtol=1e-10, atol=1e-12)
+    assert (
+        doc["matrix"]
+        == "eye(300) + X.T @ (y[:, None] * ((sigmoid(-y * m) * (1 - sigmoid(-y * m)))[:, None] * "
+        "(y[:, None] * X)))"
+    )
