@@ -440,7 +440,9 @@ def hessian(program: Program, request: Request) -> MatrixResult:
     from gradcli import whole
 
     if whole.needs_whole_arrays(program, request):
-        return whole.hessian(program, request)
+        closed = whole.hessian(program, request)
+        if closed is not None:
+            return closed
     whole_request = whole.prepare(program, request)
     closed, matrix_text, matrix_why = whole.closed_hessian(whole_request)
     result = _hessian(program, request, closed)

@@ -333,17 +333,14 @@ def closed_hessian(whole: Whole) -> tuple[Node | None, str | None, str | None]:
 
 def hessian(program: Program, request: Request):
     """The Hessian from its whole-array closed form in float64, for programs larger than the
-    per-element view allows. Raises GradcliError where there is no closed form."""
+    per-element view allows; None where there is no closed form."""
     from gradcli.lower import labels
     from gradcli.model import MatrixResult
 
     whole = prepare(program, request)
     node, text, why = closed_hessian(whole)
     if node is None:
-        raise LimitError(
-            f"the program's arrays are larger than --limit elements={request.limits.elements} for a "
-            f"per-element Hessian, and it has no whole-array form ({why}); raise the limit"
-        )
+        return None
     (target,) = whole.targets
     names = tuple(labels(target, whole.arrays.node(target).shape))
     missing = [n for n in numbers.leaves([node]) if n not in whole.literals]

@@ -62,7 +62,7 @@ def test_limits_can_be_raised(run):
     text = "var x = 1.0\ny = " + " + ".join(["x"] * 3000) + "\n"
     code, out, err = run(text, "grad", "--limit", "depth=4000", "--format", "json")
     assert code == 0 and '"value": 3000.0' in out
-    code, out, err = run("var x: [3]\ny = sum(x)\n", "hessian", "--limit", "elements=2")
+    code, out, err = run("var x: [3, 3]\ny = sum(x)\n", "hessian", "--limit", "elements=2")
     assert code == 1 and "elements=N" in err
 
 
