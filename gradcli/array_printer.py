@@ -41,9 +41,11 @@ def _shape(shape) -> str:
 class ArrayPrinter:
     """Writes nodes as expressions; `names` maps node ids to the names to write instead."""
 
-    def __init__(self, names: dict[int, str] | None = None, latex: bool = False):
+    def __init__(self, names: dict[int, str] | None = None, latex: bool = False, numpy: bool = False):
         self.names = names or {}
         self.latex = latex
+        self.numpy = numpy  # NumPy source for export: np. functions, helpers named in `helpers`
+        self.helpers: dict[str, object] = {}  # helper name -> the row's float64 function
         self.memo: dict[int, tuple[str, int]] = {}
         self._alive: list[Node] = []
 
@@ -112,6 +114,9 @@ class ArrayPrinter:
         precedence = spelling.precedence
         if self.latex:
             return self._infix_latex(node, spelling)
+        if self.numpy and spelling.precedence == 0:  # a comparison: 1.0 or 0.0, as in the language
+            left_text, right_text = self._wrap(left, ops.ADDITIVE), self._wrap(right, ops.ADDITIVE)
+            return (f"(1.0 * ({left_text} {spelling.symbol} {right_text}))", ops.ATOM)
         if node.op is ops.POWER:
             left_text = self._operand(left, node, right, ops.POSTFIX)
             return (
@@ -163,21 +168,34 @@ class ArrayPrinter:
         return (f"-{self._wrap(x, ops.UNARY)}", ops.UNARY)
 
     def _function(self, node: Node, spelling: ops.Function) -> tuple[str, int]:
+        if self.numpy and node.op is ops.STOP:
+            return self._print(node.args[0])
         args = [self._print(a)[0] for a in node.args]
         if node.op is ops.RESHAPE:
             args.append(_shape(node.shape))
         keywords = spelling.keywords(node) if spelling.keywords else {}
         args += [f"{k}={v}" for k, v in keywords.items()]
         name = spelling.latex if self.latex else spelling.name
+        if self.numpy:
+            name = spelling.numpy or self._numpy_name(node.op)
         if self.latex:
             return (rf"{name}\left({', '.join(args)}\right)", ops.ATOM)
         return (f"{name}({', '.join(args)})", ops.ATOM)
+
+    def _numpy_name(self, op: ops.Op) -> str:
+        """`np.sin` for a NumPy function; else the row's own float64 function, exported as a helper."""
+        function = op.numpy
+        if getattr(function, "__module__", "") == "numpy" or isinstance(function, np.ufunc):
+            return f"np.{function.__name__}"
+        self.helpers[function.__name__] = function
+        return function.__name__
 
     def _special(self, node: Node, rule: str) -> tuple[str, int]:
         if rule == "literal":
             value = node.param("value")
             if isinstance(value, tuple):
-                return (_nested(value), ops.ATOM)
+                text = _nested(value)
+                return (f"np.array({text}, dtype=np.float64)" if self.numpy else text, ops.ATOM)
             text = number_text(value)
             if self.latex and isinstance(value, Fraction):
                 return (rf"\frac{{{value.numerator}}}{{{value.denominator}}}", ops.ATOM)
@@ -192,34 +210,41 @@ class ArrayPrinter:
             if x.ndim == 2:
                 suffix = "^\\top" if self.latex else ".T"
                 return (f"{self._wrap(x, ops.POSTFIX)}{suffix}", ops.POSTFIX)
-            return (f"transpose({self._print(x)[0]}, ({', '.join(map(str, perm))}))", ops.ATOM)
+            axes = ", ".join(map(str, perm))
+            return (f"{'np.' * self.numpy}transpose({self._print(x)[0]}, ({axes}))", ops.ATOM)
         if rule == "getitem":
             (x,) = node.args
             return (f"{self._wrap(x, ops.POSTFIX)}[{_key_text(node.param('key'))}]", ops.POSTFIX)
         if rule == "broadcast":
             return self._broadcast(node)
+        if rule == "scatter" and self.numpy:
+            (u,) = node.args
+            self.helpers["scatter_add"] = None
+            key = _key_text(node.param("key"))
+            return (f"scatter_add({self._print(u)[0]}, np.s_[{key}], {_shape(node.shape)})", ops.ATOM)
         if rule == "scatter":
             (u,) = node.args
             zeros = f"zeros({_shape(node.shape)})"
             return (f"{zeros}.at[{_key_text(node.param('key'))}].add({self._print(u)[0]})", ops.POSTFIX)
         if rule == "eye":
-            return (r"I" if self.latex else f"eye({node.param('n')})", ops.ATOM)
+            return (r"I" if self.latex else f"{'np.' * self.numpy}eye({node.param('n')})", ops.ATOM)
         if rule == "concatenate":
             items = ", ".join(self._print(a)[0] for a in node.args)
-            return (f"concatenate([{items}], axis={node.param('axis')})", ops.ATOM)
+            return (f"{'np.' * self.numpy}concatenate([{items}], axis={node.param('axis')})", ops.ATOM)
         raise ValueError(rule)
 
     def _broadcast(self, node: Node) -> tuple[str, int]:
         (source,) = node.args
         value = ops.scalar_value(source) if source.op is ops.LITERAL else None
         if value is not None and source.shape == ():
+            prefix = "np." if self.numpy else ""
             if value == 0 and not isinstance(value, float):
-                return (f"zeros({_shape(node.shape)})", ops.ATOM)
+                return (f"{prefix}zeros({_shape(node.shape)})", ops.ATOM)
             if value == 1 and not isinstance(value, float):
-                return (f"ones({_shape(node.shape)})", ops.ATOM)
-            return (f"full({_shape(node.shape)}, {number_text(value)})", ops.ATOM)
+                return (f"{prefix}ones({_shape(node.shape)})", ops.ATOM)
+            return (f"{prefix}full({_shape(node.shape)}, {number_text(value)})", ops.ATOM)
         text, _ = self._expanded(node)
-        return (f"broadcast_to({text}, {_shape(node.shape)})", ops.ATOM)
+        return (f"{'np.' * self.numpy}broadcast_to({text}, {_shape(node.shape)})", ops.ATOM)
 
 
 def _broadcasts_to(a, b, shape) -> bool:

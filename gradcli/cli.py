@@ -606,11 +606,11 @@ def export(file, limits, lang, output, of, wrt, stop, grad_ys):
       gradcli export model.txt --lang c --output model_grad.c && cc -c model_grad.c
     """
     from gradcli import export as exporting
-    from gradcli import rewrite
+    from gradcli import numpy_export, rewrite
 
     program = read_program(file, limits)
     request = _request(limits, of, wrt, (), stop, "none", grad_ys=grad_ys)
-    write = exporting.numpy_module if Language(lang) is Language.NUMPY else exporting.c_source
+    write = numpy_export.numpy_module if Language(lang) is Language.NUMPY else exporting.c_source
     source = write(program, request)
     if output:
         rewrite.write_atomically(output, source.encode("utf-8"))

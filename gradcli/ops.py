@@ -46,6 +46,7 @@ class Function:
     name: str
     latex: str
     keywords: object = None
+    numpy: str | None = None  # its name in exported NumPy code, where not the row's own function
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,11 @@ def _relu_numpy(x):
 
 
 RELU = _unary("relu", _relu_numpy, functions.relu, lambda x, out: step(x))
-SOFTPLUS = _unary("softplus", lambda x: np.logaddexp(0.0, x), functions.softplus, lambda x, out: sigmoid(x))
+def _softplus_numpy(x):
+    return np.logaddexp(0.0, x)
+
+
+SOFTPLUS = _unary("softplus", _softplus_numpy, functions.softplus, lambda x, out: sigmoid(x))
 STEP = _unary("step", _step_numpy, functions.step, None, differentiable=False, doc="1 where x > 0, else 0")
 SIGN = _unary("sign", np.sign, functions.sgn, None, differentiable=False)
 STOP = Op(
@@ -514,21 +519,23 @@ def _minimum_vjp(g, out, a, b):
     return _pair(a, b, g * (1 - second), g * second)
 
 
-def _nan_aware(choose):
-    def run(a, b):
-        with np.errstate(invalid="ignore"):
-            return np.where(np.isnan(a) | np.isnan(b), np.nan, np.where(choose(a, b), a, b))
+def _maximum_numpy(a, b):
+    with np.errstate(invalid="ignore"):  # NaN in either argument gives NaN; a tie gives a
+        return np.where(np.isnan(a) | np.isnan(b), np.nan, np.where(a >= b, a, b))
 
-    return run
+
+def _minimum_numpy(a, b):
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(a) | np.isnan(b), np.nan, np.where(a <= b, a, b))
 
 
 MAXIMUM = Op(
-    "maximum", _broadcast_shape("maximum"), _nan_aware(np.greater_equal),
+    "maximum", _broadcast_shape("maximum"), _maximum_numpy,
     lambda a, b: objects.map2(functions.maximum, a, b), _maximum_vjp,
     spelling=Function("maximum", r"\max"),
 )  # fmt: skip
 MINIMUM = Op(
-    "minimum", _broadcast_shape("minimum"), _nan_aware(np.less_equal),
+    "minimum", _broadcast_shape("minimum"), _minimum_numpy,
     lambda a, b: objects.map2(functions.minimum, a, b), _minimum_vjp,
     spelling=Function("minimum", r"\min"),
 )  # fmt: skip
@@ -584,10 +591,14 @@ def _where_simplify(c, a, b):
     return None
 
 
+def _where_numpy(c, a, b):
+    return np.where(c != 0, a, b)
+
+
 WHERE = Op(
     "where",
     _broadcast_shape("where"),
-    lambda c, a, b: np.where(c != 0, a, b),
+    _where_numpy,
     _where_element,
     _where_vjp,
     simplify=_where_simplify,
@@ -653,7 +664,7 @@ SUM = Op(
     lambda x, axes=(), keepdims=False: objects.sum_axes(x, axes, keepdims),
     _sum_vjp,
     simplify=_sum_simplify,
-    spelling=Function("sum", r"\sum", _sum_keywords),
+    spelling=Function("sum", r"\sum", _sum_keywords, numpy="np.sum"),
 )
 
 
@@ -736,7 +747,7 @@ RESHAPE = Op(
         if x.shape == tuple(shape)
         else (RESHAPE(x.args[0], shape=shape) if x.op is RESHAPE else (zeros(shape) if is_zero(x) else None))
     ),
-    spelling=Function("reshape", r"\operatorname{reshape}", lambda node: {}),
+    spelling=Function("reshape", r"\operatorname{reshape}", lambda node: {}, numpy="np.reshape"),
 )
 
 

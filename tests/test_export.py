@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from gradcli import api, export
+from gradcli import api, export, numpy_export
 from gradcli.model import Request
 from gradcli.parser import parse, parse_literal
 
@@ -45,7 +45,7 @@ def test_exported_numpy_matches_gradcli(tmp_path_factory, generated, values):
     text, outputs, _ = generated
     prog = parse(text, "random.txt")
     path = tmp_path_factory.mktemp("export") / "exported.py"
-    path.write_text(export.numpy_module(prog, Request(of=tuple(outputs))))
+    path.write_text(numpy_export.numpy_module(prog, Request(of=tuple(outputs))))
     loss, gradients = _load_module(path).evaluate(**values)
     expected = _expected(prog, values, outputs)
     for name, value in expected.items():
@@ -132,7 +132,7 @@ def test_export_cli_writes_a_file_and_c_compiles_with_no_flag(run, tmp_path):
 
 def test_exported_module_checks_its_arguments(tmp_path):
     path = tmp_path / "m.py"
-    path.write_text(export.numpy_module(parse("var x: [2]\ny = sum(x * x)\n"), Request()))
+    path.write_text(numpy_export.numpy_module(parse("var x: [2]\ny = sum(x * x)\n"), Request()))
     module = _load_module(path)
     with pytest.raises(TypeError, match="missing values"):
         module.evaluate()
@@ -140,3 +140,34 @@ def test_exported_module_checks_its_arguments(tmp_path):
         module.evaluate(x=[1.0, 2.0, 3.0])
     loss, gradients = module.evaluate(x=np.array([1.0, -2.0]))
     assert loss == 5.0 and gradients["x"].tolist() == [2.0, -4.0]
+
+
+def test_exported_numpy_is_whole_array_code_whatever_the_size(tmp_path):
+    """A 300x200 layer exports as a few whole-array statements, and the module's gradient equals
+    NumPy's hand-written one."""
+    text = "const X: [300, 200]\nvar W: [200, 10]\nh = tanh(X @ W)\nL = sum(h ** 2) / 2\n"
+    source = numpy_export.numpy_module(parse(text, "big.txt"), Request())
+    assert len(source.splitlines()) < 60
+    path = tmp_path / "big.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("big", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(300, 200)), rng.normal(size=(200, 10)) * 0.1
+    loss, gradients = module.evaluate(X=x, W=w)
+    h = np.tanh(x @ w)
+    np.testing.assert_allclose(loss, np.sum(h**2) / 2, rtol=1e-12)
+    np.testing.assert_allclose(gradients["W"], x.T @ (h * (1 - h**2)), rtol=1e-10)
+
+
+def test_exported_numpy_names_and_file_names_cannot_inject_code(tmp_path):
+    name = 'q"""; import os; os.system("touch PWNED"); """.txt'
+    source = numpy_export.numpy_module(parse("var lambda_ = 1.0\nclass_ = lambda_ * 2\n", name), Request())
+    path = tmp_path / "m.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("m", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert name == module.SOURCE and not (tmp_path / "PWNED").exists()
+    assert module.evaluate()[1]["lambda_"] == 2.0
