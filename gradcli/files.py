@@ -16,7 +16,6 @@ import contextlib
 import os
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from typing import IO
@@ -137,6 +136,8 @@ def _new_file_mode(target: str) -> int:
 def replacing(path: str, inputs: Iterable[str] = (), text: bool = False) -> Iterator[IO]:
     """A stream (binary, or UTF-8 text with `text`) to a new file that replaces `path` (see
     output_path) when the block ends without error, and is removed otherwise."""
+    import tempfile  # not at the top: `gradcli --help` does without it
+
     target = output_path(path, inputs)
     try:
         handle, temporary = tempfile.mkstemp(prefix=".gradcli-", dir=os.path.dirname(target))
