@@ -6,6 +6,7 @@ import codecs
 import contextlib
 import dataclasses
 import enum
+import errno
 import functools
 import json
 import math
@@ -322,16 +323,30 @@ def _output(err: bool = False):
 
 
 def write(text: str, err: bool = False) -> None:
+    """Write `text` in full: encoded as the stream's text layer would, then written to its binary
+    layer until every byte is taken (with PYTHONUNBUFFERED that layer may take part of a write)."""
     with _output(err) as stream:
-        stream.write(text)
+        binary = getattr(stream, "buffer", None)
+        if binary is None:
+            stream.write(text)
+            return
+        stream.flush()
+        data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+        while data:
+            written = binary.write(data)
+            if not written:
+                raise OSError(errno.EAGAIN, "the stream takes no more")
+            data = data[written:]
 
 
 def _print(renderable) -> None:
-    """A Rich renderable on stdout; Rich decides width, colour and ASCII-only from the stream."""
+    """A Rich renderable on stdout; Rich decides width, colour and ASCII-only for stdout."""
     from rich.console import Console
 
-    with _output() as stream:
-        Console(file=stream, highlight=False, soft_wrap=True).print(renderable)
+    console = Console(highlight=False, soft_wrap=True)
+    with _output(), console.capture() as capture:
+        console.print(renderable)
+    write(capture.get())
 
 
 def _emit(output_format: str, result, document, text, latex=None) -> None:
@@ -706,6 +721,9 @@ def main() -> None:
             stream.reconfigure(errors=ENCODING_FALLBACK)
     try:
         cli(prog_name="gradcli", obj=Session(process=True))
+    except OSError as error:  # click's own output (--help, --version, usage) could not be written
+        _report(f"gradcli: error: cannot write the output: {error.strerror or error}")
+        sys.exit(EXIT_INPUT_ERROR)
     finally:
         _discard_unwritable_output()
 

@@ -207,7 +207,10 @@ def _flatten(value, shape, name) -> list[float]:
             or isinstance(v, (int, float))
             and not isinstance(v, bool)
         ):
-            out.append(float(v))
+            try:
+                out.append(float(v))
+            except OverflowError:
+                raise GradcliError(f"--expect: {name} holds an integer beyond float64") from None
         else:
             raise GradcliError(f"--expect: {name} holds {v!r}, not a number")
     return out
@@ -227,8 +230,13 @@ def expected_map(document) -> tuple[dict[str, object], int]:
         order = document.get("order", 1)
         if not isinstance(order, int) or isinstance(order, bool) or order < 1:
             raise GradcliError(f"--expect: 'order' must be a positive integer, not {order!r}")
-        return result, order
-    return dict(document), 1
+    else:
+        result, order = dict(document), 1
+    if not result:
+        raise GradcliError(
+            "--expect: the file names no gradient; give {name: value, ...} or grad's JSON output"
+        )
+    return result, order
 
 
 def check_expected(
