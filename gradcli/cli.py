@@ -66,7 +66,7 @@ def format_error(error) -> str:
 
 
 def _report(text: str) -> None:
-    """Write an error message to stderr; if even that fails, there is no one left to tell."""
+    """Write a message (an error or a warning) to stderr; if even that fails, no one is left to tell."""
     with contextlib.suppress(OSError):
         write(text + "\n", err=True)
 

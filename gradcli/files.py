@@ -43,7 +43,7 @@ def _kind(mode: int) -> str:
         return "a device"
     if stat.S_ISSOCK(mode):
         return "a socket"
-    return "not a regular file"
+    return "a special file"
 
 
 # ---- reading -------------------------------------------------------------------------------------
@@ -98,12 +98,15 @@ def bounded_lines(stream: IO[str], name: str) -> Iterator[str]:
 
 
 def output_path(path: str, inputs: Iterable[str] = ()) -> str:
-    """The real path that writing `path` replaces. GradcliError if it is not a regular file, has
-    other hard links, or is one of `inputs` (paths; '-' is skipped)."""
+    """The real path that writing `path` replaces. GradcliError if its directory is missing, or it
+    is not a regular file, is read-only, has other hard links, or is one of `inputs` (paths; '-'
+    is skipped)."""
     real = os.path.realpath(path)
     try:
         status = os.stat(real)
     except FileNotFoundError:
+        if not os.path.isdir(os.path.dirname(real)):
+            raise GradcliError(f"cannot write {path}: its directory does not exist") from None
         return real
     except OSError as error:
         raise GradcliError(f"cannot write {path}: {error.strerror}") from None
@@ -111,6 +114,8 @@ def output_path(path: str, inputs: Iterable[str] = ()) -> str:
         raise GradcliError(
             f"will not write {path}: it is {_kind(status.st_mode)}; gradcli writes regular files"
         )
+    if not os.access(real, os.W_OK):
+        raise GradcliError(f"will not write {path}: it is read-only")
     if status.st_nlink > 1:
         raise GradcliError(
             f"will not write {path}: it has {status.st_nlink - 1} other hard link(s), which replacing "
@@ -230,6 +235,8 @@ def _open_locked(target: str, path: str) -> int:
 
 
 def _lock(descriptor: int) -> None:
+    """Wait for the exclusive lock (checking the time limit). Where the system or the file system
+    has no locks, go on without: Update.replace still refuses a file that changed."""
     if fcntl is None:
         return
     while True:
@@ -239,6 +246,8 @@ def _lock(descriptor: int) -> None:
         except BlockingIOError:
             deadline.check()
             time.sleep(LOCK_POLL)
+        except OSError:  # e.g. ENOLCK on some network file systems
+            return
 
 
 def _read_descriptor(descriptor: int, path: str) -> bytes:

@@ -83,7 +83,7 @@ def _evaluate(job: Job, chunk: dict, size: int) -> list[np.ndarray]:
 def _csv_chunks(path: str, job: Job) -> Iterator[tuple[dict, int]]:
     files.check_input(path)
     try:
-        with open(path, newline="", encoding="utf-8") as stream:
+        with open(path, newline="", encoding="utf-8-sig") as stream:  # a BOM, as Excel writes, is fine
             yield from _csv_rows(csv.reader(files.bounded_lines(stream, path)), path, job)
     except OSError as error:
         raise GradcliError(f"cannot read {path}: {error.strerror}") from None

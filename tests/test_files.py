@@ -108,6 +108,18 @@ def test_the_input_is_never_overwritten(model, tmp_path):
     assert model.read_text() == MODEL and points.read_text() == "x\n1.0\n"
 
 
+def test_a_missing_directory_is_refused_before_the_work(model, tmp_path):
+    code, out, err = _invoke("export", model, "--lang", "c", "--output", tmp_path / "no" / "x.c")
+    assert code == 1 and "its directory does not exist" in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any file")
+def test_a_read_only_file_is_not_replaced(model):
+    model.chmod(0o444)
+    code, out, err = _invoke("step", model, "--lr", "0.1", "--write")
+    assert code == 1 and "it is read-only" in err and model.read_text() == MODEL
+
+
 def test_step_write_through_a_symlink_keeps_the_link(model, tmp_path):
     link = tmp_path / "link.txt"
     link.symlink_to(model)
@@ -255,6 +267,13 @@ def test_bad_csv_fields(model, tmp_path, content, message):
     points.write_bytes(content)
     code, out, err = _invoke("grad", model, "--points", points)
     assert code == 1 and message in err and out == ""
+
+
+def test_a_csv_file_may_start_with_a_byte_order_mark(model, tmp_path):
+    points = tmp_path / "p.csv"
+    points.write_bytes(b"\xef\xbb\xbfx\n2.0\n")
+    code, out, err = _invoke("grad", model, "--points", points)
+    assert code == 0 and out == "L,d/dx\n4.0,4.0\n"
 
 
 def test_an_overlong_csv_line_is_refused(model, tmp_path, monkeypatch):
