@@ -39,6 +39,11 @@ COMMANDS = [
     ("grad bad.txt", 1),
     ("plot square.txt --wrt a --order 2", 0),
     ("plot --help", 0),
+    ("step s3.txt --lr 0.1", 0),
+    ("jacobian wide.txt --of y", 0),
+    ("grad s3.txt --format latex", 0),
+    ("export s3.txt --lang numpy", 0),
+    ("--help", 0),
 ]
 
 
@@ -71,7 +76,7 @@ def test_every_command_works_in_a_non_utf8_terminal(tmp_path, encoding):
     errs, _ = _parts(stderr, encoding)
     assert codes == [code for _, code in COMMANDS], errs
     assert not any("internal error" in err or "Traceback" in err for err in errs)
-    graph, check, grad, hessian, error, plot, help_text = outs
+    graph, check, grad, hessian, error, plot, help_text, step, jacobian, latex, export, _ = outs
     assert "(/) no gradient: stop(...) at line 4" in graph and "x w1  DISCONNECTED" in graph
     assert "+ w2  a gradient reaches b" in graph
     assert "x w2: expected 7.0, computed 6.0" in check and "MISMATCH" in check
@@ -79,6 +84,8 @@ def test_every_command_works_in_a_non_utf8_terminal(tmp_path, encoding):
     assert "x[39]" in hessian and ("..." in hessian or "…" in hessian)
     assert "dL/da" in plot and "d2L/da2" in plot
     assert "(default: the value +/- 2)" in help_text
+    assert "loss" in step and "x[39]" in jacobian and "\\begin{align*}" in latex
+    assert "def evaluate" in export
     message, source, caret = errs[4].splitlines()
     assert message.startswith("bad.txt:2:9: error: unexpected character") and caret == "        ^"
     assert source[8] == ("?" if encoding == "ascii" else "é")  # one character for one: aligned
