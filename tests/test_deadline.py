@@ -111,11 +111,13 @@ def test_a_huge_time_limit_is_accepted_by_the_process(tmp_path):
 
 
 def test_the_last_resort_ends_c_code_that_holds_the_gil(tmp_path):
-    # sum() over a range runs in C without ever releasing the GIL, so the watchdog thread cannot
-    # run; faulthandler's own thread ends the process (exit 1, no message)
+    # sum() over a range runs in C without ever releasing the GIL, so no Python thread runs;
+    # faulthandler's own thread ends the process (exit 1, no message). The watchdog is set to
+    # wait longer than faulthandler here, so that only faulthandler can end it.
     script = textwrap.dedent(
         """
         from gradcli import deadline
+        deadline.WATCHDOG_GRACE = 1000.0
         with deadline.enforced(deadline.Deadline(0.2), "the watchdog ran"):
             sum(range(10**13))
         print("finished")
