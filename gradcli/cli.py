@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import dataclasses
 import enum
+import errno
 import functools
 import json
 import math
-import signal
+import os
 import sys
 import traceback
 
 import click
 
+from gradcli import deadline, files
 from gradcli.errors import GradcliError, LimitError
 from gradcli.model import Language, Limits  # a few dataclasses: cheap to import, unlike the maths
 
@@ -22,6 +25,12 @@ EXIT_DISCONNECTED_OR_MISMATCH = 3
 EXIT_BUG = 4
 SOURCE_WINDOW = 100  # characters of a long source line shown around an error
 RECURSION_LIMIT = 20_000  # deep but bounded (--limit depth) expressions recurse in Lark and SymPy
+ENCODING_FALLBACK = "gradcli-fallback"  # the codecs error handler of stdout and stderr (main())
+ASCII_FALLBACKS = {  # for terminals whose encoding lacks the symbols gradcli prints
+    **{"…": "...", "⋮": ":", "✓": "+", "✗": "x", "⊘": "(/)", "±": "+/-", "─": "-", "│": "|"},
+    **dict.fromkeys("┌┐└┘├┤┬┴┼", "+"),  # the frame of a plotext plot
+    **dict.fromkeys("▀▄▌▐█▖▗▘▙▚▛▜▝▞▟", "*"),  # plotext's markers
+}
 
 
 class OutputFormat(str, enum.Enum):
@@ -56,6 +65,12 @@ def format_error(error) -> str:
     )
 
 
+def _report(text: str) -> None:
+    """Write a message (an error or a warning) to stderr; if even that fails, no one is left to tell."""
+    with contextlib.suppress(OSError):
+        write(text + "\n", err=True)
+
+
 class GradcliGroup(click.Group):
     """Turns every GradcliError into one located message and exit 1, and a bug into exit 4."""
 
@@ -63,25 +78,35 @@ class GradcliGroup(click.Group):
         try:
             return super().invoke(ctx)
         except GradcliError as error:
-            click.echo(format_error(error), err=True)
+            _report(format_error(error))
             ctx.exit(error.exit_code)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
+        except deadline.TimeLimitExceeded as error:
+            _report(format_error(LimitError(str(error))))
+            ctx.exit(EXIT_INPUT_ERROR)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, BrokenPipeError):
+            raise  # click's main() ends a closed pipe quietly with exit 1
         except RecursionError:
-            click.echo("gradcli: error: the input is nested too deeply to process", err=True)
+            _report("gradcli: error: the input is nested too deeply to process")
             ctx.exit(EXIT_INPUT_ERROR)
         except MemoryError:
-            click.echo("gradcli: error: out of memory; the input is too large", err=True)
+            _report("gradcli: error: out of memory; the input is too large")
             ctx.exit(EXIT_INPUT_ERROR)
         except Exception:
             if ctx.params.get("debug"):
                 traceback.print_exc()
-            click.echo(
+            _report(
                 "gradcli: internal error (a bug in gradcli); please report it with the input "
-                "file and command line (run again with --debug for the traceback)",
-                err=True,
+                "file and command line (run again with --debug for the traceback)"
             )
             ctx.exit(EXIT_BUG)
+
+
+@dataclasses.dataclass(frozen=True)
+class Session:
+    """How gradcli runs: `process` when main() runs it as its own process (then a watchdog may end
+    the process at the time limit), not when a host program such as pytest invokes `cli`."""
+
+    process: bool = False
 
 
 @click.group(cls=GradcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,36 +144,16 @@ def parse_limits(items: tuple[str, ...]) -> Limits:
     return dataclasses.replace(Limits(), **changes)
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float):
-    """Raise LimitError when a command runs longer than `seconds` of wall time."""
-
-    def expire(signum, frame):
-        raise LimitError(
-            f"gave up after {seconds:g} seconds (the time limit); raise it with --limit time=SECONDS"
-        )
-
-    if not hasattr(signal, "setitimer"):
-        yield
-        return
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def read_program(path: str, limits=None):
     """Read and parse FILE ('-' is standard input). Raises GradcliError."""
+    return parse_program(files.read_bounded(path, files.MAX_PROGRAM_BYTES), path, limits)
+
+
+def parse_program(data: bytes, path: str, limits=None):
+    """Parse the bytes of a program file. Raises GradcliError."""
     from gradcli.parser import parse
 
     filename = "<stdin>" if path == "-" else path
-    try:
-        data = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()  # noqa: SIM115
-    except OSError as error:
-        raise GradcliError(f"cannot read {path}: {error.strerror}") from None
     if b"\0" in data:
         raise GradcliError(f"{filename} is a binary file, not a gradcli program")
     try:
@@ -205,7 +210,7 @@ def _option_group(*decorators):
     return apply
 
 
-file_argument = click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+file_argument = click.argument("file", type=click.Path(allow_dash=True))
 of_option = click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition).")
 wrt_option = click.option("--wrt", metavar="NAMES", help="Target variables (default: every var).")
 at_option = click.option("--at", "at", metavar="NAME=LIT", multiple=True, help="Set a value.")
@@ -280,13 +285,16 @@ def _request(limits, of, wrt, at, stop, unconnected, symbolic="auto", grad_ys=()
 
 
 def _with_limits(command):
-    """Parse --limit once, and run the command under its wall-time limit."""
+    """Parse --limit once, and run the command under its time limit (deadline.py), with the
+    backstop when gradcli runs as its own process (Session)."""
 
     @functools.wraps(command)
     def run(*args, limit=(), **kwargs):
         limits = parse_limits(limit)
         sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
-        with time_limit(limits.time):
+        session = click.get_current_context().find_object(Session) or Session()
+        backstop = format_error(LimitError(deadline.message(limits.time))) if session.process else None
+        with deadline.enforced(deadline.Deadline(limits.time), backstop):
             return command(*args, limits=limits, **kwargs)
 
     return run
@@ -297,24 +305,67 @@ def _load(file, limits, **options):
     return read_program(file, limits), _request(limits, **options)
 
 
-def _emit(output_format: str, kind: str, result, weighted: bool = False) -> None:
-    """Print `result` as JSON (render.KIND_document), LaTeX (latex.KIND_latex; `weighted`: with
-    --grad-ys, so the differentiated quantity is L) or for people (terminal.KIND_text)."""
+# ---- output: the one way to stdout and stderr --------------------------------------------------
+
+
+@contextlib.contextmanager
+def _output(err: bool = False):
+    """Stdout (or stderr) to write a result to, once the work is done (the time limit no longer
+    cuts in). A stream that cannot be written (closed, a full disk) is an input-style error (exit 1);
+    a closed pipe (`gradcli ... | head`) propagates as BrokenPipeError, which click ends quietly."""
+    if not err:
+        deadline.finish()
+    stream = sys.stderr if err else sys.stdout
+    name = "standard error" if err else "standard output"
+    if stream is None:
+        raise GradcliError(f"cannot write to {name}: it is closed")
+    try:
+        yield stream
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise GradcliError(f"cannot write to {name}: {error.strerror or error}") from None
+
+
+def write(text: str, err: bool = False) -> None:
+    """Write `text` in full: encoded as the stream's text layer would, then written to its binary
+    layer until every byte is taken (with PYTHONUNBUFFERED that layer may take part of a write)."""
+    with _output(err) as stream:
+        binary = getattr(stream, "buffer", None)
+        if binary is None:
+            stream.write(text)
+            return
+        stream.flush()
+        data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+        while data:
+            written = binary.write(data)
+            if not written:
+                raise OSError(errno.EAGAIN, "the stream takes no more")
+            data = data[written:]
+
+
+def _print(renderable) -> None:
+    """A Rich renderable on stdout; Rich decides width, colour and ASCII-only for stdout."""
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=True)
+    with _output(), console.capture() as capture:
+        console.print(renderable)
+    write(capture.get())
+
+
+def _emit(output_format: str, result, document, text, latex=None) -> None:
+    """Print `result`: JSON of `document(result)` (render.py), `latex(result)` (latex.py) or the
+    Rich renderable `text(result)` (terminal.py)."""
     if output_format == OutputFormat.JSON.value:
         from gradcli import render
 
-        click.echo(render.to_json(getattr(render, f"{kind}_document")(result)))
-        return
-    if output_format == OutputFormat.LATEX.value:
-        from gradcli import latex
-
-        click.echo(getattr(latex, f"{kind}_latex")(result, weighted))
-        return
-    from rich.console import Console
-
-    from gradcli import terminal
-
-    Console(highlight=False, soft_wrap=True).print(getattr(terminal, f"{kind}_text")(result))
+        write(render.to_json(document(result)) + "\n")
+    elif output_format == OutputFormat.LATEX.value:
+        write(latex(result) + "\n")
+    else:
+        _print(text(result))
 
 
 def _finish(disconnected: dict, strict: bool) -> None:
@@ -330,10 +381,8 @@ def _finish(disconnected: dict, strict: bool) -> None:
 @grad_ys_option
 @click.option("--order", type=int, default=1, show_default=True, help="Derivative order N >= 1.")
 @display_options
-@click.option(
-    "--points", type=click.Path(dir_okay=False), help="Evaluate at every point of a CSV or NPZ file."
-)
-@click.option("--output", type=click.Path(dir_okay=False), help="With --points: the CSV or NPZ to write.")
+@click.option("--points", type=click.Path(), help="Evaluate at every point of a CSV or NPZ file.")
+@click.option("--output", type=click.Path(), help="With --points: the CSV or NPZ to write.")
 @_with_limits
 def grad(file, limits, output_format, strict, points, output, **options):
     """Gradient (or N-th derivative) of the outputs with respect to the targets.
@@ -343,16 +392,25 @@ def grad(file, limits, output_format, strict, points, output, **options):
       gradcli grad model.txt --wrt w1,w2 --grad-ys y=[1.,2.] --format json
       gradcli grad model.txt --points points.npz --output gradients.npz
     """
-    from gradcli import api
+    from gradcli import api, latex, render, terminal
 
+    if output is not None and points is None:
+        raise GradcliError("--output goes with --points; for one point the result is printed")
+    if output is not None:
+        files.output_path(output, inputs=(file, points))  # refused now, before the work
     program, request = _load(file, limits, **options)
     if points is not None:
         _grad_at_points(program, request, points, output, strict)
         return
-    if output is not None:
-        raise GradcliError("--output goes with --points; for one point the result is printed")
     result = api.gradient(program, request)
-    _emit(output_format, "grad", result, bool(options["grad_ys"]))
+    weighted = bool(options["grad_ys"])
+    _emit(
+        output_format,
+        result,
+        render.grad_document,
+        terminal.grad_text,
+        lambda r: latex.grad_latex(r, weighted),
+    )
     _finish(result.disconnected, strict)
 
 
@@ -376,12 +434,11 @@ def _grad_at_points(program, request, points: str, output: str | None, strict: b
             task = progress.add_task("points", total=total)
             return lambda size: progress.advance(task, size)
 
-        job = evaluate_points(program, request, points, output, sys.stdout, track)
+        job = evaluate_points(program, request, points, output, write, track)
     for name, reason in job.disconnected.items():
-        click.echo(
+        _report(
             f"gradcli: warning: {name} is disconnected ({reason}); its columns are "
-            + ("zeros" if job.zeros else "empty"),
-            err=True,
+            + ("zeros" if job.zeros else "empty")
         )
     _finish(job.disconnected, strict)
 
@@ -398,10 +455,17 @@ def hessian(file, limits, output_format, strict, **options):
     Example:
       gradcli hessian model.txt --at x=[1., 2.]
     """
-    from gradcli import api
+    from gradcli import api, latex, render, terminal
 
     result = api.hessian(*_load(file, limits, **options))
-    _emit(output_format, "matrix", result, bool(options["grad_ys"]))
+    weighted = bool(options["grad_ys"])
+    _emit(
+        output_format,
+        result,
+        render.matrix_document,
+        terminal.matrix_text,
+        lambda r: latex.matrix_latex(r, weighted),
+    )
     _finish(result.disconnected, strict)
 
 
@@ -416,10 +480,10 @@ def jacobian(file, limits, output_format, strict, **options):
     Example:
       gradcli jacobian model.txt --of y --wrt x
     """
-    from gradcli import api
+    from gradcli import api, latex, render, terminal
 
     result = api.jacobian(*_load(file, limits, **options))
-    _emit(output_format, "matrix", result)
+    _emit(output_format, result, render.matrix_document, terminal.matrix_text, latex.matrix_latex)
     _finish(result.disconnected, strict)
 
 
@@ -429,29 +493,38 @@ def jacobian(file, limits, output_format, strict, **options):
 @click.option("--lr", type=float, required=True, help="Learning rate.")
 @click.option("--steps", type=int, default=1, show_default=True, help="Number of steps.")
 @format_option
-@click.option("--write", is_flag=True, help="Write the new values into FILE's var declarations.")
+@click.option(
+    "--write", "write_back", is_flag=True, help="Write the new values into FILE's var declarations."
+)
 @_with_limits
-def step(file, limits, lr, steps, output_format, write, **options):
+def step(file, limits, lr, steps, output_format, write_back, **options):
     """Plain gradient descent: every target w becomes w - LR * dL/dw, STEPS times.
 
     \b
     Example:
       gradcli step model.txt --lr 0.1 --steps 100 --write
     """
-    from gradcli import rewrite, workflow
+    from gradcli import render, rewrite, terminal
 
-    if write and file == "-":
+    if not write_back:
+        result = _descend(read_program(file, limits), _request(limits, **options), lr, steps, output_format)
+    elif file == "-":
         raise GradcliError("--write needs a file, not standard input")
-    program, request = _load(file, limits, **options)
+    else:  # read, step and write under a lock, so that concurrent runs each build on the last
+        with files.updating(file) as update:
+            program = parse_program(update.data, file, limits)
+            result = _descend(program, _request(limits, **options), lr, steps, output_format)
+            changed = {k: v for k, v in result.values.items() if k not in result.unchanged}
+            update.replace(rewrite.rewrite_bytes(update.data, program, changed))
+    _emit(output_format, result, render.step_document, terminal.step_text)
+
+
+def _descend(program, request, lr: float, steps: int, output_format: str):
+    from gradcli import workflow
+
     with _progress_bar(output_format == OutputFormat.TEXT.value and steps >= 20) as progress:
         task = progress.add_task("stepping", total=steps)
-        result = workflow.step(
-            program, request, lr, steps, lambda done: progress.update(task, completed=done)
-        )
-    if write:
-        changed = {k: v for k, v in result.values.items() if k not in result.unchanged}
-        rewrite.rewrite_file(file, program, changed)
-    _emit(output_format, "step", result)
+        return workflow.step(program, request, lr, steps, lambda done: progress.update(task, completed=done))
 
 
 @cli.command()
@@ -459,7 +532,7 @@ def step(file, limits, lr, steps, output_format, write, **options):
 @grad_ys_option
 @click.option(
     "--expect",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     help="JSON of expected gradients: grad's output or a map {name: value}.",
 )
 @click.option("--rtol", type=float, default=1e-7, show_default=True)
@@ -474,15 +547,17 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
       gradcli check model.txt
       gradcli check model.txt --expect expected.json --rtol 1e-6
     """
-    from gradcli import workflow
+    from gradcli import render, terminal, workflow
 
+    if expect is not None and expect == file == "-":
+        raise GradcliError("the program and --expect cannot both be standard input")
     program, request = _load(file, limits, **options)
     if expect is None:
         result = workflow.check_finite_differences(program, request, rtol, atol)
     else:
         expected, order = workflow.expected_map(read_json(expect))
         result = workflow.check_expected(program, request, expected, rtol, atol, order)
-    _emit(output_format, "check", result)
+    _emit(output_format, result, render.check_document, terminal.check_text)
     if not result.ok:
         sys.exit(EXIT_DISCONNECTED_OR_MISMATCH)
 
@@ -516,20 +591,19 @@ def graph(file, limits, of, wrt, stop, output_format):
     request = _request(limits, of, wrt, (), stop, "none")
     outputs, targets = api.resolve_names(program, request)
     view = graphview.build(program, outputs, targets, request.stop)
+    pictures = {"dot": graphview.dot, "mermaid": graphview.mermaid}
     if output_format == "text":
-        from rich.console import Console
-
-        Console(highlight=False, soft_wrap=True).print(graphview.tree(view))
+        _print(graphview.tree(view))
     else:
-        click.echo(getattr(graphview, output_format)(view))
+        write(pictures[output_format](view) + "\n")
 
 
 @cli.command()
 @file_argument
 @click.option("--wrt", required=True, metavar="NAME", help="The scalar variable along which to plot.")
-@click.option("--range", "span", metavar="A:B", help="The interval (default: the value ± 2).")
+@click.option("--range", "span", metavar="A:B", help="The interval (default: the value +/- 2).")
 @click.option("--order", type=int, default=1, show_default=True, help="Highest derivative drawn.")
-@click.option("--output", type=click.Path(dir_okay=False), help="Write a PNG or SVG file instead.")
+@click.option("--output", type=click.Path(), help="Write a PNG or SVG file instead.")
 @click.option("--size", default="800x500", show_default=True, metavar="WxH", help="Pixels of --output.")
 @of_option
 @at_option
@@ -549,16 +623,19 @@ def plot(file, limits, wrt, span, order, output, size, of, at, stop, grad_ys):
 
     low, high = _range(span)
     width, height = _size(size)
-    if output and not output.lower().endswith((".png", ".svg")):
-        raise GradcliError(f"--output {output}: write a .png or .svg file")
+    if output:
+        if not output.lower().endswith((".png", ".svg")):
+            raise GradcliError(f"--output {output}: write a .png or .svg file")
+        files.output_path(output, inputs=(file,))  # refused now, before the work
     program = read_program(file, limits)
     request = _request(limits, of, wrt, at, stop, "none", grad_ys=grad_ys, order=order)
     curves = plotting.sample(program, request, low, high)
     if output:
-        plotting.save(curves, output, width, height)
-        click.echo(f"wrote {output} ({width}x{height})", err=True)
+        image = plotting.image(curves, output.rsplit(".", 1)[-1].lower(), width, height)
+        files.write_atomically(output, image, inputs=(file,))
+        _report(f"wrote {output} ({width}x{height})")
     else:
-        click.echo(plotting.terminal(curves))
+        write(plotting.terminal(curves) + "\n")
 
 
 def _range(span: str | None) -> tuple[float | None, float | None]:
@@ -590,7 +667,7 @@ def _size(size: str) -> tuple[int, int]:
     required=True,
     help="The language to write.",
 )
-@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (default: stdout).")
+@click.option("--output", type=click.Path(), help="Write to this file (default: stdout).")
 @of_option
 @wrt_option
 @stop_option
@@ -606,16 +683,18 @@ def export(file, limits, lang, output, of, wrt, stop, grad_ys):
       gradcli export model.txt --lang c --output model_grad.c && cc -c model_grad.c
     """
     from gradcli import export as exporting
-    from gradcli import numpy_export, rewrite
+    from gradcli import numpy_export
 
+    if output:
+        files.output_path(output, inputs=(file,))  # refused now, before the work
     program = read_program(file, limits)
     request = _request(limits, of, wrt, (), stop, "none", grad_ys=grad_ys)
-    write = numpy_export.numpy_module if Language(lang) is Language.NUMPY else exporting.c_source
-    source = write(program, request)
+    generate = numpy_export.numpy_module if Language(lang) is Language.NUMPY else exporting.c_source
+    source = generate(program, request)
     if output:
-        rewrite.write_atomically(output, source.encode("utf-8"))
+        files.write_atomically(output, source.encode("utf-8"), inputs=(file,))
     else:
-        click.echo(source, nl=False)
+        write(source)
 
 
 @cli.command()
@@ -646,9 +725,9 @@ def backward(file, limits, of, wrt, grad_ys, at, stop, output_format):
     if output_format == OutputFormat.JSON.value:
         from gradcli import render
 
-        click.echo(render.to_json(render.backward_document(result)))
+        write(render.to_json(render.backward_document(result)) + "\n")
     else:
-        click.echo(result.program, nl=False)
+        write(result.program)
 
 
 @cli.command(name="eval")
@@ -671,28 +750,58 @@ def eval_command(file, limits, of, at, output_format):
     program = read_program(file, limits)
     request = _request(limits, of, None, at, None, "none")
     result = whole.evaluate(program, request)
-    if output_format == OutputFormat.JSON.value:
-        from gradcli import render
+    from gradcli import render, terminal
 
-        click.echo(render.to_json(render.eval_document(result)))
-        return
-    from rich.console import Console
-
-    from gradcli import terminal
-
-    Console(highlight=False, soft_wrap=True).print(terminal.eval_text(result))
+    _emit(output_format, result, render.eval_document, terminal.eval_text)
 
 
 def read_json(path: str):
-
+    """The JSON document in `path` ('-': standard input), at most files.MAX_DOCUMENT_BYTES."""
+    data = files.read_bounded(path, files.MAX_DOCUMENT_BYTES)
     try:
-        data = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
-        return json.loads(data)
-    except OSError as error:
-        raise GradcliError(f"cannot read {path}: {error.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise GradcliError(f"{path} is not valid JSON: not UTF-8 ({error.reason})") from None
+    except ValueError as error:  # JSONDecodeError, or an integer of more than 4300 digits
         raise GradcliError(f"{path} is not valid JSON: {error}") from None
 
 
+# ---- the process ------------------------------------------------------------------------------
+
+
+def _ascii_fallback(error: UnicodeError) -> tuple[str, int]:
+    """A codecs error handler: a symbol the terminal's encoding lacks becomes ASCII
+    (ASCII_FALLBACKS), anything else '?' (one character for one, so carets stay aligned)."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    unencodable = error.object[error.start : error.end]
+    return "".join(ASCII_FALLBACKS.get(c, "?") for c in unencodable), error.end
+
+
 def main() -> None:
-    cli(prog_name="gradcli")
+    """The `gradcli` command: output in any terminal encoding, then the click group."""
+    codecs.register_error(ENCODING_FALLBACK, _ascii_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=ENCODING_FALLBACK)
+    try:
+        cli(prog_name="gradcli", obj=Session(process=True))
+    except OSError as error:  # click's own output (--help, --version, usage) could not be written
+        _report(f"gradcli: error: cannot write the output: {error.strerror or error}")
+        sys.exit(EXIT_INPUT_ERROR)
+    finally:
+        _discard_unwritable_output()
+
+
+def _discard_unwritable_output() -> None:
+    """If stdout cannot take what is left in its buffer (a full disk: the error is reported
+    already), send it to the null device, so that Python's final flush does not fail again."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)

@@ -1,13 +1,12 @@
-"""Parsing: text -> Program (Lark LALR over grammar.lark, then name checks). Never evaluates the text."""
+"""Parsing: text -> Program (Lark LALR over grammar.lark, then name checks). Never evaluates the text.
+
+The LALR tables are built into the package (parser_tables.py, generated from grammar.lark by
+tools/build_parser.py): nothing is compiled, cached or read from a file at run time."""
 
 from __future__ import annotations
 
 import difflib
 import functools
-from importlib import resources
-
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from gradcli.errors import GradcliError, Span
 from gradcli.model import (
@@ -30,6 +29,17 @@ from gradcli.model import (
     TupleExpr,
     Unary,
     names_in,
+)
+from gradcli.parser_tables import (
+    Lark,
+    Lark_StandAlone,
+    Token,
+    Transformer,
+    Tree,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    v_args,
 )
 
 _OPENERS = {"LPAR", "LSQB"}
@@ -89,16 +99,7 @@ class _BracketNewlines:
 
 @functools.lru_cache(maxsize=1)
 def _lark() -> Lark:
-    grammar = resources.files("gradcli").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(
-        grammar,
-        parser="lalr",
-        start=["start", "literal"],
-        postlex=_BracketNewlines(),
-        propagate_positions=True,
-        maybe_placeholders=True,
-        cache=True,  # the LALR tables, kept in the temporary directory: 10 ms to load instead of 200
-    )
+    return Lark_StandAlone(postlex=_BracketNewlines())
 
 
 def _span(item) -> Span:

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcli import api
+from gradcli import api, deadline
 from gradcli.errors import GradcliError
 from gradcli.evaluate import vectorized
 from gradcli.model import Program, Request
-from gradcli.rewrite import write_atomically
 
 POINTS = 401
 
@@ -29,6 +28,10 @@ class Curves:
 
 def sample(program: Program, request: Request, low: float | None, high: float | None) -> Curves:
     """L and its derivatives up to request.order at POINTS points of [low, high] (default value ± 2)."""
+    if len(request.wrt) != 1:
+        raise GradcliError(
+            f"--wrt {','.join(request.wrt)}: plot draws along one scalar variable; name exactly one"
+        )
     prepared = api.prepare(program, request)
     (name,) = prepared.targets
     symbols = prepared.lowered.symbols[name]
@@ -51,10 +54,12 @@ def sample(program: Program, request: Request, low: float | None, high: float | 
         for order in range(1, request.order + 1):
             exprs.append(api.gradient_arrays(prepared, order)[name].flat[0])
             labels.append(f"dL/d{name}" if order == 1 else f"d{order}L/d{name}{order}")
+            deadline.check()
     missing = api.needs(prepared, [np.array(exprs, dtype=object)])
     missing = tuple(m for m in missing if m != name)
     if missing:
         raise GradcliError(f"plot needs a value for {', '.join(missing)}; declare one or use --at")
+    deadline.check()
     xs = np.linspace(low, high, POINTS)
     values = {s: float(v) for s, v in prepared.values.items()} | {symbol: xs}
     results = vectorized(exprs, values, POINTS)
@@ -64,8 +69,15 @@ def sample(program: Program, request: Request, low: float | None, high: float | 
 def terminal(curves: Curves, width: int | None = None, height: int | None = None) -> str:
     """The curves drawn with plotext, as text for the terminal."""
     plt = _require("plotext")
+    if not str(getattr(plt, "__version__", "")).startswith("5."):
+        raise GradcliError(
+            f"plotting in the terminal needs plotext 5 (plotext {getattr(plt, '__version__', '?')} "
+            "is installed, whose interface differs): pip install 'plotext>=5.2,<6', or write a "
+            "picture with --output FILE.png"
+        )
     plt.clear_figure()
-    if "NO_COLOR" in os.environ or not sys.stdout.isatty():
+    colour = "NO_COLOR" not in os.environ and sys.stdout is not None and sys.stdout.isatty()
+    if not colour:
         plt.theme("clear")
     for label, ys in curves.curves.items():
         plt.plot(curves.x.tolist(), np.where(np.isfinite(ys), ys, np.nan).tolist(), label=label)
@@ -78,11 +90,11 @@ def terminal(curves: Curves, width: int | None = None, height: int | None = None
     )
     if width and height:
         plt.plotsize(width, height)
-    return plt.build()
+    return plt.build() if colour else plt.uncolorize(plt.build())
 
 
-def save(curves: Curves, path: str, width: int, height: int) -> None:
-    """Write the curves to PNG or SVG at `width` x `height` pixels."""
+def image(curves: Curves, image_format: str, width: int, height: int) -> bytes:
+    """The curves as a PNG or SVG (`image_format` "png" or "svg") of `width` x `height` pixels."""
     _require("matplotlib")
     import matplotlib
 
@@ -104,9 +116,9 @@ def save(curves: Curves, path: str, width: int, height: int) -> None:
     axes.legend()
     figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=path.rsplit(".", 1)[-1].lower(), dpi=dpi)
+    figure.savefig(buffer, format=image_format, dpi=dpi)
     pyplot.close(figure)
-    write_atomically(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def _require(module: str):

@@ -14,12 +14,13 @@ import math
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from gradcli import api
+from gradcli import api, deadline, files
 from gradcli.errors import GradcliError
 from gradcli.evaluate import Tape
 from gradcli.lower import labels
@@ -80,8 +81,18 @@ def _evaluate(job: Job, chunk: dict, size: int) -> list[np.ndarray]:
 
 
 def _csv_chunks(path: str, job: Job) -> Iterator[tuple[dict, int]]:
-    with open(path, newline="", encoding="utf-8") as stream:
-        reader = csv.reader(stream)
+    files.check_input(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as stream:  # a BOM, as Excel writes, is fine
+            yield from _csv_rows(csv.reader(files.bounded_lines(stream, path)), path, job)
+    except OSError as error:
+        raise GradcliError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise GradcliError(f"{path} is not valid UTF-8 text ({error.reason})") from None
+
+
+def _csv_rows(reader, path: str, job: Job) -> Iterator[tuple[dict, int]]:
+    try:
         header = [h.strip() for h in next(reader, [])]
         if not header or header == [""]:
             raise GradcliError(f"{path}: the first row must name the varying elements, e.g. x,w[0],w[1]")
@@ -91,21 +102,24 @@ def _csv_chunks(path: str, job: Job) -> Iterator[tuple[dict, int]]:
         if len(set(header)) != len(header):
             raise GradcliError(f"{path}: a column is named twice in the header")
         rows: list[list[float]] = []
-        for number, row in enumerate(reader, start=2):
+        for row in reader:
             if not row:
                 continue
+            number = reader.line_num
             if len(row) != len(header):
                 raise GradcliError(f"{path}: row {number} has {len(row)} fields, the header {len(header)}")
             try:
                 rows.append([float(field) for field in row])
             except ValueError:
                 bad = next(f for f in row if not _is_float(f))
-                raise GradcliError(f"{path}: row {number}: {bad!r} is not a number") from None
+                raise GradcliError(f"{path}: row {number}: {bad[:40]!r} is not a number") from None
             if len(rows) == CHUNK:
                 yield _columns(header, rows), len(rows)
                 rows = []
         if rows:
             yield _columns(header, rows), len(rows)
+    except csv.Error as error:
+        raise GradcliError(f"{path}: line {reader.line_num}: {error}") from None
 
 
 def _is_float(text: str) -> bool:
@@ -122,19 +136,30 @@ def _columns(header: list[str], rows: list[list[float]]) -> dict:
 
 
 def _npz_members(path: str, job: Job) -> tuple[zipfile.ZipFile, dict, int]:
-    """The open archive, each array's (zip entry, element shape, dtype) by name, and the point count."""
+    """The open archive, each array's (zip entry, element shape, dtype) by name, and the point count.
+    Every member's size must be what its header promises."""
+    files.check_input(path)
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise GradcliError(f"{path}: not a readable .npz file ({error})") from None
+    try:
+        return archive, *_npz_arrays(archive, path, job)
+    except BaseException:
+        archive.close()
+        raise
+
+
+def _npz_arrays(archive: zipfile.ZipFile, path: str, job: Job) -> tuple[dict, int]:
     members, count = {}, None
     for info in archive.infolist():
         name = info.filename.removesuffix(".npy")
-        with archive.open(info) as stream:
-            try:
+        try:
+            with archive.open(info) as stream:
                 shape, fortran, dtype = _read_npy_header(stream)
-            except ValueError as error:
-                raise GradcliError(f"{path}: member {info.filename} is not a .npy array ({error})") from None
+                header_size = stream.tell()
+        except (ValueError, SyntaxError, EOFError, OSError, zipfile.BadZipFile, zlib.error) as error:
+            raise GradcliError(f"{path}: member {info.filename} is not a .npy array ({error})") from None
         element_labels = [label for label in job.symbols if label == name or label.startswith(name + "[")]
         if not element_labels:
             raise GradcliError(f"{path}: array '{name}' is not a declared name")
@@ -144,13 +169,23 @@ def _npz_members(path: str, job: Job) -> tuple[zipfile.ZipFile, dict, int]:
             raise GradcliError(
                 f"{path}: array '{name}' must be numbers of shape [{wanted}] (C order); it has {list(shape)}"
             )
+        promised = header_size + shape[0] * _width(element_shape) * dtype.itemsize
+        if info.file_size != promised:
+            raise GradcliError(
+                f"{path}: array '{name}' holds {info.file_size - header_size} bytes of data, "
+                f"but its header promises {promised - header_size}"
+            )
         if count is not None and shape[0] != count:
             raise GradcliError(f"{path}: array '{name}' has {shape[0]} points, another has {count}")
         count = shape[0]
         members[name] = (info, element_shape, dtype)
     if count is None:
         raise GradcliError(f"{path}: the archive holds no arrays")
-    return archive, members, count
+    return members, count
+
+
+def _width(element_shape: tuple[int, ...]) -> int:
+    return int(np.prod(element_shape, dtype=int)) if element_shape else 1
 
 
 def _read_npy_header(stream) -> tuple:
@@ -170,26 +205,32 @@ def _shape_of(name: str, element_labels: list[str]) -> tuple[int, ...]:
 
 def _npz_chunks(path: str, job: Job) -> Iterator[tuple[dict, int]]:
     archive, members, count = _npz_members(path, job)
+    streams: dict = {}
     with archive:
-        streams = {}
-        for name, (info, element_shape, dtype) in members.items():
-            stream = archive.open(info)
-            _read_npy_header(stream)
-            streams[name] = (stream, element_shape, dtype)
-        done = 0
-        while done < count:
-            size = min(CHUNK, count - done)
-            chunk = {}
-            for name, (stream, element_shape, dtype) in streams.items():
-                width = int(np.prod(element_shape, dtype=int)) if element_shape else 1
-                data = np.frombuffer(stream.read(size * width * dtype.itemsize), dtype=dtype)
-                block = data.astype(np.float64).reshape(size, width)
-                for column, label in enumerate(labels(name, element_shape)):
-                    chunk[label] = block[:, column]
-            yield chunk, size
-            done += size
-        for stream, _, _ in streams.values():
-            stream.close()
+        try:
+            for name, (info, element_shape, dtype) in members.items():
+                stream = archive.open(info)
+                _read_npy_header(stream)
+                streams[name] = (stream, element_shape, dtype)
+            done = 0
+            while done < count:
+                size = min(CHUNK, count - done)
+                chunk = {}
+                for name, (stream, element_shape, dtype) in streams.items():
+                    width = _width(element_shape)
+                    data = stream.read(size * width * dtype.itemsize)
+                    if len(data) != size * width * dtype.itemsize:
+                        raise GradcliError(f"{path}: array '{name}' ends early")
+                    block = np.frombuffer(data, dtype=dtype).astype(np.float64).reshape(size, width)
+                    for column, label in enumerate(labels(name, element_shape)):
+                        chunk[label] = block[:, column]
+                yield chunk, size
+                done += size
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            raise GradcliError(f"{path}: cannot read the archive ({error})") from None
+        finally:
+            for stream, _, _ in streams.values():
+                stream.close()
 
 
 def npz_count(path: str, job: Job) -> int:
@@ -209,6 +250,7 @@ def write_csv(chunks, job: Job, sink: io.TextIOBase, progress: Callable[[int], N
     writer = csv.writer(sink, lineterminator="\n")
     writer.writerow(["L", *job.columns])
     for chunk, size in chunks:
+        deadline.check()
         results = _evaluate(job, chunk, size)
         for row in zip(*(r.tolist() for r in results)):
             writer.writerow([_format(v) for v in row])
@@ -216,23 +258,23 @@ def write_csv(chunks, job: Job, sink: io.TextIOBase, progress: Callable[[int], N
 
 
 def write_npz(chunks, job: Job, path: str, progress: Callable[[int], None]) -> None:
-    """Each output array goes to its own temporary raw file, then into one .npz (replaced atomically)."""
-    directory = os.path.dirname(os.path.abspath(path))
+    """Each output array goes to its own temporary raw file beside `path`, then into one .npz that
+    replaces `path` atomically (files.replacing)."""
+    directory = os.path.dirname(files.output_path(path))
     with tempfile.TemporaryDirectory(dir=directory, prefix=".gradcli-") as scratch:
         raw = {name: open(os.path.join(scratch, f"{i}.raw"), "wb") for i, name in enumerate(job.arrays)}  # noqa: SIM115
         count = 0
         for chunk, size in chunks:
+            deadline.check()
             results = iter(_evaluate(job, chunk, size))
             for name, shape in job.arrays.items():
-                width = int(np.prod(shape, dtype=int)) if shape else 1
-                block = np.stack([next(results) for _ in range(width)], axis=1)
+                block = np.stack([next(results) for _ in range(_width(shape))], axis=1)
                 raw[name].write(np.ascontiguousarray(block, dtype="<f8").tobytes())
             count += size
             progress(size)
         for stream in raw.values():
             stream.close()
-        archive_path = os.path.join(scratch, "out.npz")
-        with zipfile.ZipFile(archive_path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        with files.replacing(path) as target, zipfile.ZipFile(target, "w", allowZip64=True) as archive:
             for name, shape in job.arrays.items():
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                     header = {"descr": "<f8", "fortran_order": False, "shape": (count, *shape)}
@@ -240,13 +282,13 @@ def write_npz(chunks, job: Job, path: str, progress: Callable[[int], None]) -> N
                     with open(raw[name].name, "rb") as source:
                         while block := source.read(1 << 20):
                             member.write(block)
-        os.replace(archive_path, path)  # same directory: atomic
 
 
 def evaluate_points(
-    program: Program, request: Request, points: str, output: str | None, sink, progress_factory
+    program: Program, request: Request, points: str, output: str | None, write, progress_factory
 ) -> Job:
-    """Evaluate L and the gradients at every point of `points`, writing `output` (or CSV to `sink`).
+    """Evaluate L and the gradients at every point of `points`, into the file `output` (its path
+    already checked with files.output_path) or as CSV text given to `write` once complete.
 
     `progress_factory(total or None)` returns a callable that is told each chunk's size."""
     if request.order != 1:
@@ -263,22 +305,14 @@ def evaluate_points(
     if output is not None and output.lower().endswith(".npz"):
         write_npz(chunks, job, output, progress)
     elif output is not None:
-        directory = os.path.dirname(os.path.abspath(output))
-        with tempfile.NamedTemporaryFile(
-            "w", dir=directory, prefix=".gradcli-", delete=False, newline=""
-        ) as stream:
-            try:
-                write_csv(chunks, job, stream, progress)
-            except BaseException:
-                os.unlink(stream.name)
-                raise
-        os.replace(stream.name, output)
+        with files.replacing(output, text=True) as stream:
+            write_csv(chunks, job, stream, progress)
     else:  # whole or nothing on stdout: spool (memory, then disk), copy once complete
         with tempfile.SpooledTemporaryFile(1 << 24, mode="w+", newline="") as spool:
             write_csv(chunks, job, spool, progress)
             spool.seek(0)
             while block := spool.read(1 << 20):
-                sink.write(block)
+                write(block)
     return job
 
 

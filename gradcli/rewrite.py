@@ -1,10 +1,8 @@
-"""Rewriting a program file's variable values in place, every other byte kept, written atomically."""
+"""Rewriting a program's variable values in its text, every other byte kept."""
 
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 
 import numpy as np
 
@@ -49,28 +47,9 @@ def rewrite_values(text: str, program: Program, values: dict[str, object]) -> st
     return text
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves either the old file or the new one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-    handle, temporary = tempfile.mkstemp(prefix=".gradcli-", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def rewrite_file(path: str, program: Program, values: dict[str, object]) -> None:
-    """Rewrite the values in the file at `path` (a leading UTF-8 BOM and line endings kept)."""
-    with open(path, "rb") as stream:
-        raw = stream.read()
+def rewrite_bytes(raw: bytes, program: Program, values: dict[str, object]) -> bytes:
+    """The file content `raw` (which `program` was parsed from) with the values rewritten; a
+    leading UTF-8 BOM and the line endings are kept."""
     bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
     text = raw[len(bom) :].decode("utf-8")
-    write_atomically(path, bom + rewrite_values(text, program, values).encode("utf-8"))
+    return bom + rewrite_values(text, program, values).encode("utf-8")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from gradcli import api, functions
+from gradcli import api, deadline, functions
 from gradcli.differentiate import postorder
 from gradcli.errors import GradcliError
 from gradcli.evaluate import MISSING, Evaluator, Tape
@@ -63,6 +63,7 @@ def step(
     tape = Tape([loss] + [g for _, g in updated])
     current = {s: float(api.to_number(v)) for s, v in values.items()}
     for done in range(steps):
+        deadline.check()
         results = tape.run_scalar(current)
         if done:
             losses.append(results[0])
@@ -148,6 +149,7 @@ def _central_differences(tape: Tape, values: dict, frozen: dict, symbols: list) 
     base = {s: float(v) for s, v in values.items()}
     estimates: list[float] = []
     for start in range(0, len(symbols), FD_BLOCK):
+        deadline.check()
         block = symbols[start : start + FD_BLOCK]
         steps = np.array([1e-3 * max(1.0, abs(base[s])) for s in block])
         offsets = np.stack([steps, -steps, steps / 2, -steps / 2], axis=1)  # (block, 4)
@@ -176,6 +178,7 @@ def check_finite_differences(program: Program, request: Request, rtol: float, at
     tape = Tape([loss])
     targets, mismatches = [], []
     for target in prepared.targets:
+        deadline.check()
         if gradients[target] is None:
             targets.append(TargetCheck(target, 0.0, 0.0, True, prepared.reasons[target]))
             continue
@@ -204,7 +207,10 @@ def _flatten(value, shape, name) -> list[float]:
             or isinstance(v, (int, float))
             and not isinstance(v, bool)
         ):
-            out.append(float(v))
+            try:
+                out.append(float(v))
+            except OverflowError:
+                raise GradcliError(f"--expect: {name} holds an integer beyond float64") from None
         else:
             raise GradcliError(f"--expect: {name} holds {v!r}, not a number")
     return out
@@ -224,8 +230,13 @@ def expected_map(document) -> tuple[dict[str, object], int]:
         order = document.get("order", 1)
         if not isinstance(order, int) or isinstance(order, bool) or order < 1:
             raise GradcliError(f"--expect: 'order' must be a positive integer, not {order!r}")
-        return result, order
-    return dict(document), 1
+    else:
+        result, order = dict(document), 1
+    if not result:
+        raise GradcliError(
+            "--expect: the file names no gradient; give {name: value, ...} or grad's JSON output"
+        )
+    return result, order
 
 
 def check_expected(
@@ -241,6 +252,7 @@ def check_expected(
     evaluator = Evaluator(prepared.values, request.limits.bits)
     targets, mismatches = [], []
     for name in prepared.targets:
+        deadline.check()
         shape = prepared.lowered.shape(name) * order  # the order-N tensor of a higher-order document
         element_labels = labels(name, shape)
         want = expected[name]
