@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gradcli import deadline
 from gradcli.arrays import Node, postorder
 from gradcli.ops import broadcast_to
 
@@ -57,6 +58,7 @@ def backward(seeds: list[tuple[Node, Node]], targets: list[Node]) -> Sweep:
         parts = cotangents.pop(id(node), None)
         if parts is None:
             continue
+        deadline.check()
         total = parts[0]
         for part in parts[1:]:
             total = total + part

@@ -10,7 +10,7 @@ from fractions import Fraction
 import numpy as np
 import symengine as se
 
-from gradcli import ad, differentiate, functions, numbers, ops
+from gradcli import ad, deadline, differentiate, functions, numbers, ops
 from gradcli.arrays import Node
 from gradcli.errors import GradcliError, LimitError
 from gradcli.evaluate import MISSING, Evaluator
@@ -314,6 +314,7 @@ def _seeded_rows(prepared: Prepared, order: int, targets: list[str], keys) -> li
     flat_nodes = [ops.reshape(nodes[t], (ir.node(t).size,)) for t in connected]
     rows = []
     for key in keys:
+        deadline.check()
         assignment = dict(values)
         for k, (seed_target, index) in enumerate(key):
             for t in connected:

@@ -14,7 +14,7 @@ from collections.abc import Container, Iterable
 import numpy as np
 import symengine as se
 
-from gradcli import functions, scalar_rules
+from gradcli import deadline, functions, scalar_rules
 
 
 def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic]:
@@ -58,6 +58,7 @@ def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> di
             adjoints.setdefault(node, []).append(weight)
     result: dict[se.Symbol, se.Basic] = {}
     for node in reversed(order):
+        deadline.check()
         contributions = adjoints.pop(node, None)
         if contributions is None:
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli import ops
+from gradcli import deadline, ops
 from gradcli.arrays import Node, postorder
 
 
@@ -22,6 +22,7 @@ def evaluate(roots: list[Node], leaves: dict[str, np.ndarray], memo: dict | None
         if id(node) in memo:
             continue
         keep.append(node)
+        deadline.check()
         if node.op is ops.VARIABLE or node.op is ops.CONSTANT:
             memo[id(node)] = leaves[node.param("name")]
             continue

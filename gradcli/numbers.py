@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli import ops
+from gradcli import deadline, ops
 from gradcli.arrays import Node, postorder
 
 
@@ -31,6 +31,7 @@ def evaluate(roots: list[Node], values: dict[str, np.ndarray]) -> list[np.ndarra
                     raise MissingValueError(name)
                 memo[id(node)] = np.asarray(values[name], dtype=np.float64)
                 continue
+            deadline.check()
             params = dict(node.params)
             args = [memo[id(a)] for a in node.args]
             memo[id(node)] = np.asarray(node.op.numpy(*args, **params), dtype=np.float64)
