@@ -358,3 +358,46 @@ def hessian(program: Program, request: Request):
         "hessian", program.filename, whole.outputs, whole.targets, request.unconnected, names, names,
         None, elided, value, needs, {}, None, text, why,
     )  # fmt: skip
+
+
+# ---- gradient descent on whole arrays --------------------------------------------------------------
+
+
+def step(program: Program, request: Request, lr: float, steps: int, progress=None):
+    """Gradient descent in float64 on whole arrays (for programs beyond the per-element view):
+    the same StepResult as workflow.step."""
+    from gradcli import deadline
+    from gradcli.workflow import StepResult
+
+    whole = prepare(program, request)
+    loss = None
+    for name, weight in whole.seeds:
+        term = ops.sum_(weight * whole.arrays.node(name))
+        loss = term if loss is None else loss + term
+    connected = [t for t in whole.targets if whole.reasons[t] is None]
+    results = ad.vjp(
+        [(whole.arrays.node(n), w) for n, w in whole.seeds], [whole.arrays.node(t) for t in connected]
+    )
+    nodes = [
+        r if r is not None else ops.zeros(whole.arrays.node(t).shape) for t, r in zip(connected, results)
+    ]
+    missing = [n for n in numbers.leaves([loss, *nodes]) if n not in whole.literals]
+    missing += [t for t in whole.targets if t not in whole.literals and t not in missing]
+    if missing:
+        names = ", ".join(d.name for d in program.declarations if d.name in missing)
+        raise GradcliError(f"step needs a value for {names}; declare one or use --at")
+    check_memory([loss, *nodes], request.limits)
+    values = whole.float_values()
+    losses = []
+    for done in range(steps):
+        deadline.check()
+        computed = numbers.evaluate([loss, *nodes], values)
+        losses.append(float(computed[0]))
+        for target, gradient in zip(connected, computed[1:]):
+            values[target] = values[target] - lr * gradient
+        if progress:
+            progress(done + 1)
+    losses.append(float(numbers.evaluate([loss], values)[0]))
+    new_values = {t: values[t].tolist() if values[t].ndim else float(values[t]) for t in whole.targets}
+    unchanged = {t: whole.reasons[t] for t in whole.targets if whole.reasons[t] is not None}
+    return StepResult(lr, steps, new_values, losses, unchanged)

@@ -51,6 +51,10 @@ def step(
         raise GradcliError(f"--steps must be 0 or more, got {steps}")
     if not math.isfinite(lr):
         raise GradcliError(f"--lr must be a finite number, got {lr}")
+    from gradcli import whole
+
+    if whole.needs_whole_arrays(program, request):
+        return whole.step(program, request, lr, steps, progress)
     prepared = api.prepare(program, request)
     gradients = api.gradient_arrays(prepared)
     loss = api.loss_expression(prepared)

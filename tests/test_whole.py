@@ -261,3 +261,18 @@ def test_a_large_logistic_hessian_comes_from_its_closed_form(run_json, tmp_path)
         == "eye(300) + X.T @ (y[:, None] * ((sigmoid(-y * m) * (1 - sigmoid(-y * m)))[:, None] * "
         "(y[:, None] * X)))"
     )
+
+
+def test_step_beyond_the_element_limit_follows_the_per_element_steps(run_json, tmp_path):
+    rng = np.random.default_rng(4)
+    np.save(tmp_path / "X.npy", rng.normal(size=(40, 30)))
+    np.save(tmp_path / "y.npy", np.sign(rng.normal(size=40)))
+    text = "const X: [40, 30]\nconst y: [40]\nvar w: [30]\nm = X @ w\nL = sum(softplus(-y * m)) / 40\n"
+    at = ["--at", f"X=@{tmp_path / 'X.npy'}", "--at", f"y=@{tmp_path / 'y.npy'}", "--at", f"w={[0.0] * 30}"]
+    args = ["step", "--lr", "0.5", "--steps", "5", *at]
+    code, small, err = run_json(text, *args)
+    assert code == 0, err
+    code, large, err = run_json(text, *args, "--limit", "elements=100")
+    assert code == 0, err
+    np.testing.assert_allclose(large["loss"], small["loss"], rtol=1e-12)
+    np.testing.assert_allclose(large["values"]["w"], small["values"]["w"], rtol=1e-10, atol=1e-14)
