@@ -368,6 +368,13 @@ def _emit(output_format: str, result, document, text, latex=None) -> None:
         _print(text(result))
 
 
+def _terminal():
+    """terminal.py (and Rich) only when text is printed: JSON output does without them."""
+    from gradcli import terminal
+
+    return terminal
+
+
 def _finish(disconnected: dict, strict: bool) -> None:
     if strict and disconnected:
         sys.exit(EXIT_DISCONNECTED_OR_MISMATCH)
@@ -392,7 +399,7 @@ def grad(file, limits, output_format, strict, points, output, **options):
       gradcli grad model.txt --wrt w1,w2 --grad-ys y=[1.,2.] --format json
       gradcli grad model.txt --points points.npz --output gradients.npz
     """
-    from gradcli import api, latex, render, terminal
+    from gradcli import api, latex, render
 
     if output is not None and points is None:
         raise GradcliError("--output goes with --points; for one point the result is printed")
@@ -408,7 +415,7 @@ def grad(file, limits, output_format, strict, points, output, **options):
         output_format,
         result,
         render.grad_document,
-        terminal.grad_text,
+        lambda r: _terminal().grad_text(r),
         lambda r: latex.grad_latex(r, weighted),
     )
     _finish(result.disconnected, strict)
@@ -455,7 +462,7 @@ def hessian(file, limits, output_format, strict, **options):
     Example:
       gradcli hessian model.txt --at x=[1., 2.]
     """
-    from gradcli import api, latex, render, terminal
+    from gradcli import api, latex, render
 
     result = api.hessian(*_load(file, limits, **options))
     weighted = bool(options["grad_ys"])
@@ -463,7 +470,7 @@ def hessian(file, limits, output_format, strict, **options):
         output_format,
         result,
         render.matrix_document,
-        terminal.matrix_text,
+        lambda r: _terminal().matrix_text(r),
         lambda r: latex.matrix_latex(r, weighted),
     )
     _finish(result.disconnected, strict)
@@ -480,10 +487,16 @@ def jacobian(file, limits, output_format, strict, **options):
     Example:
       gradcli jacobian model.txt --of y --wrt x
     """
-    from gradcli import api, latex, render, terminal
+    from gradcli import api, latex, render
 
     result = api.jacobian(*_load(file, limits, **options))
-    _emit(output_format, result, render.matrix_document, terminal.matrix_text, latex.matrix_latex)
+    _emit(
+        output_format,
+        result,
+        render.matrix_document,
+        lambda r: _terminal().matrix_text(r),
+        latex.matrix_latex,
+    )
     _finish(result.disconnected, strict)
 
 
@@ -504,7 +517,7 @@ def step(file, limits, lr, steps, output_format, write_back, **options):
     Example:
       gradcli step model.txt --lr 0.1 --steps 100 --write
     """
-    from gradcli import render, rewrite, terminal
+    from gradcli import render, rewrite
 
     if not write_back:
         result = _descend(read_program(file, limits), _request(limits, **options), lr, steps, output_format)
@@ -516,7 +529,7 @@ def step(file, limits, lr, steps, output_format, write_back, **options):
             result = _descend(program, _request(limits, **options), lr, steps, output_format)
             changed = {k: v for k, v in result.values.items() if k not in result.unchanged}
             update.replace(rewrite.rewrite_bytes(update.data, program, changed))
-    _emit(output_format, result, render.step_document, terminal.step_text)
+    _emit(output_format, result, render.step_document, lambda r: _terminal().step_text(r))
 
 
 def _descend(program, request, lr: float, steps: int, output_format: str):
@@ -547,7 +560,7 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
       gradcli check model.txt
       gradcli check model.txt --expect expected.json --rtol 1e-6
     """
-    from gradcli import render, terminal, workflow
+    from gradcli import render, workflow
 
     if expect is not None and expect == file == "-":
         raise GradcliError("the program and --expect cannot both be standard input")
@@ -557,7 +570,7 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
     else:
         expected, order = workflow.expected_map(read_json(expect))
         result = workflow.check_expected(program, request, expected, rtol, atol, order)
-    _emit(output_format, result, render.check_document, terminal.check_text)
+    _emit(output_format, result, render.check_document, lambda r: _terminal().check_text(r))
     if not result.ok:
         sys.exit(EXIT_DISCONNECTED_OR_MISMATCH)
 
@@ -750,9 +763,9 @@ def eval_command(file, limits, of, at, output_format):
     program = read_program(file, limits)
     request = _request(limits, of, None, at, None, "none")
     result = whole.evaluate(program, request)
-    from gradcli import render, terminal
+    from gradcli import render
 
-    _emit(output_format, result, render.eval_document, terminal.eval_text)
+    _emit(output_format, result, render.eval_document, lambda r: _terminal().eval_text(r))
 
 
 def read_json(path: str):
