@@ -15,7 +15,7 @@ from gradcli.arrays import Node
 from gradcli.errors import GradcliError, LimitError
 from gradcli.evaluate import MISSING, Evaluator
 from gradcli.graph import disconnection_reasons
-from gradcli.lower import Lowered, distinct, labels, lower, scalar, tensor
+from gradcli.lower import Lowered, distinct, labels, lower, scalar
 from gradcli.model import (
     GradResult,
     Literal,
@@ -26,6 +26,7 @@ from gradcli.model import (
     TargetResult,
     Unconnected,
 )
+from gradcli.objects import tensor
 from gradcli.parser import did_you_mean, parse  # noqa: F401 - parse is part of the API
 from gradcli.printing import AUTO_MAX_OPERATIONS, nested, operations, symbolic
 
