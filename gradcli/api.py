@@ -10,9 +10,9 @@ import symengine as se
 
 from gradcli import differentiate, functions
 from gradcli.errors import GradcliError, LimitError
-from gradcli.evaluate import MISSING, Evaluator, forward_jacobian
+from gradcli.evaluate import MISSING, Evaluator, forward_jacobian, to_float
 from gradcli.graph import disconnection_reasons
-from gradcli.lower import Lowered, distinct, labels, lower, scalar, tensor
+from gradcli.lower import MAX_DIMENSIONS, Lowered, distinct, labels, lower, scalar, size, tensor
 from gradcli.model import (
     GradResult,
     Literal,
@@ -115,7 +115,7 @@ def _weights(literal: Literal, name: str, shape: tuple[int, ...]) -> np.ndarray:
             f"--grad-ys {name}: weights of shape {list(array.shape)} do not broadcast to "
             f"the shape of {name}, {list(shape)}"
         ) from None
-    return np.broadcast_to(np.frompyfunc(scalar, 1, 1)(array).astype(object), shape)
+    return np.broadcast_to(tensor(np.frompyfunc(scalar, 1, 1)(array)), shape)  # 0-d stays an array
 
 
 def _literal_array(literal: Literal) -> np.ndarray:
@@ -157,12 +157,13 @@ def _values(program: Program, lowered: Lowered, at: dict[str, Literal]):
 
 
 def _to_number(value, as_float: bool):
-    """A JSON-ready Python number: exact integers stay int (unless the result is a float one)."""
-    if isinstance(value, Fraction):
-        value = value.numerator if value.denominator == 1 else float(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value) if as_float else value
-    return float(value)
+    """A JSON-ready Python number: exact integers stay int, however large (unless the result is a
+    float one); a float beyond float64's range is +-inf."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        value = value.numerator
+    if isinstance(value, int) and not isinstance(value, bool) and not as_float:
+        return value
+    return to_float(value)
 
 
 def _all_integers(values) -> bool:
@@ -204,10 +205,15 @@ def _zeros(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _check_result_size(shape: tuple[int, ...], limits) -> None:
-    size = int(np.prod(shape, dtype=object)) if shape else 1
-    if size > limits.result:
+    if len(shape) > MAX_DIMENSIONS:
+        raise GradcliError(
+            f"the result would have {len(shape)} axes (the target's, once per order); "
+            f"at most {MAX_DIMENSIONS} are supported"
+        )
+    count = size(shape)
+    if count > limits.result:
         raise LimitError(
-            f"the result would have {size} elements, more than the limit of {limits.result}; "
+            f"the result would have {count} elements, more than the limit of {limits.result}; "
             "raise it with --limit result=N"
         )
 

@@ -50,8 +50,9 @@ def _tidy(x):
     return x
 
 
-def _python_float(x) -> float:
-    """A Python float (arithmetic on these is fast and, for + and *, never raises)."""
+def to_float(x) -> float:
+    """A value as a Python float; an exact number beyond float64's range is +-inf, never an error
+    (arithmetic on these is fast and, for + and *, never raises)."""
     try:
         return float(x)
     except OverflowError:
@@ -77,7 +78,7 @@ def _add(args, max_bits: int):
         return _bounded(_tidy(sum(args, Fraction(0))), max_bits)
     total = 0.0
     for a in args:
-        total += _python_float(a)
+        total += to_float(a)
     return total
 
 
@@ -89,7 +90,7 @@ def _mul(args, max_bits: int):
         return _bounded(_tidy(out), max_bits)
     out = 1.0
     for a in args:
-        out *= _python_float(a)
+        out *= to_float(a)
     return out
 
 
@@ -109,7 +110,20 @@ def _pow(base, exponent, max_bits: int):
         root = _exact_sqrt(Fraction(base))
         if root is not None:
             return _pow(root, exponent.numerator, max_bits)
-    return np.power(_float(base), _float(exponent))
+    if isinstance(exponent, Fraction) and abs(exponent) == _HALF:  # sqrt and its reciprocal
+        root = np.sqrt(_float(base))  # sqrt(-0.0) is -0.0 and 1/sqrt(-0.0) is -inf, as in NumPy
+        return root if exponent > 0 else 1.0 / root
+    return float_power(_float(base), _float(exponent))
+
+
+def float_power(base, exponent) -> np.float64:
+    """C99's pow in float64, as the Tape and the exported code compute it (NumPy's power of scalars
+    takes sqrt for an exponent of 0.5, which is nan at -inf where pow gives inf; of one-element
+    arrays it does not)."""
+    return np.power(np.array([base], dtype=np.float64), np.array([exponent], dtype=np.float64))[0]
+
+
+_HALF = Fraction(1, 2)
 
 
 def _exact_sqrt(q: Fraction) -> Fraction | None:
@@ -123,6 +137,19 @@ def _compare_or_nan(x):
 
 def _relu(x):
     return x if _compare_or_nan(x) or x > 0 else (0 if _exact(x) else np.float64(0.0))
+
+
+def _logpos(x):
+    """Of a float; exact arguments are tried exactly first (see _function)."""
+    return np.log(x) if x > 0 else (x if np.isnan(x) else np.float64(0.0))
+
+
+def _invpos(x):
+    if _compare_or_nan(x):
+        return x
+    if x > 0:
+        return _tidy(1 / Fraction(x)) if _exact(x) else np.float64(1.0) / x
+    return 0 if _exact(x) else np.float64(0.0)
 
 
 def _step(x):
@@ -162,12 +189,12 @@ _FLOAT_FUNCTIONS = {
     "sin": (np.sin, se.sin), "cos": (np.cos, se.cos), "tan": (np.tan, se.tan),
     "asin": (np.arcsin, se.asin), "acos": (np.arccos, se.acos), "atan": (np.arctan, se.atan),
     "sinh": (np.sinh, se.sinh), "cosh": (np.cosh, se.cosh), "tanh": (np.tanh, se.tanh),
-    "log": (np.log, se.log), "sigmoid": (_sigmoid, functions.sigmoid),
+    "log": (np.log, se.log), "logpos": (_logpos, functions.logpos), "sigmoid": (_sigmoid, functions.sigmoid),
     "softplus": (_softplus, functions.softplus),
 }  # fmt: skip
 # Functions that are exact on exact arguments.
 _DIRECT_FUNCTIONS = {
-    "stop": lambda x: x, "relu": _relu, "step": _step, "sgn": _sgn, "abs": abs,
+    "stop": lambda x: x, "relu": _relu, "step": _step, "sgn": _sgn, "abs": abs, "invpos": _invpos,
     "maximum": _maximum, "minimum": _minimum,
 }  # fmt: skip
 
@@ -255,8 +282,9 @@ class Evaluator:
 # ---- many points at once ----------------------------------------------------------------------
 
 
-def _vector_step(x):
-    return (x > 0).astype(np.float64) + 0 * x
+def _positive(x, value):
+    """`value` where x > 0, NaN where x is NaN, else 0: relu, step, logpos and invpos."""
+    return np.where(x > 0, value, np.where(np.isnan(x), x, 0.0))
 
 
 def _vector_sigmoid(x):
@@ -276,8 +304,9 @@ _VECTOR_FUNCTIONS = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
     "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "log": np.log,
     "abs": np.abs, "sigmoid": _vector_sigmoid, "softplus": lambda x: np.logaddexp(0.0, x),
-    "relu": lambda x: np.where(x > 0, x, 0.0 * x), "step": _vector_step,
-    "sgn": lambda x: np.sign(x), "stop": lambda x: x,
+    "relu": lambda x: _positive(x, x), "step": lambda x: _positive(x, 1.0),
+    "logpos": lambda x: _positive(x, np.log(x)), "invpos": lambda x: _positive(x, 1.0 / x),
+    "sgn": lambda x: np.sign(x), "stop": lambda x: x, "sqrt": np.sqrt, "rsqrt": lambda x: 1.0 / np.sqrt(x),
     "maximum": _vector_maximum, "minimum": _vector_minimum,
 }  # fmt: skip
 
@@ -306,8 +335,8 @@ class Tape:
                     self.constants.append((index, float(_float(_leaf(node)))))
                     continue
                 args = tuple(slot[a] for a in node.args)
-                if operation == "pow" and node.args[0] == se.E:
-                    operation, args = "exp", args[1:]
+                if operation == "pow":
+                    operation, args = _power_instruction(node, args)
                 self.instructions.append((index, _VECTOR_OPERATIONS[operation], args))
                 self.scalar_instructions.append((index, _scalar_operation(operation), args))
 
@@ -316,7 +345,7 @@ class Tape:
         or one number (a missing symbol raises KeyError); `fixed` holds nodes at given values."""
         memory: list = [None] * self.size
         for index, symbol in self.symbols:
-            memory[index] = np.broadcast_to(np.asarray(values[symbol], dtype=np.float64), (size,))
+            memory[index] = np.broadcast_to(_float_array(values[symbol]), (size,))
         for index, value in self.constants:
             memory[index] = np.full(size, value)
         held = {self.slot[node]: value for node, value in (fixed or {}).items() if node in self.slot}
@@ -332,12 +361,30 @@ class Tape:
         """The roots' values at one point, in Python floats (much faster than 1-element arrays)."""
         memory: list = [0.0] * self.size
         for index, symbol in self.symbols:
-            memory[index] = float(values[symbol])
+            memory[index] = to_float(values[symbol])
         for index, value in self.constants:
             memory[index] = value
         for index, operation, args in self.scalar_instructions:
             memory[index] = operation(*(memory[a] for a in args))
         return [memory[root] for root in self.roots]
+
+
+def _float_array(value) -> np.ndarray:
+    """Numbers (exact ones beyond float64 become +-inf) or an array of them, as float64."""
+    if isinstance(value, np.ndarray):
+        return np.asarray(value, dtype=np.float64)
+    return np.asarray(to_float(value), dtype=np.float64)
+
+
+def _power_instruction(node, args: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
+    """exp for E**x; sqrt and rsqrt for an exact exponent of 1/2 and -1/2 (as the Evaluator);
+    else pow."""
+    base, exponent = node.args
+    if base == se.E:
+        return "exp", args[1:]
+    if isinstance(exponent, se.Rational) and exponent in (functions.HALF, -functions.HALF):
+        return ("sqrt" if exponent == functions.HALF else "rsqrt"), args[:1]
+    return "pow", args
 
 
 def _scalar_operation(operation: str):
@@ -346,9 +393,9 @@ def _scalar_operation(operation: str):
     fast = _SCALAR_FAST.get(operation)
     vector = _VECTOR_OPERATIONS[operation]
 
-    def numpy_rules(*args):
+    def numpy_rules(*args):  # on one-element arrays, as the vectorised run (see float_power)
         with np.errstate(all="ignore"):
-            return float(vector(*(np.float64(a) for a in args)))
+            return float(vector(*(np.array([a], dtype=np.float64) for a in args))[0])
 
     if fast is None:
         return numpy_rules
@@ -381,6 +428,7 @@ _SCALAR_FAST = {
     "add": _scalar_sum, "mul": _scalar_product, "pow": lambda a, b: a**b, "exp": math.exp,
     "sin": math.sin, "cos": math.cos, "tan": math.tan, "atan": math.atan, "sinh": math.sinh,
     "cosh": math.cosh, "tanh": math.tanh, "log": math.log, "abs": abs, "stop": lambda x: x,
+    "sqrt": math.sqrt, "rsqrt": lambda x: 1.0 / math.sqrt(x),
 }  # fmt: skip
 
 

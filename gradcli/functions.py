@@ -4,6 +4,10 @@ One entry per operation, as autograd's numpy_vjps.py: `partial(node, i)` is the 
 with respect to its argument i. Kinks follow TensorFlow: relu'(0) = 0, abs'(0) = 0, and at a tie
 maximum/minimum pass the whole gradient to their first argument. The step and sign functions those
 derivatives use have derivative 0 (almost everywhere), so every order exists.
+
+The derivative of a**b with respect to b is a**b * log(a) where a > 0 and 0 elsewhere (TensorFlow's
+_PowGrad; JAX agrees at a = 0), written with `logpos`, so 0**b never gives 0 * -inf. Constants fold
+as NumPy computes them: a NaN constant stays NaN through relu, step, sgn, maximum and minimum.
 """
 
 from __future__ import annotations
@@ -13,15 +17,20 @@ import symengine as se
 ZERO = se.Integer(0)
 ONE = se.Integer(1)
 HALF = se.Rational(1, 2)
+NAN = se.RealDouble(float("nan"))
 
 # Functions SymEngine lacks, as undefined functions printed by their gradcli names.
-CUSTOM = ("stop", "step", "sgn", "relu", "sigmoid", "softplus", "maximum", "minimum")
+CUSTOM = ("stop", "step", "sgn", "relu", "sigmoid", "softplus", "maximum", "minimum", "logpos", "invpos")
 _UNDEFINED = {name: se.Function(name) for name in CUSTOM}
 
 
 def is_number(x) -> bool:
     """An exact rational or a float (not an infinity or NaN of SymEngine's)."""
     return isinstance(x, (se.Rational, se.RealDouble))
+
+
+def _is_nan(x) -> bool:
+    return isinstance(x, se.RealDouble) and float(x) != float(x)
 
 
 def _sign_of(x) -> int:
@@ -35,19 +44,38 @@ def stop(x):
 
 
 def step(x):
-    """1 where x > 0, else 0 (the derivative of relu)."""
-    return se.Integer(int(_sign_of(x) > 0)) if is_number(x) else _UNDEFINED["step"](x)
+    """1 where x > 0, else 0 (the derivative of relu); NaN at NaN."""
+    if not is_number(x):
+        return _UNDEFINED["step"](x)
+    return NAN if _is_nan(x) else se.Integer(int(_sign_of(x) > 0))
 
 
 def sgn(x):
-    """The sign of x with sgn(0) = 0 (the derivative of abs)."""
-    return se.Integer(_sign_of(x)) if is_number(x) else _UNDEFINED["sgn"](x)
+    """The sign of x with sgn(0) = 0 (the derivative of abs); NaN at NaN."""
+    if not is_number(x):
+        return _UNDEFINED["sgn"](x)
+    return NAN if _is_nan(x) else se.Integer(_sign_of(x))
 
 
 def relu(x):
     if is_number(x):
-        return x if _sign_of(x) > 0 else ZERO
+        return x if _is_nan(x) or _sign_of(x) > 0 else ZERO
     return _UNDEFINED["relu"](x)
+
+
+def logpos(x):
+    """log(x) where x > 0, else 0 (NaN at NaN): the logarithm in the derivative of a power by its
+    exponent (TensorFlow's where(x > 0, log(x), 0))."""
+    if not is_number(x):
+        return _UNDEFINED["logpos"](x)
+    return x if _is_nan(x) else (se.log(x) if _sign_of(x) > 0 else ZERO)
+
+
+def invpos(x):
+    """1/x where x > 0, else 0 (NaN at NaN): the derivative of logpos."""
+    if not is_number(x):
+        return _UNDEFINED["invpos"](x)
+    return x if _is_nan(x) else (1 / x if _sign_of(x) > 0 else ZERO)
 
 
 def sigmoid(x):
@@ -63,7 +91,7 @@ def maximum(a, b):
     if a == b:
         return a
     if is_number(a) and is_number(b):
-        return a if float(a) >= float(b) else b
+        return NAN if _is_nan(a) or _is_nan(b) else (a if float(a) >= float(b) else b)
     return _UNDEFINED["maximum"](a, b)
 
 
@@ -71,7 +99,7 @@ def minimum(a, b):
     if a == b:
         return a
     if is_number(a) and is_number(b):
-        return a if float(a) <= float(b) else b
+        return NAN if _is_nan(a) or _is_nan(b) else (a if float(a) <= float(b) else b)
     return _UNDEFINED["minimum"](a, b)
 
 
@@ -118,7 +146,7 @@ def _pow_partial(node, index):
     base, exponent = node.args
     if index == 0:
         return exponent * base ** (exponent - 1)
-    return node * se.log(base)
+    return node if base == se.E else node * logpos(base)
 
 
 def _mul_partial(node, index):
@@ -142,6 +170,8 @@ _FUNCTION_PARTIALS = {
     "cosh": lambda u, node: se.sinh(u),
     "tanh": lambda u, node: 1 - node**2,
     "log": lambda u, node: 1 / u,
+    "logpos": lambda u, node: invpos(u),
+    "invpos": lambda u, node: -(node**2),
     "abs": lambda u, node: sgn(u),
     "relu": lambda u, node: step(u),
     "sigmoid": lambda u, node: node * (1 - node),

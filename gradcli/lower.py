@@ -8,10 +8,12 @@ objects, so the result is a shared expression graph (a DAG), never copied per us
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import symengine as se
+from symengine.lib.symengine_wrapper import ComplexBase
 
 from gradcli import functions
 from gradcli.errors import GradcliError, LimitError, Span
@@ -31,6 +33,8 @@ from gradcli.model import (
 )
 
 PRODUCT_FACTOR = 10  # terms of a matmul or dot before summing, against the element limit
+MAX_DIMENSIONS = 32  # axes of any tensor (NumPy's broadcasting supports no more)
+FOLDED_BITS_FACTOR = 10_000  # exact numbers one operation folds, in all: this many times `bits`
 
 
 @dataclass(frozen=True)
@@ -114,12 +118,18 @@ def lower(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = 
                 lowering.arrays[decl.name] = symbols[decl.name]
             for definition in program.definitions:
                 value = lowering.expr(definition.expr)
+                lowering.bits[definition.name] = lowering.bits_of(definition.expr)
                 if definition.name in stop:
                     value = _map1(functions.stop, value)
                 lowering.arrays[definition.name] = value
     except GradcliError as error:
         raise error.located(program.source, program.filename) from None
     return Lowered(program, symbols, lowering.arrays)
+
+
+def size(shape: tuple[int, ...]) -> int:
+    """The number of elements of a shape, as an exact Python int (no overflow)."""
+    return int(np.prod(shape, dtype=object)) if shape else 1
 
 
 def _map1(function, a: np.ndarray) -> np.ndarray:
@@ -131,45 +141,123 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 
 class _Lowering:
+    """Lowers expressions to arrays, checking every limit before the work it bounds. Beside each
+    array it keeps a bound of the bits of the exact numbers that arithmetic on its elements would
+    combine (see _folded_numbers), from the operands' bounds, so exact constants are bounded
+    without looking at elements; only a bound above the limit has the operands' numbers measured."""
+
     def __init__(self, limits: Limits):
         self.limits = limits
         self.arrays: dict[str, np.ndarray] = {}
+        self.bits: dict[str, int] = {}  # defined name -> bound of its folding numbers' bits
+        self._node_bits: dict[int, int] = {}  # id(expression node) -> the same bound
 
     def check_size(self, shape: tuple[int, ...], span: Span, what: str) -> None:
-        size = int(np.prod(shape, dtype=object)) if shape else 1
-        if size > self.limits.elements:
+        """Refuse a shape with more elements than the limit, or more axes than NumPy supports,
+        before anything of that shape is built."""
+        if len(shape) > MAX_DIMENSIONS:
+            raise GradcliError(
+                f"{what} would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported", span
+            )
+        count = size(shape)
+        if count > self.limits.elements:
             raise LimitError(
-                f"{what} would have {size} elements, more than the limit of {self.limits.elements}; "
+                f"{what} would have {count} elements, more than the limit of {self.limits.elements}; "
                 "raise it with --limit elements=N",
                 span,
             )
 
-    def check_products(self, shape: tuple[int, ...], span: Span, what: str) -> None:
-        """A product's terms, before they are summed, may number 10 times the element limit."""
-        size = int(np.prod(shape, dtype=object)) if shape else 1
-        if size > PRODUCT_FACTOR * self.limits.elements:
-            raise LimitError(
-                f"{what} needs {size} products, more than the limit of "
-                f"{PRODUCT_FACTOR * self.limits.elements} ({PRODUCT_FACTOR} x --limit elements=N)",
-                span,
-            )
+    def fold(self, node: Expr, count: int, operands: tuple[np.ndarray, ...], combine) -> None:
+        """Before `node` computes `count` results from `operands`: record the bound of its folding
+        numbers, `combine(*operand bounds)`, and refuse when one could outgrow --limit bits, or all
+        of them together FOLDED_BITS_FACTOR times that."""
+        bound = combine(*(self.bits_of(arg) for arg in _operand_nodes(node)))
+        if self._too_large(bound, count):
+            bound = combine(*map(max_bits, operands))
+            limit = self.limits.bits
+            if bound > limit:
+                raise LimitError(
+                    f"a constant here would have {bound} bits, more than the limit of {limit}; write a "
+                    "number as a float (e.g. 2.0) for floating-point arithmetic, or --limit bits=N",
+                    node.span,
+                )
+            if self._too_large(bound, count):
+                raise LimitError(
+                    f"this would compute {count} exact numbers of up to {bound} bits, more than "
+                    f"{FOLDED_BITS_FACTOR} x --limit bits={limit} bits in all; write the numbers as "
+                    "floats (e.g. 2.0), or raise --limit bits=N",
+                    node.span,
+                )
+        self._node_bits[id(node)] = bound
+
+    def _too_large(self, bound: int, count: int) -> bool:
+        return bound > self.limits.bits or bound * count > FOLDED_BITS_FACTOR * self.limits.bits
+
+    def bits_of(self, node: Expr) -> int:
+        return self._node_bits[id(node)]
+
+    def _same_bits(self, node: Expr, source: Expr) -> None:
+        self._node_bits[id(node)] = self.bits_of(source)
+
+    def _product_check(self, node: Expr, a: np.ndarray, b: np.ndarray):
+        """What matmul and dot check on the shape of their products before forming them: a product's
+        terms, before they are summed, may number 10 times the element limit, and their exact
+        numbers are bounded as any folding is."""
+
+        def check(shape: tuple[int, ...], span: Span, what: str) -> None:
+            count = size(shape)
+            if count > PRODUCT_FACTOR * self.limits.elements:
+                raise LimitError(
+                    f"{what} needs {count} products, more than the limit of "
+                    f"{PRODUCT_FACTOR * self.limits.elements} ({PRODUCT_FACTOR} x --limit elements=N)",
+                    span,
+                )
+            self.fold(node, count, (a, b), lambda x, y: x + y + count.bit_length())
+
+        return check
 
     def expr(self, node: Expr) -> np.ndarray:
         method = getattr(self, "_" + type(node).__name__.lower())
         result = method(node)
-        self.check_size(result.shape, node.span, "this expression")
-        if isinstance(node, (Binary, Call)) and any(map(_undefined, result.flat)):
-            raise GradcliError(
-                "this is undefined for its constant inputs (a division by zero or log(0)); "
-                "the derivative would be meaningless",
-                node.span,
-            )
+        self.check_size(result.shape, node.span, "this expression")  # each builder checked before
+        if isinstance(node, (Binary, Call)):
+            result = self._folded(result, node)
         return result
 
+    def _folded(self, result: np.ndarray, node: Binary | Call) -> np.ndarray:
+        """The elements of an operation's result as NumPy would have them: a complex number that
+        SymEngine made from real constants (sqrt(-1), log(-2.0), (-1.0)**0.5) becomes NaN. Refuses
+        SymEngine's exact infinities (1/0)."""
+        functional = (
+            node.function in functions.ELEMENTWISE or node.function == "pow"
+            if isinstance(node, Call)
+            else node.op == "**"
+        )  # only functions and powers of real numbers can be complex
+        out = result
+        for index, element in enumerate(result.flat):
+            kind = type(element)
+            if kind in _UNDEFINED:
+                raise GradcliError(
+                    "this is undefined for its constant inputs (a division by zero or log(0)); "
+                    "the derivative would be meaningless",
+                    node.span,
+                )
+            if not functional or kind not in _MAYBE_COMPLEX and not isinstance(element, ComplexBase):
+                continue
+            imaginary = [n for n in _folded_numbers(element) if isinstance(n, ComplexBase)]
+            if imaginary:
+                if out is result:
+                    out = result.copy()
+                out.flat[index] = _real_or_nan(element, imaginary)
+        return out
+
     def _num(self, node: Num) -> np.ndarray:
-        return tensor(scalar(node.value))
+        number = scalar(node.value)
+        self._node_bits[id(node)] = _bits(number)
+        return tensor(number)
 
     def _name(self, node: Name) -> np.ndarray:
+        self._node_bits[id(node)] = self.bits.get(node.id, 0)
         return self.arrays[node.id]
 
     def _listexpr(self, node: ListExpr) -> np.ndarray:
@@ -181,8 +269,10 @@ class _Lowering:
                     f"{_shape_text(item.shape)}",
                     sub.span,
                 )
+        self._node_bits[id(node)] = max(map(self.bits_of, node.items), default=0)
         if not items:
             return np.empty((0,), dtype=object)
+        self.check_size((len(items), *items[0].shape), node.span, "this list")
         out = np.empty((len(items), *items[0].shape), dtype=object)
         for i, item in enumerate(items):
             out[i] = item if item.ndim else item[()]  # a 0-d array would be stored as an object
@@ -190,15 +280,18 @@ class _Lowering:
 
     def _unary(self, node: Unary) -> np.ndarray:
         operand = self.expr(node.operand)
+        self._same_bits(node, node.operand)
         return tensor(-operand) if node.op == "-" else operand
 
     def _binary(self, node: Binary) -> np.ndarray:
         left, right = self.expr(node.left), self.expr(node.right)
         if node.op == "@":
-            return matmul(left, right, node.span, self.check_products)
-        broadcast(left, right, node.span, node.op)
+            return matmul(left, right, node.span, self._product_check(node, left, right))
+        shape = broadcast(left, right, node.span, node.op)
+        self.check_size(shape, node.span, "this expression")
         if node.op == "**":
-            return power(left, right, node.span, self.limits.exponent)
+            return self._power(node, left, right)
+        self.fold(node, size(shape), (left, right), _sum_bits if node.op in "+-" else _product_bits)
         if node.op == "+":
             return tensor(left + right)
         if node.op == "-":
@@ -207,23 +300,33 @@ class _Lowering:
             return tensor(left * right)
         return tensor(left / right)
 
+    def _power(self, node: Binary | Call, base: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+        bits = power_bits_checked(base, exponent, node.span, self.limits)
+        self._node_bits[id(node)] = max(bits, self.bits_of(_operand_nodes(node)[0]))
+        return tensor(base**exponent)
+
     def _call(self, node: Call) -> np.ndarray:
         name = node.function
         args = [self.expr(a) for a in node.args]
+        if name in functions.BINARY_ELEMENTWISE:
+            shape = broadcast(args[0], args[1], node.span, name)
+            self.check_size(shape, node.span, "this expression")
+            if name == "pow":
+                return self._power(node, *args)
+            self.fold(node, size(shape), tuple(args), max)  # maximum, minimum pick one
+            return tensor(np.frompyfunc(functions.BINARY_ELEMENTWISE[name], 2, 1)(*args))
+        if name == "square":  # the one element-wise function that multiplies exact numbers
+            self.fold(node, args[0].size, (args[0],), lambda a: 2 * a)
+        elif name in functions.ELEMENTWISE or name == "transpose":
+            self._same_bits(node, node.args[0])
         if name in functions.ELEMENTWISE:
             return _map1(functions.ELEMENTWISE[name], args[0])
-        if name == "pow":
-            broadcast(args[0], args[1], node.span, "pow")
-            return power(args[0], args[1], node.span, self.limits.exponent)
-        if name in functions.BINARY_ELEMENTWISE:
-            broadcast(args[0], args[1], node.span, name)
-            return tensor(np.frompyfunc(functions.BINARY_ELEMENTWISE[name], 2, 1)(*args))
         if name in ("sum", "mean"):
             return self._reduction(node, args[0])
         if name == "matmul":
-            return matmul(args[0], args[1], node.span, self.check_products)
+            return matmul(args[0], args[1], node.span, self._product_check(node, *args))
         if name == "dot":
-            return dot(args[0], args[1], node.span, self.check_products)
+            return dot(args[0], args[1], node.span, self._product_check(node, *args))
         if name == "transpose":
             return tensor(np.transpose(args[0]))
         raise GradcliError(f"'{name}' is not implemented", node.span)  # unreachable: parser checks
@@ -238,16 +341,19 @@ class _Lowering:
                     span,
                 )
             axis %= x.ndim
+        count = x.size if axis is None else x.shape[axis]
+        growth = count.bit_length() * (2 if node.function == "mean" else 1)  # the sum, then / count
+        self.fold(node, x.size, (x,), lambda a: a + growth)
         total = sum_axis(x, axis)
         if node.function == "sum":
             return total
-        count = x.size if axis is None else x.shape[axis]
         if count == 0:
             raise GradcliError("mean of an empty array", node.span)
         return tensor(total / se.Integer(count))
 
     def _index(self, node: Index) -> np.ndarray:
         base = self.expr(node.base)
+        self._same_bits(node, node.base)
         key = tuple(
             slice(item.start, item.stop, item.step) if isinstance(item, Slice) else item
             for item in node.items
@@ -257,20 +363,130 @@ class _Lowering:
                 f"too many indices: {len(key)} for an operand of shape {_shape_text(base.shape)}",
                 node.span,
             )
-        for axis, (item, size) in enumerate(zip(key, base.shape)):
-            if isinstance(item, int) and not -size <= item < size:
-                raise GradcliError(f"index {item} is out of range for axis {axis} of size {size}", node.span)
+        for axis, (item, length) in enumerate(zip(key, base.shape)):
+            if isinstance(item, int) and not -length <= item < length:
+                raise GradcliError(
+                    f"index {item} is out of range for axis {axis} of size {length}", node.span
+                )
             if isinstance(item, slice) and item.step == 0:
                 raise GradcliError("slice step cannot be zero", node.span)
         return tensor(base[key])
 
     def _transpose(self, node: Transpose) -> np.ndarray:
-        return tensor(np.transpose(self.expr(node.base)))
+        base = self.expr(node.base)
+        self._same_bits(node, node.base)
+        return tensor(np.transpose(base))
 
 
-def _undefined(element) -> bool:
-    """SymEngine's exact infinities and NaN, from folding constants (1/0 is zoo, not NumPy's inf)."""
-    return type(element).__name__ in ("ComplexInfinity", "Infinity", "NegativeInfinity", "NaN")
+def _sum_bits(a: int, b: int) -> int:
+    """Bound of the bits of a sum (or difference) of numbers of a and b bits."""
+    return max(a, b) + 1
+
+
+def _product_bits(a: int, b: int) -> int:
+    """Bound of the bits of a product (or quotient) of numbers of a and b bits."""
+    return a + b
+
+
+def _operand_nodes(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+_UNDEFINED = frozenset(type(x) for x in (se.zoo, se.oo, -se.oo, se.nan))  # SymEngine's, from 1/0
+_MAYBE_COMPLEX = frozenset((se.Mul, se.Add))  # I*sqrt(3), log(2) + I*pi
+
+
+def _folded_numbers(element) -> list:
+    """The numbers at the places where folding an operation on constants puts them: the element
+    itself, a product's coefficient, a sum's constant term and its terms' coefficients
+    (sqrt(-3) is I*sqrt(3), 3**400 * x * 3**400 is 3**800*x, log(-2) is log(2) + I*pi)."""
+    if isinstance(element, se.Number):
+        return [element]
+    kind = type(element)
+    if kind is se.Mul:
+        first = element.args[0]
+        return [first] if isinstance(first, se.Number) else []
+    if kind is not se.Add:
+        return []
+    numbers = []
+    for term in element.args:
+        if isinstance(term, se.Number):
+            numbers.append(term)
+        elif type(term) is se.Mul and isinstance(first := term.args[0], se.Number):
+            numbers.append(first)
+    return numbers
+
+
+def _bits(number) -> int:
+    """The size of an exact number: the larger of its numerator's and denominator's bits."""
+    if not isinstance(number, se.Rational):
+        return 0
+    return max(abs(int(part)).bit_length() for part in number.get_num_den())
+
+
+def max_bits(array: np.ndarray) -> int:
+    """The size of the largest exact number that arithmetic on the array's elements would combine."""
+    return max((_bits(n) for element in array.flat for n in _folded_numbers(element)), default=0)
+
+
+def _real_or_nan(element, imaginary: list):
+    """NaN for a complex constant; with symbols, the expression with its complex numbers NaN
+    (so x * sqrt(-1) is x * nan, whose derivative is nan, as in NumPy)."""
+    if not element.free_symbols:
+        return functions.NAN
+    return element.xreplace({part: functions.NAN for part in imaginary})
+
+
+def power_bits(base, exponent) -> int:
+    """About how many bits the exact numbers SymEngine computes for base**exponent would have
+    (0 when it computes none): the bits of each exact number in the base times the exponent,
+    through products ((2*x)**n is 2**n * x**n) and powers ((3**k)**n is 3**(k*n))."""
+    if not isinstance(exponent, se.Rational):
+        return 0
+    if isinstance(base, se.Rational):
+        if base == 0 or abs(base) == 1:
+            return 0
+        magnitude = max(math.log2(abs(int(part))) for part in base.get_num_den())
+        return math.ceil(magnitude * abs(float(exponent)))
+    if isinstance(base, se.Pow):
+        inner_base, inner_exponent = base.args
+        return power_bits(inner_base, inner_exponent * exponent)
+    if isinstance(base, se.Mul):
+        return max(power_bits(factor, exponent) for factor in base.args)
+    return 0
+
+
+def power_bits_checked(base: np.ndarray, exponent: np.ndarray, span: Span, limits: Limits) -> int:
+    """The largest power_bits of base**exponent element-wise, each exact power checked against the
+    limits (exponent, bits, and all of them together) before SymEngine computes it."""
+    largest = total = 0
+    for b, e in zip(*(x.flat for x in np.broadcast_arrays(base, exponent))):
+        if (
+            isinstance(e, se.Integer)
+            and abs(int(e)) > limits.exponent
+            and isinstance(b, se.Rational)
+            and abs(b) != 1
+            and b != 0
+        ):
+            raise LimitError(
+                f"exact power with exponent {e} is too large (limit {limits.exponent}); write the "
+                "base as a float (e.g. 2.0) for a floating-point result, or --limit exponent=N",
+                span,
+            )
+        bits = power_bits(b, e)
+        total += bits
+        if bits > limits.bits or total > FOLDED_BITS_FACTOR * limits.bits:
+            raise LimitError(
+                f"this exact power would have about {bits} bits, more than the limit of {limits.bits}; "
+                "write the base as a float (e.g. 2.0) for a floating-point result, or --limit bits=N",
+                span,
+            )
+        largest = max(largest, bits)
+    return largest
 
 
 def _integer_constant(node: Expr, span: Span) -> int:
@@ -294,23 +510,6 @@ def broadcast(a: np.ndarray, b: np.ndarray, span: Span, op: str) -> tuple[int, .
             f"shapes {_shape_text(a.shape)} and {_shape_text(b.shape)} do not broadcast for '{op}'",
             span,
         ) from None
-
-
-def power(base: np.ndarray, exponent: np.ndarray, span: Span, max_exponent: int) -> np.ndarray:
-    for b, e in zip(*(x.flat for x in np.broadcast_arrays(base, exponent))):
-        if (
-            isinstance(e, se.Integer)
-            and abs(int(e)) > max_exponent
-            and isinstance(b, se.Rational)
-            and abs(b) != 1
-            and b != 0
-        ):
-            raise LimitError(
-                f"exact power with exponent {e} is too large (limit {max_exponent}); write the "
-                "base as a float (e.g. 2.0) for a floating-point result, or --limit exponent=N",
-                span,
-            )
-    return tensor(base**exponent)
 
 
 def sum_axis(x: np.ndarray, axis: int | None) -> np.ndarray:
@@ -362,6 +561,8 @@ def matmul(a: np.ndarray, b: np.ndarray, span: Span, check=None) -> np.ndarray:
 def dot(a: np.ndarray, b: np.ndarray, span: Span, check=None) -> np.ndarray:
     """NumPy dot: scalars multiply, 1-D and 2-D as matmul, N-D sums a's last axis with b's second-to-last."""
     if a.ndim == 0 or b.ndim == 0:
+        if check is not None:
+            check(np.broadcast_shapes(a.shape, b.shape), span, "this dot")
         return tensor(a * b)
     if a.ndim <= 2 and b.ndim <= 2:
         return matmul(a, b, span, check)
