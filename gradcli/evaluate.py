@@ -486,7 +486,11 @@ def forward_jacobian(exprs: list, symbols: list, values: dict) -> np.ndarray:
         for node, terms in local:
             total = zero
             for arg, k in terms:
-                if numbers[k] != 0.0:
-                    total = total + numbers[k] * tangent.get(arg, zero)
+                if numbers[k] == 0.0:
+                    continue
+                step = numbers[k] * tangent.get(arg, zero)
+                if not math.isfinite(numbers[k]):  # inf * 0 where arg does not depend on a symbol
+                    step[tangent.get(arg, zero) == 0.0] = 0.0
+                total = total + step
             tangent[node] = total
     return np.array([tangent.get(e, zero) for e in exprs], dtype=np.float64).reshape(len(exprs), width)

@@ -22,13 +22,26 @@ def symbol_latex(label: str) -> str:
     return sp.latex(sp.Symbol(label))
 
 
+SORTED_TERMS = 100  # a sum of more terms is printed in its stored order: SymPy's sort is quadratic
+
+
+def _printer(names: dict):
+    from sympy.printing.latex import LatexPrinter
+
+    class Printer(LatexPrinter):
+        def _as_ordered_terms(self, expr, order=None):
+            if len(expr.args) > SORTED_TERMS:
+                return list(expr.args)
+            return super()._as_ordered_terms(expr, order)
+
+    return Printer({"symbol_names": names})
+
+
 def expression(expr) -> str:
     """One SymEngine expression as LaTeX, element symbols as subscripts, stop() removed."""
-    import sympy as sp
-
     converted = strip_stops(expr)._sympy_()  # SymEngine's own conversion of its tree, no text
     names = {s: symbol_latex(s.name) for s in converted.free_symbols}
-    return sp.latex(converted, symbol_names=names)
+    return _printer(names).doprint(converted)
 
 
 def _array(array: np.ndarray) -> str:
