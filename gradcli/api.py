@@ -106,15 +106,15 @@ def _not_a(kind: str, name: str, program: Program, choices: list[str]) -> str:
 
 
 def _weights(literal: Literal, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    array = _literal_array(literal)
-    try:
-        if np.broadcast_shapes(array.shape, shape) != shape:
+    try:  # from the shapes, before any array is built (a literal may have 100 axes)
+        if len(literal.shape) > len(shape) or np.broadcast_shapes(literal.shape, shape) != shape:
             raise ValueError
     except ValueError:
         raise GradcliError(
-            f"--grad-ys {name}: weights of shape {list(array.shape)} do not broadcast to "
+            f"--grad-ys {name}: weights of shape {list(literal.shape)} do not broadcast to "
             f"the shape of {name}, {list(shape)}"
         ) from None
+    array = _literal_array(literal)
     return np.broadcast_to(tensor(np.frompyfunc(scalar, 1, 1)(array)), shape)  # 0-d stays an array
 
 

@@ -76,7 +76,7 @@ def grad_latex(result: GradResult, weighted: bool = False) -> str:
         left = rf"\frac{{\partial{power} {top}}}{{\partial {bottom}}}"
         if t.status == "disconnected" and t.expressions is None:
             lines.append(left + r" &: " + _text(f"disconnected: {t.reason}"))
-        elif t.symbolic is None and t.expressions is not None and t.symbolic_elided:
+        elif t.symbolic is None and t.symbolic_elided:  # an elided, skipped or never built result
             lines.append(left + r" &: " + _text(f"elided: {t.symbolic_elided}"))
         else:
             lines.append(left + " &= " + _array(t.expressions))

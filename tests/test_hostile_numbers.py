@@ -108,3 +108,10 @@ def test_a_float_result_beyond_float64_is_inf(run_json):
         "var x = 100\nvar w = 1.0\ny = x**200 * w * w\n", "hessian", "--symbolic", "none"
     )
     assert code == 0 and doc["value"][1][1] == "inf"
+
+
+@pytest.mark.parametrize("option", ["--grad-ys", "--at"])
+def test_an_option_literal_with_many_axes_is_an_input_error(run, option):
+    name = "y" if option == "--grad-ys" else "x"
+    code, out, err = run("var x = 1.0\ny = x * 2\n", "grad", option, f"{name}=" + "[" * 70 + "1" + "]" * 70)
+    assert code == 1 and out == "" and "shape" in err
