@@ -12,6 +12,8 @@ as NumPy computes them: a NaN constant stays NaN through relu, step, sgn, maximu
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import symengine as se
 
 ZERO = se.Integer(0)
@@ -33,8 +35,15 @@ def _is_nan(x) -> bool:
     return isinstance(x, se.RealDouble) and float(x) != float(x)
 
 
+def _value(x):
+    """A number as a Python Fraction or float: compared exactly, however large."""
+    if isinstance(x, se.Rational):
+        return Fraction(*(int(part) for part in x.get_num_den()))
+    return float(x)
+
+
 def _sign_of(x) -> int:
-    value = float(x)
+    value = _value(x)
     return (value > 0) - (value < 0)
 
 
@@ -91,7 +100,7 @@ def maximum(a, b):
     if a == b:
         return a
     if is_number(a) and is_number(b):
-        return NAN if _is_nan(a) or _is_nan(b) else (a if float(a) >= float(b) else b)
+        return NAN if _is_nan(a) or _is_nan(b) else (a if _value(a) >= _value(b) else b)
     return _UNDEFINED["maximum"](a, b)
 
 
@@ -99,7 +108,7 @@ def minimum(a, b):
     if a == b:
         return a
     if is_number(a) and is_number(b):
-        return NAN if _is_nan(a) or _is_nan(b) else (a if float(a) <= float(b) else b)
+        return NAN if _is_nan(a) or _is_nan(b) else (a if _value(a) <= _value(b) else b)
     return _UNDEFINED["minimum"](a, b)
 
 

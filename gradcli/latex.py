@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
+import symengine as se
 
+from gradcli.differentiate import postorder
 from gradcli.model import GradResult, MatrixResult
 from gradcli.printing import strip_stops
 
@@ -37,10 +40,25 @@ def _printer(names: dict):
     return Printer({"symbol_names": names})
 
 
+# Infinite and NaN floats become these symbols before SymPy sees them (its assumptions and term
+# ordering compare numbers, and NaN compares with nothing); no program name has brackets.
+_NON_FINITE = {"[inf]": r"\infty", "[nan]": r"\mathrm{NaN}"}
+
+
+def _without_non_finite(expr):
+    replaced = {}
+    for node in postorder([expr]):
+        if isinstance(node, se.RealDouble) and not math.isfinite(float(node)):
+            value = float(node)
+            infinity = se.Symbol("[inf]")
+            replaced[node] = se.Symbol("[nan]") if math.isnan(value) else infinity if value > 0 else -infinity
+    return expr.xreplace(replaced) if replaced else expr
+
+
 def expression(expr) -> str:
     """One SymEngine expression as LaTeX, element symbols as subscripts, stop() removed."""
-    converted = strip_stops(expr)._sympy_()  # SymEngine's own conversion of its tree, no text
-    names = {s: symbol_latex(s.name) for s in converted.free_symbols}
+    converted = _without_non_finite(strip_stops(expr))._sympy_()  # SymEngine's conversion, no text
+    names = {s: _NON_FINITE.get(s.name) or symbol_latex(s.name) for s in converted.free_symbols}
     return _printer(names).doprint(converted)
 
 

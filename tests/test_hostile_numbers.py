@@ -115,3 +115,10 @@ def test_an_option_literal_with_many_axes_is_an_input_error(run, option):
     name = "y" if option == "--grad-ys" else "x"
     code, out, err = run("var x = 1.0\ny = x * 2\n", "grad", option, f"{name}=" + "[" * 70 + "1" + "]" * 70)
     assert code == 1 and out == "" and "shape" in err
+
+
+def test_exact_integers_beyond_float64_compare_exactly(run_json):
+    big = str(10**400)
+    text = f"var x = 1\ny = x * (maximum({big}, 10 * {big}) - 10 * {big}) + relu(x - {big})\n"
+    code, doc, err = run_json(text, "grad")
+    assert code == 0 and doc["gradients"]["x"]["value"] == 0
