@@ -303,7 +303,7 @@ class _Lowering:
     def _power(self, node: Binary | Call, base: np.ndarray, exponent: np.ndarray) -> np.ndarray:
         bits = power_bits_checked(base, exponent, node.span, self.limits)
         self._node_bits[id(node)] = max(bits, self.bits_of(_operand_nodes(node)[0]))
-        return tensor(base**exponent)
+        return tensor(np.frompyfunc(_power_of, 2, 1)(base, exponent))
 
     def _call(self, node: Call) -> np.ndarray:
         name = node.function
@@ -458,6 +458,15 @@ def power_bits(base, exponent) -> int:
     if isinstance(base, se.Mul):
         return max(power_bits(factor, exponent) for factor in base.args)
     return 0
+
+
+def _power_of(base, exponent):
+    """base**exponent; for an exact base of 1 or -1 the exponent is reduced first (SymEngine cannot
+    raise to an exponent beyond 2**64; 1**e is 1 and (-1)**(p/q) is (-1)**((p mod 2q)/q))."""
+    if isinstance(exponent, se.Rational) and isinstance(base, se.Integer) and abs(base) == 1:
+        num, den = (int(part) for part in exponent.get_num_den())
+        exponent = se.Rational(num % (2 * den), den) if base == -1 else functions.ZERO
+    return base**exponent
 
 
 def power_bits_checked(base: np.ndarray, exponent: np.ndarray, span: Span, limits: Limits) -> int:

@@ -122,3 +122,10 @@ def test_exact_integers_beyond_float64_compare_exactly(run_json):
     text = f"var x = 1\ny = x * (maximum({big}, 10 * {big}) - 10 * {big}) + relu(x - {big})\n"
     code, doc, err = run_json(text, "grad")
     assert code == 0 and doc["gradients"]["x"]["value"] == 0
+
+
+@pytest.mark.parametrize("base, sign", [("1", 1), ("(-1)", -1), ("pow(-1, 2)", 1)])
+def test_a_power_of_one_or_minus_one_beyond_two_to_the_64(run_json, base, sign):
+    exponent = 10**40 + 1
+    code, doc, err = run_json(f"var x = 2.0\ny = x * {base} ** {exponent}\n", "grad")
+    assert code == 0 and doc["gradients"]["x"]["value"] == sign
