@@ -13,9 +13,9 @@ import symengine as se
 from gradcli import ad, deadline, differentiate, functions, numbers, ops
 from gradcli.arrays import Node
 from gradcli.errors import GradcliError, LimitError
-from gradcli.evaluate import MISSING, Evaluator
+from gradcli.evaluate import MISSING, Evaluator, to_float
 from gradcli.graph import disconnection_reasons
-from gradcli.lower import Lowered, distinct, labels, lower, scalar
+from gradcli.lower import MAX_DIMENSIONS, Lowered, distinct, labels, lower, scalar, size
 from gradcli.model import (
     GradResult,
     Literal,
@@ -124,16 +124,16 @@ def _not_a(kind: str, name: str, program: Program, choices: list[str]) -> str:
 
 
 def _weights(literal: Literal, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    array = _literal_array(literal)
-    try:
-        if np.broadcast_shapes(array.shape, shape) != shape:
+    try:  # from the shapes, before any array is built (a literal may have 100 axes)
+        if len(literal.shape) > len(shape) or np.broadcast_shapes(literal.shape, shape) != shape:
             raise ValueError
     except ValueError:
         raise GradcliError(
-            f"--grad-ys {name}: weights of shape {list(array.shape)} do not broadcast to "
+            f"--grad-ys {name}: weights of shape {list(literal.shape)} do not broadcast to "
             f"the shape of {name}, {list(shape)}"
         ) from None
-    return np.broadcast_to(tensor(np.frompyfunc(scalar, 1, 1)(array)), shape)
+    array = _literal_array(literal)
+    return np.broadcast_to(tensor(np.frompyfunc(scalar, 1, 1)(array)), shape)  # 0-d stays an array
 
 
 def _literal_array(literal: Literal) -> np.ndarray:
@@ -175,12 +175,13 @@ def _values(program: Program, lowered: Lowered, at: dict[str, Literal]):
 
 
 def _to_number(value, as_float: bool):
-    """A JSON-ready Python number: exact integers stay int (unless the result is a float one)."""
-    if isinstance(value, Fraction):
-        value = value.numerator if value.denominator == 1 else float(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value) if as_float else value
-    return float(value)
+    """A JSON-ready Python number: exact integers stay int, however large (unless the result is a
+    float one); a float beyond float64's range is +-inf."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        value = value.numerator
+    if isinstance(value, int) and not isinstance(value, bool) and not as_float:
+        return value
+    return to_float(value)
 
 
 def _all_integers(values) -> bool:
@@ -222,10 +223,15 @@ def _zeros(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _check_result_size(shape: tuple[int, ...], limits) -> None:
-    size = int(np.prod(shape, dtype=object)) if shape else 1
-    if size > limits.result:
+    if len(shape) > MAX_DIMENSIONS:
+        raise GradcliError(
+            f"the result would have {len(shape)} axes (the target's, once per order); "
+            f"at most {MAX_DIMENSIONS} are supported"
+        )
+    count = size(shape)
+    if count > limits.result:
         raise LimitError(
-            f"the result would have {size} elements, more than the limit of {limits.result}; "
+            f"the result would have {count} elements, more than the limit of {limits.result}; "
             "raise it with --limit result=N"
         )
 
@@ -239,21 +245,23 @@ def first_derivatives(prepared: Prepared) -> dict[str, Node]:
     return {t: r if r is not None else ops.zeros(ir.node(t).shape) for t, r in zip(connected, results)}
 
 
-def seeded_derivatives(prepared: Prepared, order: int) -> tuple[list[Node], dict[str, Node]]:
-    """The order-N derivatives of L as array programs of N - 1 seed variables `_seed1`, ...: each
-    connected target's node is sum over k of seed[k] * d^N L / (d x[k] d x) for the seeds' values,
-    one row of the derivative tensor when the seeds are one-hot (order 2: Hessian-vector
-    products). Returns the seed variables and the nodes; the program is built once for all rows."""
+def seeded_derivatives(
+    prepared: Prepared, seed_targets: tuple[str, ...]
+) -> tuple[list[Node], dict[str, Node]]:
+    """Derivatives of L of order N = len(seed_targets) + 1 as array programs of seed variables: the
+    k-th seed is a vector over seed_targets[k]'s elements, and each connected target's node is the
+    derivative tensor contracted with the seeds (order 2: a Hessian-vector product). With one-hot
+    seeds it is one row of the tensor. Only the seeded targets are contracted, so no zero seed
+    meets an infinite derivative. The program is built once for all rows."""
     ir = prepared.lowered.ir
     connected = prepared.connected()
     nodes = first_derivatives(prepared)
     seeds = []
-    for k in range(1, order):
-        seeds_k = {t: ops.variable(f"_seed{k}_{t}", ir.node(t).shape) for t in connected}
-        pairs = [(nodes[t], seeds_k[t]) for t in connected]
-        following = ad.vjp(pairs, [ir.node(t) for t in connected])
+    for k, target in enumerate(seed_targets, 1):
+        seed = ops.variable(f"_seed{k}", ir.node(target).shape)
+        following = ad.vjp([(nodes[target], seed)], [ir.node(t) for t in connected])
         nodes = {t: r if r is not None else ops.zeros(ir.node(t).shape) for t, r in zip(connected, following)}
-        seeds.append(seeds_k)
+        seeds.append(seed)
     return seeds, nodes
 
 
@@ -305,24 +313,26 @@ def float_values(prepared: Prepared) -> dict[str, np.ndarray]:
     return out
 
 
-def _seeded_rows(prepared: Prepared, order: int, targets: list[str], keys) -> list[np.ndarray]:
-    """Rows of the order-N derivative in float64: for each key (one (target, flat index) pair per
-    seed), the derivative's entries over every connected target's elements, flattened in order."""
-    seeds, nodes = seeded_derivatives(prepared, order)
+def _seeded_rows(prepared: Prepared, keys) -> list[np.ndarray]:
+    """Rows of a derivative tensor in float64: for each key (one (target, flat index) pair per
+    seed), its entries over every connected target's elements, flattened in order."""
     ir = prepared.lowered.ir
     connected = prepared.connected()
     values = float_values(prepared)
-    flat_nodes = [ops.reshape(nodes[t], (ir.node(t).size,)) for t in connected]
+    programs = {}
     rows = []
     for key in keys:
         deadline.check()
+        seed_targets = tuple(target for target, _ in key)
+        if seed_targets not in programs:
+            seeds, nodes = seeded_derivatives(prepared, seed_targets)
+            programs[seed_targets] = seeds, [ops.reshape(nodes[t], (ir.node(t).size,)) for t in connected]
+        seeds, flat_nodes = programs[seed_targets]
         assignment = dict(values)
-        for k, (seed_target, index) in enumerate(key):
-            for t in connected:
-                one_hot = np.zeros(ir.node(t).size)
-                if t == seed_target:
-                    one_hot[index] = 1.0
-                assignment[seeds[k][t].param("name")] = one_hot.reshape(ir.node(t).shape)
+        for seed, (target, index) in zip(seeds, key):
+            one_hot = np.zeros(ir.node(target).size)
+            one_hot[index] = 1.0
+            assignment[seed.param("name")] = one_hot.reshape(ir.node(target).shape)
         rows.append(np.concatenate([r.reshape(-1) for r in numbers.evaluate(flat_nodes, assignment)]))
     return rows
 
@@ -340,7 +350,7 @@ def _numeric_last_order(prepared: Prepared, target: str) -> TargetResult | None:
     keys = list(itertools.combinations_with_replacement(range(size), order - 1))
     connected = prepared.connected()
     offset = sum(prepared.lowered.symbols[t].size for t in connected[: connected.index(target)])
-    rows = _seeded_rows(prepared, order, connected, [tuple((target, i) for i in key) for key in keys])
+    rows = _seeded_rows(prepared, [tuple((target, i) for i in key) for key in keys])
     computed = {key: row[offset : offset + size] for key, row in zip(keys, rows)}
     value = nested(_symmetric_tensor(computed, shape, order))
     return TargetResult(target, "ok", None, shape * order, None, skipped, value, ())
@@ -467,7 +477,7 @@ def _hessian(program: Program, request: Request, closed) -> MatrixResult:
             numbers_matrix = numbers.evaluate([closed], float_values(prepared))[0]
         else:
             keys = [((t, i),) for t in connected for i in range(prepared.lowered.symbols[t].size)]
-            rows = iter(_seeded_rows(prepared, 2, connected, keys))
+            rows = iter(_seeded_rows(prepared, keys))
             for i in columns:
                 numbers_matrix[i, columns] = next(rows)
         symmetric = np.triu(numbers_matrix) + np.triu(numbers_matrix, 1).T  # the upper triangle, mirrored

@@ -86,14 +86,16 @@ class ArrayPrinter:
             return self._function(node, spelling)
         return self._special(node, spelling.rule)
 
-    def _operand(self, node: Node, parent: Node, other: Node, least: int) -> str:
-        """An operand's text; a broadcast NumPy would do anyway is written as its (expanded) source."""
+    def _operand(self, node: Node, parent: Node, other: tuple, least: int) -> tuple[str, tuple]:
+        """An operand's text and the shape it is written with: a broadcast NumPy would do anyway
+        (against the other operand as written, of shape `other`) is written as its source."""
         elementwise = parent.op is not ops.MATMUL and node.op is ops.BROADCAST
         if elementwise and id(node) not in self.names and not self._is_filled(node):
             text, shape = self._expanded(node)
-            if _broadcasts_to(shape, other.shape, parent.shape):
-                return text if shape != node.args[0].shape else self._wrap(node.args[0], least)
-        return self._wrap(node, least)
+            if _broadcasts_to(shape, other, parent.shape):
+                source = node.args[0]
+                return (text if shape != source.shape else self._wrap(source, least)), shape
+        return self._wrap(node, least), node.shape
 
     def _is_filled(self, node: Node) -> bool:
         return node.args[0].op is ops.LITERAL and node.args[0].shape == () and node.ndim > 0
@@ -118,17 +120,15 @@ class ArrayPrinter:
             left_text, right_text = self._wrap(left, ops.ADDITIVE), self._wrap(right, ops.ADDITIVE)
             return (f"(1.0 * ({left_text} {spelling.symbol} {right_text}))", ops.ATOM)
         if node.op is ops.POWER:
-            left_text = self._operand(left, node, right, ops.POSTFIX)
-            return (
-                f"{left_text} {self._symbol(spelling)} {self._operand(right, node, left, ops.UNARY)}",
-                precedence,
-            )
+            left_text, written = self._operand(left, node, right.shape, ops.POSTFIX)
+            right_text, _ = self._operand(right, node, written, ops.UNARY)
+            return (f"{left_text} {self._symbol(spelling)} {right_text}", precedence)
         if node.op is ops.MATMUL and self._scaled(right):
             c, rest = right.args  # A @ (c * B) is written c * A @ B, which is (c * A) @ B
             return (f"{self._wrap(c, precedence)} * {self._wrap(left, precedence)} @ "
                     f"{self._wrap(rest, precedence + 1)}", precedence)  # fmt: skip
-        left_text = self._operand(left, node, right, precedence)
-        right_text = self._operand(right, node, left, precedence + 1)
+        left_text, written = self._operand(left, node, right.shape, precedence)
+        right_text, _ = self._operand(right, node, written, precedence + 1)
         return (f"{left_text} {self._symbol(spelling)} {right_text}", precedence)
 
     def _infix_latex(self, node: Node, spelling: ops.Infix) -> tuple[str, int]:
@@ -139,8 +139,8 @@ class ArrayPrinter:
             return (f"{self._wrap(left, ops.POSTFIX)}^{{{self._print(right)[0]}}}", ops.EXPONENT)
         if node.op is ops.DIVIDE:
             return (rf"\frac{{{self._print(left)[0]}}}{{{self._print(right)[0]}}}", ops.ATOM)
-        left_text = self._operand(left, node, right, precedence)
-        right_text = self._operand(right, node, left, precedence + 1)
+        left_text, written = self._operand(left, node, right.shape, precedence)
+        right_text, _ = self._operand(right, node, written, precedence + 1)
         if node.op is ops.MATMUL or (node.op is ops.MULTIPLY and (left.shape == () or right.shape == ())):
             return (f"{left_text} {right_text}", precedence)
         return (f"{left_text} {spelling.latex} {right_text}", precedence)

@@ -18,6 +18,7 @@ from fractions import Fraction
 from gradcli.errors import GradcliError
 
 Shape = tuple[int, ...]
+MAX_DIMENSIONS = 32  # axes of any array (NumPy supports no more)
 
 
 class ShapeError(GradcliError):

@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from gradcli import elements, functions, ops
-from gradcli.arrays import Node, ShapeError, postorder
+from gradcli.arrays import MAX_DIMENSIONS, Node, ShapeError, postorder
 from gradcli.errors import GradcliError, LimitError, Span
 from gradcli.model import (
     AtAdd,
@@ -68,6 +68,12 @@ def _build(program: Program, stop: tuple[str, ...], limits: Limits) -> ArrayProg
     defined: dict[str, Node] = {}
     try:
         for decl in program.declarations:
+            if len(decl.shape) > MAX_DIMENSIONS:
+                raise GradcliError(
+                    f"'{decl.name}' would have {len(decl.shape)} axes; at most {MAX_DIMENSIONS} are "
+                    "supported",
+                    decl.span,
+                )
             make = ops.constant if decl.constant else ops.variable
             nodes[decl.name] = make(decl.name, decl.shape)
             names[id(nodes[decl.name])] = decl.name
@@ -97,6 +103,10 @@ class _Lowering:
 
     def expr(self, node: Expr) -> Node:
         result = self._expr(node)
+        if result.ndim > MAX_DIMENSIONS:
+            raise GradcliError(
+                f"this would have {result.ndim} axes; at most {MAX_DIMENSIONS} are supported", node.span
+            )
         self.spans.setdefault(id(result), node.span)
         if isinstance(node, (Binary, Call)):
             self.constants.check(result, node.span)
@@ -319,74 +329,92 @@ def _integer_constant(node: Expr, span: Span, message: str = "axis must be an in
 
 
 class _Constants:
-    """Checks on the parts of a program that are constants: an exact value must stay within the
-    limits (checked from the exponents before anything is computed) and must be defined."""
+    """Checks on exact numbers before anything computes them: every node keeps a cheap bound on the
+    bits of the exact numbers in it (a variable counts as 1), so an exact power or product too
+    large for `--limit bits` (or an exponent beyond `--limit exponent`) is refused from the
+    program's text; and a constant that is undefined (1/0, log(0)) is an error."""
 
     def __init__(self, limits: Limits):
         self.limits = limits
-        self.bits: dict[int, int | None] = {}  # node id -> bits of its exact value (None: not constant)
+        self.bits: dict[int, int] = {}  # node id -> bound on the bits of its exact numbers
+        self.constant: dict[int, bool] = {}  # node id -> no variable or constant name below it
         self.keep: list[Node] = []
 
     def check(self, node: Node, span: Span) -> None:
         for item in postorder([node], self.bits):
             self.keep.append(item)
+            self.constant[id(item)] = item.op not in (ops.VARIABLE, ops.CONSTANT) and all(
+                self.constant[id(a)] for a in item.args
+            )
             self.bits[id(item)] = self._bits(item, span)
-        if self.bits[id(node)] is not None and node.size <= self.limits.elements:
+        if self.constant[id(node)] and node.size <= self.limits.elements:
             self._defined(node, span)
         divisor = node.args[1] if node.op is ops.DIVIDE else None
-        constant = divisor is not None and self.bits[id(divisor)] is not None
-        if constant and divisor.size <= self.limits.elements:
+        if divisor is not None and self.constant[id(divisor)] and divisor.size <= self.limits.elements:
             (values,) = elements.evaluate([divisor], {})
             if any(functions.is_number(v) and float(v) == 0 for v in values.flat):
-                raise GradcliError(
-                    "this is undefined for its constant inputs (a division by zero or log(0)); "
-                    "the derivative would be meaningless",
-                    span,
-                )
+                raise GradcliError(_UNDEFINED, span)
 
-    def _bits(self, node: Node, span: Span) -> int | None:
+    def _bits(self, node: Node, span: Span) -> int:
+        """A bound on the bits of the exact number a constant node folds to, or, for a node with
+        variables, of its numeric coefficient (SymEngine distributes a power over a product's
+        numbers: (2*x)**n is 2**n * x**n; it never expands a sum)."""
         if node.op is ops.LITERAL:
             return max((_bits_of(v) for v in _flat(node.param("value"))), default=1)
-        if node.op in (ops.VARIABLE, ops.CONSTANT):
-            return None
+        if not node.args:
+            return 0  # a name: its value is bounded when it is evaluated
         parts = [self.bits[id(a)] for a in node.args]
-        if any(p is None for p in parts):
-            return None
+        constant = self.constant[id(node)]
         if node.op is ops.POWER:
             exponent = ops.scalar_value(node.args[1])
-            if isinstance(exponent, int):
-                base = ops.scalar_value(node.args[0])
-                if abs(exponent) > self.limits.exponent and not (base is not None and abs(base) in (0, 1)):
-                    raise LimitError(
-                        f"exact power with exponent {exponent} is too large (limit {self.limits.exponent}); "
-                        "write the base as a float (e.g. 2.0) for a floating-point result, "
-                        "or --limit exponent=N",
-                        span,
-                    )
-                total = parts[0] * max(abs(exponent), 1)
-            else:
-                total = 64
+            base = ops.scalar_value(node.args[0])
+            unit = base is not None and not isinstance(base, float) and abs(base) <= 1
+            if not isinstance(exponent, int) or unit:
+                return parts[0]
+            if abs(exponent) > self.limits.exponent and self.constant[id(node.args[0])]:
+                raise LimitError(
+                    f"exact power with exponent {exponent} is too large (limit {self.limits.exponent}); "
+                    "write the base as a float (e.g. 2.0) for a floating-point result, or --limit exponent=N",
+                    span,
+                )
+            total = parts[0] * max(abs(exponent), 1)
         elif node.op in (ops.MULTIPLY, ops.DIVIDE, ops.MATMUL):
             total = sum(parts) + (node.args[0].shape[-1].bit_length() if node.op is ops.MATMUL else 0)
+        elif not constant:
+            return 0  # a sum or a function of variables keeps its numbers inside
+        elif node.op in (ops.ADD, ops.SUBTRACT, ops.NEGATIVE, ops.SUM):
+            total = max(parts) + 1
         else:
-            total = max(parts, default=1) + 1
+            return max(parts)  # a function keeps its argument's numbers (sqrt(3) ** n is 3 ** (n/2))
         if total > self.limits.bits:
             raise LimitError(
-                f"an exact constant here would have more than {self.limits.bits} bits; write a number "
+                f"an exact number here would have more than {self.limits.bits} bits; write a number "
                 "as a float (e.g. 2.0) for floating-point arithmetic, or --limit bits=N",
                 span,
             )
+        if self.constant[id(node)]:
+            count = node.size * (node.args[0].shape[-1] if node.op is ops.MATMUL else 1)
+            if count * total > FOLDED_BITS_FACTOR * self.limits.bits:
+                raise LimitError(
+                    f"this folds {count} exact numbers of up to {total} bits, more than "
+                    f"{FOLDED_BITS_FACTOR} x --limit bits allows in one operation; write a number as a float "
+                    "(e.g. 2.0), or --limit bits=N",
+                    span,
+                )
         return total
 
     def _defined(self, node: Node, span: Span) -> None:
         with np.errstate(all="ignore"):
             (values,) = elements.evaluate([node], {})
         if any(_undefined(v) for v in values.flat):
-            raise GradcliError(
-                "this is undefined for its constant inputs (a division by zero or log(0)); "
-                "the derivative would be meaningless",
-                span,
-            )
+            raise GradcliError(_UNDEFINED, span)
+
+
+_UNDEFINED = (
+    "this is undefined for its constant inputs (a division by zero or log(0)); the derivative would "
+    "be meaningless"
+)
+FOLDED_BITS_FACTOR = 10_000  # exact numbers one operation folds, in all: this many times `bits`
 
 
 def _flat(value):

@@ -50,8 +50,9 @@ def _tidy(x):
     return x
 
 
-def _python_float(x) -> float:
-    """A Python float (arithmetic on these is fast and, for + and *, never raises)."""
+def to_float(x) -> float:
+    """A value as a Python float; an exact number beyond float64's range is +-inf, never an error
+    (arithmetic on these is fast and, for + and *, never raises)."""
     try:
         return float(x)
     except OverflowError:
@@ -77,7 +78,7 @@ def _add(args, max_bits: int):
         return _bounded(_tidy(sum(args, Fraction(0))), max_bits)
     total = 0.0
     for a in args:
-        total += _python_float(a)
+        total += to_float(a)
     return total
 
 
@@ -89,7 +90,7 @@ def _mul(args, max_bits: int):
         return _bounded(_tidy(out), max_bits)
     out = 1.0
     for a in args:
-        out *= _python_float(a)
+        out *= to_float(a)
     return out
 
 
@@ -109,19 +110,30 @@ def _pow(base, exponent, max_bits: int):
         root = _exact_sqrt(Fraction(base))
         if root is not None:
             return _pow(root, exponent.numerator, max_bits)
-    return real_power(_float(base), _float(exponent))
+    if isinstance(exponent, Fraction) and exponent.denominator == 2:  # through the square root
+        return float_power(np.sqrt(_float(base)), _float(exponent.numerator))
+    return float_power(_float(base), _float(exponent))
+
+
+def float_power(base, exponent) -> np.float64:
+    """C99's pow in float64, as the Tape and the exported code compute it (NumPy's power of scalars
+    takes sqrt for an exponent of 0.5, which is nan at -inf where pow gives inf; of one-element
+    arrays it does not)."""
+    return np.power(np.array([base], dtype=np.float64), np.array([exponent], dtype=np.float64))[0]
 
 
 def real_power(base, exponent):
-    """NumPy's power, except that a half-integer power is taken through the square root, as the
-    program wrote it (SymEngine writes 1/sqrt(x) as x**(-1/2)): so (-0.0)**(-1/2) is -inf like
-    1/sqrt(-0.0), and (-inf)**(-1/2) is nan like 1/sqrt(-inf)."""
+    """pow on arrays, except that a half-integer power is taken through the square root, as the
+    program wrote it (SymEngine writes 1/sqrt(x) as x**(-1/2)): (-0.0)**(-1/2) is -inf like
+    1/sqrt(-0.0), and (-inf)**(-3/2) is nan like 1/sqrt(-inf)**3."""
     with np.errstate(all="ignore"):
         doubled = np.multiply(exponent, 2.0)
         half = np.isfinite(doubled) & (doubled == np.round(doubled)) & (np.mod(doubled, 2.0) == 1.0)
         if not np.any(half):
             return np.power(base, exponent)
         return np.where(half, np.power(np.sqrt(base), doubled), np.power(base, exponent))
+
+
 
 
 def _exact_sqrt(q: Fraction) -> Fraction | None:
@@ -272,8 +284,9 @@ class Evaluator:
 # ---- many points at once ----------------------------------------------------------------------
 
 
-def _vector_step(x):
-    return (x > 0).astype(np.float64) + 0 * x
+def _positive(x, value):
+    """`value` where x > 0, NaN where x is NaN, else 0: relu and step."""
+    return np.where(x > 0, value, np.where(np.isnan(x), x, 0.0))
 
 
 def _vector_sigmoid(x):
@@ -293,8 +306,8 @@ _VECTOR_FUNCTIONS = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
     "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "log": np.log,
     "abs": np.abs, "sigmoid": _vector_sigmoid, "softplus": lambda x: np.logaddexp(0.0, x),
-    "relu": lambda x: np.where(x > 0, x, 0.0 * x), "step": _vector_step,
-    "sgn": lambda x: np.sign(x), "stop": lambda x: x,
+    "relu": lambda x: _positive(x, x), "step": lambda x: _positive(x, 1.0),
+    "sgn": lambda x: np.sign(x), "stop": lambda x: x, "sqrt": np.sqrt, "rsqrt": lambda x: 1.0 / np.sqrt(x),
     "maximum": _vector_maximum, "minimum": _vector_minimum,
 }  # fmt: skip
 
@@ -323,8 +336,8 @@ class Tape:
                     self.constants.append((index, float(_float(_leaf(node)))))
                     continue
                 args = tuple(slot[a] for a in node.args)
-                if operation == "pow" and node.args[0] == se.E:
-                    operation, args = "exp", args[1:]
+                if operation == "pow":
+                    operation, args = _power_instruction(node, args)
                 self.instructions.append((index, _VECTOR_OPERATIONS[operation], args))
                 self.scalar_instructions.append((index, _scalar_operation(operation), args))
 
@@ -333,7 +346,7 @@ class Tape:
         or one number (a missing symbol raises KeyError); `fixed` holds nodes at given values."""
         memory: list = [None] * self.size
         for index, symbol in self.symbols:
-            memory[index] = np.broadcast_to(np.asarray(values[symbol], dtype=np.float64), (size,))
+            memory[index] = np.broadcast_to(_float_array(values[symbol]), (size,))
         for index, value in self.constants:
             memory[index] = np.full(size, value)
         held = {self.slot[node]: value for node, value in (fixed or {}).items() if node in self.slot}
@@ -349,12 +362,30 @@ class Tape:
         """The roots' values at one point, in Python floats (much faster than 1-element arrays)."""
         memory: list = [0.0] * self.size
         for index, symbol in self.symbols:
-            memory[index] = float(values[symbol])
+            memory[index] = to_float(values[symbol])
         for index, value in self.constants:
             memory[index] = value
         for index, operation, args in self.scalar_instructions:
             memory[index] = operation(*(memory[a] for a in args))
         return [memory[root] for root in self.roots]
+
+
+def _float_array(value) -> np.ndarray:
+    """Numbers (exact ones beyond float64 become +-inf) or an array of them, as float64."""
+    if isinstance(value, np.ndarray):
+        return np.asarray(value, dtype=np.float64)
+    return np.asarray(to_float(value), dtype=np.float64)
+
+
+def _power_instruction(node, args: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
+    """exp for E**x; sqrt and rsqrt for an exact exponent of 1/2 and -1/2 (as the Evaluator);
+    else pow."""
+    base, exponent = node.args
+    if base == se.E:
+        return "exp", args[1:]
+    if isinstance(exponent, se.Rational) and exponent in (functions.HALF, -functions.HALF):
+        return ("sqrt" if exponent == functions.HALF else "rsqrt"), args[:1]
+    return "pow", args
 
 
 def _scalar_operation(operation: str):
@@ -363,9 +394,9 @@ def _scalar_operation(operation: str):
     fast = _SCALAR_FAST.get(operation)
     vector = _VECTOR_OPERATIONS[operation]
 
-    def numpy_rules(*args):
+    def numpy_rules(*args):  # on one-element arrays, as the vectorised run (see float_power)
         with np.errstate(all="ignore"):
-            return float(vector(*(np.float64(a) for a in args)))
+            return float(vector(*(np.array([a], dtype=np.float64) for a in args))[0])
 
     if fast is None:
         return numpy_rules
@@ -398,6 +429,7 @@ _SCALAR_FAST = {
     "add": _scalar_sum, "mul": _scalar_product, "pow": lambda a, b: a**b, "exp": math.exp,
     "sin": math.sin, "cos": math.cos, "tan": math.tan, "atan": math.atan, "sinh": math.sinh,
     "cosh": math.cosh, "tanh": math.tanh, "log": math.log, "abs": abs, "stop": lambda x: x,
+    "sqrt": math.sqrt, "rsqrt": lambda x: 1.0 / math.sqrt(x),
 }  # fmt: skip
 
 

@@ -2,19 +2,26 @@
 
 The expression graph is already common-subexpression form: every node used more than once becomes
 a temporary, every other node is written inline into its single user. Each statement's right-hand
-side is printed by SymPy's code printers (NumPyPrinter, C99CodePrinter).
+side is printed by SymPy's code printers (NumPyPrinter, C99CodePrinter) from unevaluated SymPy
+trees that mirror gradcli's own, so the code computes what gradcli computes: constants are folded
+to float64 by gradcli's evaluator, sqrt and its reciprocal are kept for exact exponents of 1/2 and
+-1/2, every other power is the float power, and sums are printed in their order (no sorting, so
+the time is linear). Nothing from the program or its file name reaches the code but escaped
+literals, element names (`_v0`) and temporaries (`_t0`).
 """
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import symengine as se
 
 from gradcli import api, functions
 from gradcli.differentiate import postorder
-from gradcli.lower import labels
+from gradcli.evaluate import Evaluator, to_float
+from gradcli.lower import labels, size
 from gradcli.model import Program, Request
 
 
@@ -31,6 +38,10 @@ class Plan:
 
 
 _SYMPY_FUNCTIONS = {"sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "log"}
+MAX_TERMS = 64  # terms of a sum or product written in one expression (Python's compiler recurses)
+MAX_NESTING = 24  # levels of inlined expressions (Python's parser allows 200 nested brackets)
+INFINITY = "gradcli_inf"  # the names of +inf and NaN in a plan; each printer writes its language's
+NOT_A_NUMBER = "gradcli_nan"
 
 
 def plan(program: Program, request: Request) -> Plan:
@@ -41,15 +52,7 @@ def plan(program: Program, request: Request) -> Plan:
     gradients = api.gradient_arrays(prepared)
     loss = api.loss_expression(prepared)
     roots = [loss] + [e for a in gradients.values() if a is not None for e in a.flat]
-    uses: dict = {}
     order = postorder(roots)
-    for node in order:
-        if functions.kind(node) != "leaf":
-            for arg in node.args:
-                uses[arg] = uses.get(arg, 0) + 1
-    for root in roots:
-        uses[root] = uses.get(root, 0) + 2  # roots are always named
-
     inputs, element_names, form = [], {}, {}
     for decl in program.declarations:
         has_value = decl.literal is not None or decl.name in request.at
@@ -62,20 +65,44 @@ def plan(program: Program, request: Request) -> Plan:
             element_names[label] = f"_v{len(element_names)}"
             form[symbol] = sp.Symbol(element_names[label])
 
-    statements = []
+    variable: dict = {}  # does the node depend on an input?
+    uses: dict = {}
     for node in order:
-        operation = functions.kind(node)
+        variable[node] = node in form or any(variable[a] for a in node.args)
+        if variable[node]:
+            for arg in node.args:
+                uses[arg] = uses.get(arg, 0) + 1
+    for root in roots:
+        uses[root] = uses.get(root, 0) + 2  # roots are always named
+
+    constants = Evaluator({}, request.limits.bits)
+    floats: dict[str, object] = {}  # one SymPy number for each float64 value
+    statements: list[tuple[str, object]] = []
+
+    def temporary(expr):
+        name = sp.Symbol(f"_t{len(statements)}")
+        statements.append((name.name, expr))
+        return name
+
+    nesting: dict = {}  # how deep each inlined expression nests (0: a name or a number)
+    for node in order:
         if node in form:
             continue
-        if operation == "leaf":
-            form[node] = node._sympy_()  # SymEngine's own conversion of its tree, no text
+        if not variable[node]:
+            value = to_float(constants(node))
+            form[node] = floats.get(repr(value)) or floats.setdefault(repr(value), _float_constant(value))
             continue
+        operation = functions.kind(node)
         args = [form[a] for a in node.args]
+        if operation == "stop":
+            form[node], nesting[node] = args[0], nesting.get(node.args[0], 0)
+            continue
+        while operation in ("add", "mul") and len(args) > MAX_TERMS:  # left to right, in parts
+            args = [temporary(_sympy_operation(operation, node, args[:MAX_TERMS])), *args[MAX_TERMS:]]
         expr = _sympy_operation(operation, node, args)
-        if uses.get(node, 0) > 1 and operation != "stop":
-            name = sp.Symbol(f"_t{len(statements)}")
-            statements.append((name.name, expr))
-            expr = name
+        nesting[node] = 1 + max((nesting.get(a, 0) for a in node.args), default=0)
+        if uses.get(node, 0) > 1 or nesting[node] > MAX_NESTING:
+            expr, nesting[node] = temporary(expr), 0
         form[node] = expr
     sympy_gradients = {
         t: None if a is None else np.vectorize(form.get, otypes=[object])(a) for t, a in gradients.items()
@@ -83,33 +110,89 @@ def plan(program: Program, request: Request) -> Plan:
     return Plan(inputs, statements, form[loss], sympy_gradients, prepared.reasons, element_names)
 
 
+def _float_constant(value: float):
+    """A float64 constant as SymPy: a Float, or the symbols that stand for inf and nan."""
+    import sympy as sp
+
+    if math.isnan(value):
+        return sp.Symbol(NOT_A_NUMBER)
+    if math.isinf(value):
+        infinity = sp.Symbol(INFINITY)
+        return infinity if value > 0 else sp.Mul(-1, infinity, evaluate=False)
+    return sp.Float(value)
+
+
 def _sympy_operation(operation: str, node, args):
+    """The node as an unevaluated SymPy expression of its arguments' forms (SymPy simplifies
+    nothing: 0.0*x stays, as in gradcli, and no sum is sorted)."""
     import sympy as sp
 
     if operation == "add":
-        return sp.Add(*args)
+        return sp.Add(*args, evaluate=False)
     if operation == "mul":
-        return sp.Mul(*args)
+        return sp.Mul(*args, evaluate=False)
     if operation == "pow":
-        return sp.exp(args[1]) if str(node.args[0]) == "E" else sp.Pow(*args)
+        base, exponent = node.args
+        if base == se.E:
+            return sp.exp(args[1], evaluate=False)
+        if isinstance(exponent, se.Rational) and exponent in (functions.HALF, -functions.HALF):
+            half = sp.S.Half if exponent == functions.HALF else -sp.S.Half
+            return sp.Pow(args[0], half, evaluate=False)  # sqrt and 1/sqrt, as gradcli evaluates them
+        return sp.Pow(*args, evaluate=False)
     if operation == "stop":
         return args[0]
     if operation == "abs":
-        return sp.Abs(args[0])
+        return sp.Abs(args[0], evaluate=False)
     if operation in _SYMPY_FUNCTIONS:
-        return getattr(sp, operation)(*args)
+        return getattr(sp, operation)(*args, evaluate=False)
     return sp.Function(operation)(*args)
+
+
+def _printer(base):
+    """A SymPy code printer that writes floats in their shortest exact form, sums and products in
+    their order, and inf and nan by the names `base` gives them."""
+
+    class Printer(base):
+        def __init__(self, names: dict[str, str], settings: dict):
+            super().__init__({**settings, "order": "none"})
+            self.names = names
+
+        def _print_Float(self, expr):  # noqa: N802 - SymPy's name for it
+            return repr(float(expr))
+
+        def _print_Symbol(self, expr):  # noqa: N802
+            return self.names.get(expr.name) or super()._print_Symbol(expr)
+
+    return Printer
+
+
+def _python_literal(value) -> str:
+    """A declared value (nested tuples of numbers) as Python source of float64 numbers."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(_python_literal, value)) + "]"
+    number = to_float(value)
+    return repr(number) if math.isfinite(number) else f'float("{number}")'
 
 
 # ---- NumPy -----------------------------------------------------------------------------------------
 
+# gradcli's own functions, as evaluate.py computes them on float64 (tests/test_paths.py checks that
+# every path agrees); each returns a NumPy scalar, never a 0-d array, so `**` stays C's pow.
 _NUMPY_HELPERS = """
+def _positive(x, value):
+    return numpy.where(x > 0, value, numpy.where(numpy.isnan(x), x, 0.0))[()]
+
+
+def _where_positive(x):
+    return numpy.where(x > 0, x, 1.0)
+
+
 def relu(x):
-    return numpy.where(x > 0, x, 0.0 * x)
+    return _positive(x, x)
 
 
 def step(x):
-    return numpy.where(x > 0, 1.0, 0.0)
+    return _positive(x, 1.0)
 
 
 def sgn(x):
@@ -118,7 +201,7 @@ def sgn(x):
 
 def sigmoid(x):
     z = numpy.exp(-numpy.abs(x))
-    return numpy.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+    return numpy.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))[()]
 
 
 def softplus(x):
@@ -126,35 +209,42 @@ def softplus(x):
 
 
 def maximum(a, b):
-    return numpy.where(a >= b, a, b)
+    return numpy.where(numpy.isnan(a) | numpy.isnan(b), numpy.nan, numpy.where(a >= b, a, b))[()]
 
 
 def minimum(a, b):
-    return numpy.where(a <= b, a, b)
+    return numpy.where(numpy.isnan(a) | numpy.isnan(b), numpy.nan, numpy.where(a <= b, a, b))[()]
 """
+
+
+def _numpy_printer():
+    from sympy.printing.numpy import NumPyPrinter
+
+    names = {INFINITY: "numpy.inf", NOT_A_NUMBER: "numpy.nan"}
+    return _printer(NumPyPrinter)(names, {"allow_unknown_functions": True, "fully_qualified_modules": True})
 
 
 def numpy_module(program: Program, request: Request) -> str:
     """A Python module with `evaluate(**variables) -> (L, {target: gradient})`, needing only NumPy."""
-    from sympy.printing.numpy import NumPyPrinter
-
     built = plan(program, request)
-    printer = NumPyPrinter({"allow_unknown_functions": True, "fully_qualified_modules": True})
+    printer = _numpy_printer()
     defaults = {name: value for name, _, value in built.inputs if value is not None}
     shapes = {name: list(shape) for name, shape, _ in built.inputs}
+    disconnected = {t: r for t, r in built.reasons.items() if r}
     lines = [
-        f'"""L and its gradients for {program.filename}, exported by gradcli. Needs only NumPy.',
+        '"""L and its gradients for the program in SOURCE, exported by gradcli. Needs only NumPy.',
         "",
         "evaluate(**variables) takes each variable and constant by name (an array or a number;",
         "declared values are the defaults) and returns (L, {target: gradient array}); a target no",
-        "gradient reaches (disconnected) maps to None.",
+        "gradient reaches (disconnected) maps to None; DISCONNECTED says why.",
         '"""',
         "",
         "import numpy",
         _NUMPY_HELPERS,
-        f"SHAPES = {json.dumps(shapes)}",
-        f"DEFAULTS = {json.dumps(defaults)}",
-        f"DISCONNECTED = {json.dumps({t: r for t, r in built.reasons.items() if r})}",
+        f"SOURCE = {program.filename!r}",
+        f"SHAPES = {shapes!r}",
+        "DEFAULTS = {" + ", ".join(f"{k!r}: {_python_literal(v)}" for k, v in defaults.items()) + "}",
+        f"DISCONNECTED = {disconnected!r}",
         "",
         "",
         "def evaluate(**variables):",
@@ -180,7 +270,7 @@ def numpy_module(program: Program, request: Request) -> str:
     lines.append("    gradients = {}")
     for target, array in built.gradients.items():
         if array is None:
-            lines.append(f"    gradients[{target!r}] = None  # disconnected: {built.reasons[target]}")
+            lines.append(f"    gradients[{target!r}] = None  # disconnected: see DISCONNECTED")
             continue
         entries = ", ".join(printer.doprint(e) for e in array.flat)
         shape = array.shape
@@ -193,9 +283,10 @@ def numpy_module(program: Program, request: Request) -> str:
 
 _C_HELPERS = """#include <math.h>
 
-static double gradcli_relu(double x) { return x > 0 ? x : 0.0; }
-static double gradcli_step(double x) { return x > 0 ? 1.0 : 0.0; }
-static double gradcli_sgn(double x) { return (x > 0) - (x < 0); }
+static double gradcli_positive(double x, double value) { return x > 0 ? value : (isnan(x) ? x : 0.0); }
+static double gradcli_relu(double x) { return gradcli_positive(x, x); }
+static double gradcli_step(double x) { return gradcli_positive(x, 1.0); }
+static double gradcli_sgn(double x) { return isnan(x) ? x : (double)((x > 0) - (x < 0)); }
 static double gradcli_sigmoid(double x) {
     double z = exp(-fabs(x));
     return x >= 0 ? 1.0 / (1.0 + z) : z / (1.0 + z);
@@ -205,47 +296,90 @@ static double gradcli_maximum(double a, double b) { return (isnan(a) || isnan(b)
 static double gradcli_minimum(double a, double b) { return (isnan(a) || isnan(b)) ? NAN : (a <= b ? a : b); }
 """
 _C_FUNCTIONS = {
-    name: f"gradcli_{name}" for name in ("relu", "step", "sgn", "sigmoid", "softplus", "maximum", "minimum")
+    name: f"gradcli_{name}"
+    for name in ("relu", "step", "sgn", "sigmoid", "softplus", "maximum", "minimum")
 }
+
+
+def _c_printer():
+    import sympy as sp
+    from sympy.printing.c import C99CodePrinter
+
+    class Printer(_printer(C99CodePrinter)):
+        def _print_Pow(self, expr):  # noqa: N802
+            """sqrt for an exact exponent of 1/2 (1/sqrt for -1/2), pow for every other: SymPy's
+            would take sqrt for 0.5 and cbrt for 1/3, which differ from pow at -inf and below 0."""
+            base, exponent = (self._print(arg) for arg in expr.args)
+            if expr.exp.is_Rational and expr.exp == sp.S.Half:
+                return f"sqrt({base})"
+            if expr.exp.is_Rational and expr.exp == -sp.S.Half:
+                return f"(1.0/sqrt({base}))"
+            return f"pow({base}, {exponent})"
+
+    return Printer({INFINITY: "INFINITY", NOT_A_NUMBER: "NAN"}, {"user_functions": _C_FUNCTIONS})
+
+
+def _c_double(value) -> str:
+    number = to_float(value)
+    if math.isnan(number):
+        return "NAN"
+    if math.isinf(number):
+        return "INFINITY" if number > 0 else "-INFINITY"
+    return repr(number)
+
+
+def _c_comment_text(text: str) -> str:
+    """Text as a C string literal that is safe inside a comment: every character but letters,
+    digits and ` .,_-+=:@[]()` is an octal escape of its UTF-8 bytes, so no `*/` can appear."""
+    safe = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,_-+=:@[]()")
+    out = []
+    for char in text:
+        if char in safe:
+            out.append(char)
+        else:
+            out += [f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogateescape")]
+    return '"' + "".join(out) + '"'
 
 
 def c_source(program: Program, request: Request) -> str:
     """C99: `void gradcli_eval(const double *in, double *out)`; the layout is in the header comment."""
-    from sympy.printing.c import C99CodePrinter
-
     built = plan(program, request)
-    printer = C99CodePrinter({"user_functions": _C_FUNCTIONS})
+    printer = _c_printer()
     layout, reads, position = [], [], 0
     for name, shape, value in built.inputs:
         if value is not None and program.declaration(name).constant:
-            for index, label in zip(np.ndindex(*shape), labels(name, shape)):
-                number = np.asarray(value, dtype=float)[index]
+            numbers = np.empty(shape, dtype=object)
+            numbers[...] = value
+            for label, number in zip(labels(name, shape), numbers.flat):
                 reads.append(
-                    f"    const double {built.element_names[label]} = {float(number)!r};  /* {label} */"
+                    f"    const double {built.element_names[label]} = {_c_double(number)};  /* {label} */"
                 )
             continue
-        size = int(np.prod(shape, dtype=int)) if shape else 1
-        layout.append(f" *   in[{position}..{position + size - 1}]  {name}, shape {list(shape)}, row-major")
+        count = size(shape)
+        layout.append(f" *   in[{position}..{position + count - 1}]  {name}, shape {list(shape)}, row-major")
         for index, label in enumerate(labels(name, shape)):
             reads.append(
                 f"    const double {built.element_names[label]} = in[{position + index}];  /* {label} */"
             )
-        position += size
+        position += count
     outputs, out_position = [" *   out[0]  L"], 1
     body = []
     for target, array in built.gradients.items():
         shape = next(s for n, s, _ in built.inputs if n == target)
-        size = int(np.prod(shape, dtype=int)) if shape else 1
-        note = "" if array is not None else f" (disconnected: {built.reasons[target]}; zeros)"
+        count = size(shape)
+        note = ""
+        if array is None:
+            note = f" (disconnected: {_c_comment_text(built.reasons[target])}; zeros)"
         outputs.append(
-            f" *   out[{out_position}..{out_position + size - 1}]  d L / d {target}, row-major{note}"
+            f" *   out[{out_position}..{out_position + count - 1}]  d L / d {target}, row-major{note}"
         )
-        for index in range(size):
+        for index in range(count):
             expr = "0.0" if array is None else printer.doprint(array.flat[index])
             body.append(f"    out[{out_position + index}] = {expr};")
-        out_position += size
+        out_position += count
     header = [
-        f"/* L and its gradients for {program.filename}, exported by gradcli (C99, needs only <math.h>).",
+        "/* L and its gradients, exported by gradcli (C99, needs only <math.h>), for the program in",
+        f" * {_c_comment_text(program.filename)}",
         " *",
         " * void gradcli_eval(const double *in, double *out)",
         f" *   in:  {position} doubles: every variable (and constant without a value), declaration order",

@@ -3,15 +3,20 @@
 Each is an undefined function printed by its gradcli name and folded to a number when its
 arguments are numbers. The operation table (ops.py) uses them as the element forms of its rows;
 `kind` names the operation an element expression applies, for the walks over element expressions.
+Constants fold as NumPy computes them: a NaN constant stays NaN through relu, step, sgn, maximum
+and minimum.
 """
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import symengine as se
 
 ZERO = se.Integer(0)
 ONE = se.Integer(1)
 HALF = se.Rational(1, 2)
+NAN = se.RealDouble(float("nan"))
 
 # Functions SymEngine lacks, as undefined functions printed by their gradcli names.
 CUSTOM = ("stop", "step", "sgn", "relu", "sigmoid", "softplus", "maximum", "minimum")
@@ -23,8 +28,19 @@ def is_number(x) -> bool:
     return isinstance(x, (se.Rational, se.RealDouble))
 
 
+def _is_nan(x) -> bool:
+    return isinstance(x, se.RealDouble) and float(x) != float(x)
+
+
+def _value(x):
+    """A number as a Python Fraction or float: compared exactly, however large."""
+    if isinstance(x, se.Rational):
+        return Fraction(*(int(part) for part in x.get_num_den()))
+    return float(x)
+
+
 def _sign_of(x) -> int:
-    value = float(x)
+    value = _value(x)
     return (value > 0) - (value < 0)
 
 
@@ -34,18 +50,22 @@ def stop(x):
 
 
 def step(x):
-    """1 where x > 0, else 0 (the derivative of relu)."""
-    return se.Integer(int(_sign_of(x) > 0)) if is_number(x) else _UNDEFINED["step"](x)
+    """1 where x > 0, else 0 (the derivative of relu); NaN at NaN."""
+    if not is_number(x):
+        return _UNDEFINED["step"](x)
+    return NAN if _is_nan(x) else se.Integer(int(_sign_of(x) > 0))
 
 
 def sgn(x):
-    """The sign of x with sgn(0) = 0 (the derivative of abs)."""
-    return se.Integer(_sign_of(x)) if is_number(x) else _UNDEFINED["sgn"](x)
+    """The sign of x with sgn(0) = 0 (the derivative of abs); NaN at NaN."""
+    if not is_number(x):
+        return _UNDEFINED["sgn"](x)
+    return NAN if _is_nan(x) else se.Integer(_sign_of(x))
 
 
 def relu(x):
     if is_number(x):
-        return x if _sign_of(x) > 0 else ZERO
+        return x if _is_nan(x) or _sign_of(x) > 0 else ZERO
     return _UNDEFINED["relu"](x)
 
 
@@ -62,7 +82,7 @@ def maximum(a, b):
     if a == b:
         return a
     if is_number(a) and is_number(b):
-        return a if float(a) >= float(b) else b
+        return NAN if _is_nan(a) or _is_nan(b) else (a if _value(a) >= _value(b) else b)
     return _UNDEFINED["maximum"](a, b)
 
 
@@ -70,26 +90,23 @@ def minimum(a, b):
     if a == b:
         return a
     if is_number(a) and is_number(b):
-        return a if float(a) <= float(b) else b
+        return NAN if _is_nan(a) or _is_nan(b) else (a if _value(a) <= _value(b) else b)
     return _UNDEFINED["minimum"](a, b)
 
 
-def square(x):
-    return x**2
-
-
 def power(a, b):
+    """a ** b; a power of exact 0, 1 or -1 is reduced first (SymEngine cannot raise to an exponent
+    beyond 2**64)."""
+    if isinstance(a, se.Integer) and isinstance(b, se.Integer) and abs(int(a)) <= 1:
+        if int(a) == 1 or (int(a) == -1 and int(b) % 2 == 0):
+            return ONE
+        if int(a) == -1:
+            return -ONE
+        if int(b) > 0:
+            return ZERO
     return a**b
 
 
-# The language's element-wise functions, by name.
-ELEMENTWISE = {
-    "sin": se.sin, "cos": se.cos, "tan": se.tan, "asin": se.asin, "acos": se.acos,
-    "atan": se.atan, "sinh": se.sinh, "cosh": se.cosh, "tanh": se.tanh, "exp": se.exp,
-    "log": se.log, "sqrt": se.sqrt, "abs": se.Abs, "square": square, "sigmoid": sigmoid,
-    "relu": relu, "softplus": softplus, "stop": stop,
-}  # fmt: skip
-BINARY_ELEMENTWISE = {"pow": power, "maximum": maximum, "minimum": minimum}
 
 
 def kind(node) -> str:

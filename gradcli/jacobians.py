@@ -67,6 +67,8 @@ def _rule(u: Node, x: Node, forms: dict, reached: set) -> Node | None:
         return ops.EYE(n=n)
     args = u.args
     j = [forms.get(id(a)) for a in args]
+    if all(form is None for form in j):
+        return None
     op = u.op
     if op is ops.STOP or not op.differentiable:
         return None

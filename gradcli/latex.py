@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
+import symengine as se
 
+from gradcli.differentiate import postorder
 from gradcli.model import GradResult, MatrixResult
 from gradcli.printing import strip_stops
 
@@ -22,13 +25,41 @@ def symbol_latex(label: str) -> str:
     return sp.latex(sp.Symbol(label))
 
 
+SORTED_TERMS = 100  # a sum of more terms is printed in its stored order: SymPy's sort is quadratic
+
+
+def _printer(names: dict):
+    from sympy.printing.latex import LatexPrinter
+
+    class Printer(LatexPrinter):
+        def _as_ordered_terms(self, expr, order=None):
+            if len(expr.args) > SORTED_TERMS:
+                return list(expr.args)
+            return super()._as_ordered_terms(expr, order)
+
+    return Printer({"symbol_names": names})
+
+
+# Infinite and NaN floats become these symbols before SymPy sees them (its assumptions and term
+# ordering compare numbers, and NaN compares with nothing); no program name has brackets.
+_NON_FINITE = {"[inf]": r"\infty", "[nan]": r"\mathrm{NaN}"}
+
+
+def _without_non_finite(expr):
+    replaced = {}
+    for node in postorder([expr]):
+        if isinstance(node, se.RealDouble) and not math.isfinite(float(node)):
+            value = float(node)
+            infinity = se.Symbol("[inf]")
+            replaced[node] = se.Symbol("[nan]") if math.isnan(value) else infinity if value > 0 else -infinity
+    return expr.xreplace(replaced) if replaced else expr
+
+
 def expression(expr) -> str:
     """One SymEngine expression as LaTeX, element symbols as subscripts, stop() removed."""
-    import sympy as sp
-
-    converted = strip_stops(expr)._sympy_()  # SymEngine's own conversion of its tree, no text
-    names = {s: symbol_latex(s.name) for s in converted.free_symbols}
-    return sp.latex(converted, symbol_names=names)
+    converted = _without_non_finite(strip_stops(expr))._sympy_()  # SymEngine's conversion, no text
+    names = {s: _NON_FINITE.get(s.name) or symbol_latex(s.name) for s in converted.free_symbols}
+    return _printer(names).doprint(converted)
 
 
 def _array(array: np.ndarray) -> str:
@@ -63,7 +94,7 @@ def grad_latex(result: GradResult, weighted: bool = False) -> str:
         left = rf"\frac{{\partial{power} {top}}}{{\partial {bottom}}}"
         if t.status == "disconnected" and t.expressions is None:
             lines.append(left + r" &: " + _text(f"disconnected: {t.reason}"))
-        elif t.symbolic is None and t.expressions is not None and t.symbolic_elided:
+        elif t.symbolic is None and t.symbolic_elided:  # an elided, skipped or never built result
             lines.append(left + r" &: " + _text(f"elided: {t.symbolic_elided}"))
         else:
             lines.append(left + " &= " + _array(t.expressions))

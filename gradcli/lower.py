@@ -16,7 +16,7 @@ import numpy as np
 import symengine as se
 
 from gradcli import elements, functions, ops
-from gradcli.arrays import postorder
+from gradcli.arrays import MAX_DIMENSIONS, postorder
 from gradcli.build import ArrayProgram, build
 from gradcli.errors import GradcliError, LimitError, Span
 from gradcli.model import Limits, Program
@@ -119,11 +119,18 @@ def lower(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = 
     return Lowered(program, symbols, dict(zip(names, values)), arrays, memo)
 
 
+def size(shape: tuple[int, ...]) -> int:
+    """The number of elements of a shape, as an exact Python int (no overflow)."""
+    return int(np.prod(shape, dtype=object)) if shape else 1
+
+
 def check_size(shape: tuple[int, ...], span: Span | None, what: str, limits: Limits) -> None:
-    size = int(np.prod(shape, dtype=object)) if shape else 1
-    if size > limits.elements:
+    if len(shape) > MAX_DIMENSIONS:
+        message = f"{what} would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported"
+        raise GradcliError(message, span)
+    if size(shape) > limits.elements:
         raise LimitError(
-            f"{what} would have {size} elements, more than the limit of {limits.elements}; "
+            f"{what} would have {size(shape)} elements, more than the limit of {limits.elements}; "
             "raise it with --limit elements=N",
             span,
         )

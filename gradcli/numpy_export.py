@@ -19,6 +19,7 @@ from gradcli.array_printer import ArrayPrinter
 from gradcli.arrays import postorder
 from gradcli.model import Program, Request
 
+MAX_INLINE_DEPTH = 40  # a deeper expression is split into named steps
 _SCATTER_ADD = """def scatter_add(values, key, shape):
     out = np.zeros(shape)
     np.add.at(out, key, values)
@@ -47,10 +48,14 @@ def numpy_module(program: Program, request: Request) -> str:
         for arg in node.args:
             uses[id(arg)] = uses.get(id(arg), 0) + 1
     temporaries = 0
+    depth: dict[int, int] = {}  # brackets a node would nest, written inline
     for node in order:
-        if id(node) not in names and node.args and uses.get(id(node), 0) >= 2:
+        depth[id(node)] = 1 + max((0 if id(a) in names else depth[id(a)] for a in node.args), default=0)
+        deep = depth[id(node)] > MAX_INLINE_DEPTH  # Python's parser allows 200 nested brackets
+        if id(node) not in names and node.args and (uses.get(id(node), 0) >= 2 or deep):
             names[id(node)] = f"t{temporaries}"
             temporaries += 1
+            depth[id(node)] = 1
     printer = ArrayPrinter(names, numpy=True)
     body = []
     for decl in program.declarations:

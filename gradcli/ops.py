@@ -198,6 +198,21 @@ def _python(number):
     return float(number)
 
 
+def _real(scalar_function):
+    """The scalar function, except that a complex value of numbers is NaN, as NumPy's float64 gives
+    (sqrt(-1), log(-2.0), (-1.0) ** 0.5), so no complex number reaches a result."""
+
+    def real(*args):
+        result = scalar_function(*args)
+        numbers = all(functions.is_number(a) for a in args) and not result.free_symbols
+        infinite = type(result).__name__ in ("ComplexInfinity", "Infinity", "NegativeInfinity", "NaN")
+        if numbers and not infinite and (result.is_real is False or result.has(se.I)):
+            return functions.NAN
+        return result
+
+    return real
+
+
 def _unary(name, numpy_function, scalar_function, derivative, *, latex=None, doc="", differentiable=True):
     """An element-wise function of one argument; `derivative(x, out)` is its local derivative."""
 
@@ -210,7 +225,7 @@ def _unary(name, numpy_function, scalar_function, derivative, *, latex=None, doc
         name,
         _same_shape,
         numpy_function,
-        lambda x: objects.map1(scalar_function, x),
+        lambda x: objects.map1(_real(scalar_function), x),
         vjp,
         spelling=Function(name, latex or rf"\operatorname{{{name}}}"),
         differentiable=differentiable,
@@ -273,6 +288,7 @@ STOP = Op(
     lambda g, out, x: (None,),
     simplify=lambda x: x if x.op in (LITERAL, CONSTANT, STOP) else None,
     spelling=Function("stop", r"\operatorname{stop}"),
+    differentiable=False,
 )
 
 
@@ -502,8 +518,11 @@ def _positive_literal(node: Node) -> bool:
     return node.op is LITERAL and value is not None and value > 0
 
 
+_real_power = _real(functions.power)
+
+
 def _power_element(a, b):
-    return objects.map2(functions.power, a, b)
+    return objects.map2(_real_power, a, b)
 
 
 POWER = _binary("power", "**", EXPONENT, np.power, _power_element, _power_vjp, _power_simplify, "^")

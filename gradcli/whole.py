@@ -97,10 +97,22 @@ def prepare(program: Program, request: Request, *, targets_needed: bool = True) 
     return Whole(arrays, outputs, targets, seeds, reasons, literals)
 
 
-def check_memory(nodes: list[Node], limits) -> None:
-    """Refuse, from the shapes alone, a whole-array evaluation larger than --limit memory."""
-    total = sum(n.size for n in postorder(nodes)) * 8
+def check_memory(nodes: list[Node], limits, arrays: ArrayProgram | None = None) -> None:
+    """Refuse, from the shapes alone, a whole-array evaluation larger than --limit memory: one
+    array that is too large is named at its place in the program."""
     allowed = limits.memory * 2**20
+    total = 0
+    for node in postorder(nodes):
+        total += node.size * 8
+        if node.size * 8 > allowed:
+            error = LimitError(
+                f"this expression would have {node.size} elements ({node.size * 8 // 2**20} MiB), more "
+                f"than --limit memory={limits.memory} MiB allows; raise it with --limit memory=MIB",
+                arrays.spans.get(id(node)) if arrays is not None else None,
+            )
+            if arrays is not None:
+                error.located(arrays.program.source, arrays.program.filename)
+            raise error
     if total > allowed:
         raise LimitError(
             f"the whole-array evaluation needs about {total // 2**20} MiB, more than the limit of "
@@ -216,7 +228,7 @@ def float_gradients(whole: Whole, limits) -> dict[str, np.ndarray | None]:
     nodes = [
         r if r is not None else ops.zeros(whole.arrays.node(t).shape) for t, r in zip(connected, results)
     ]
-    check_memory(nodes, limits)
+    check_memory(nodes, limits, whole.arrays)
     computed = numbers.evaluate(nodes, whole.float_values())
     return dict(zip(connected, computed))
 
@@ -347,7 +359,7 @@ def hessian(program: Program, request: Request):
     needs = tuple(d.name for d in program.declarations if d.name in missing)
     value = None
     if not needs:
-        check_memory([node], request.limits)
+        check_memory([node], request.limits, whole.arrays)
         (matrix,) = numbers.evaluate([node], whole.float_values())
         value = (np.triu(matrix) + np.triu(matrix, 1).T).tolist()  # exactly symmetric
     elided = (
@@ -386,7 +398,7 @@ def step(program: Program, request: Request, lr: float, steps: int, progress=Non
     if missing:
         names = ", ".join(d.name for d in program.declarations if d.name in missing)
         raise GradcliError(f"step needs a value for {names}; declare one or use --at")
-    check_memory([loss, *nodes], request.limits)
+    check_memory([loss, *nodes], request.limits, whole.arrays)
     values = whole.float_values()
     losses = []
     for done in range(steps):

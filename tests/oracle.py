@@ -172,22 +172,78 @@ def loss(program, values, outputs, weights=None, frozen=None, stop_names=()) -> 
     return total
 
 
-def central_gradient(program, values, outputs, target, weights=None, stop_names=(), h=1e-3) -> np.ndarray:
-    """Richardson-extrapolated central differences of L for every element of `target` (error O(h^4)),
-    the step scaled per element; stop(...) values and --stop names are held at the unperturbed point."""
-    base = {k: np.array(v, dtype=float) for k, v in values.items()}
-    frozen: dict = {}
-    evaluate(program, base, frozen, stop_names)
+def _richardson(f, x: float, h: float = 1e-3):
+    """Richardson-extrapolated central difference of f at x (error O(h^4)), the step scaled by x."""
+    step = h * max(1.0, abs(x))
+    coarse = (f(x + step) - f(x - step)) / (2 * step)
+    fine = (f(x + step / 2) - f(x - step / 2)) / step
+    return (4 * fine - coarse) / 3
 
-    def at(idx, offset):
-        moved = {k: v.copy() for k, v in base.items()}
-        moved[target][idx] += offset
-        return loss(program, moved, outputs, weights, frozen, stop_names)
+
+def central_gradient(
+    program, values, outputs, target, weights=None, stop_names=(), h=1e-3, frozen=None
+) -> np.ndarray:
+    """Richardson-extrapolated central differences of L for every element of `target` (error O(h^4)),
+    the step scaled per element; stop(...) values and --stop names are held at the unperturbed point
+    (or at `frozen`, filled by an evaluation there)."""
+    base = {k: np.array(v, dtype=float) for k, v in values.items()}
+    if frozen is None:
+        frozen = {}
+        evaluate(program, base, frozen, stop_names)
 
     grad = np.zeros_like(base[target])
     for idx in np.ndindex(grad.shape):
-        step = h * max(1.0, abs(base[target][idx]))
-        coarse = (at(idx, step) - at(idx, -step)) / (2 * step)
-        fine = (at(idx, step / 2) - at(idx, -step / 2)) / step
-        grad[idx] = (4 * fine - coarse) / 3
+
+        def at(x, idx=idx):
+            moved = {k: v.copy() for k, v in base.items()}
+            moved[target][idx] = x
+            return loss(program, moved, outputs, weights, frozen, stop_names)
+
+        grad[idx] = _richardson(at, base[target][idx], h)
     return grad
+
+
+def _elements(values, targets) -> list[tuple[str, tuple]]:
+    return [(t, idx) for t in targets for idx in np.ndindex(np.shape(values[t]))]
+
+
+def central_hessian(program, values, outputs, targets, weights=None, stop_names=()) -> np.ndarray:
+    """Second derivatives of L over every element of `targets` (row-major, in order), by central
+    differences of central_gradient, every stop held at the unperturbed point."""
+    base = {k: np.array(v, dtype=float) for k, v in values.items()}
+    frozen: dict = {}
+    evaluate(program, base, frozen, stop_names)
+    elements = _elements(base, targets)
+    out = np.zeros((len(elements), len(elements)))
+    for j, (name, idx) in enumerate(elements):
+
+        def gradient(x, name=name, idx=idx):
+            moved = {k: v.copy() for k, v in base.items()}
+            moved[name][idx] = x
+            parts = [
+                central_gradient(program, moved, outputs, t, weights, stop_names, 1e-3, frozen)
+                for t in targets
+            ]
+            return np.concatenate([p.reshape(-1) for p in parts])
+
+        out[:, j] = _richardson(gradient, base[name][idx], 1e-2)
+    return out
+
+
+def central_jacobian(program, values, outputs, targets, stop_names=()) -> np.ndarray:
+    """d(output element)/d(target element): rows the outputs' elements (row-major, in order)."""
+    base = {k: np.array(v, dtype=float) for k, v in values.items()}
+    frozen: dict = {}
+    evaluate(program, base, frozen, stop_names)
+    elements = _elements(base, targets)
+    columns = []
+    for name, idx in elements:
+
+        def output(x, name=name, idx=idx):
+            moved = {k: v.copy() for k, v in base.items()}
+            moved[name][idx] = x
+            env = evaluate(program, moved, frozen, stop_names)
+            return np.concatenate([np.asarray(env[o], dtype=float).reshape(-1) for o in outputs])
+
+        columns.append(_richardson(output, base[name][idx]))
+    return np.array(columns).T.reshape(-1, len(elements))

@@ -1,5 +1,8 @@
 """Gradients and higher derivatives against independent oracles: finite differences, mpmath, by hand."""
 
+import json
+import math
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -108,3 +111,58 @@ def test_needs_lists_missing_values():
     assert results["x"].value == 4.0 and results["x"].needs == ()
     assert results["y"].value is None and results["y"].needs == ("x",)
     assert results["y"].symbolic == "2*x*y"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # d(a**b)/db = a**b * log(a) where a > 0, else 0 (TensorFlow's _PowGrad; JAX at a = 0):
+        ("var y = 0.415\nf = pow(0.0, y)\n", {"y": 0.0}),  # autograd's test_power_arg1_zero
+        ("var y = 0.415\nf = 0 ** y\n", {"y": 0.0}),
+        ("var x = 0.0\nvar y = 2.0\nf = x ** y\n", {"x": 0.0, "y": 0.0}),
+        ("var x = -2.0\nvar y = 3.0\nf = x ** y\n", {"x": 12.0, "y": 0.0}),
+        ("var y = 2.0\nf = (-2.0) ** y\n", {"y": 0.0}),
+        ("var y = 3.0\nf = 2 ** y\n", {"y": 8 * math.log(2)}),
+        # sqrt's derivative is 1/(2 sqrt(x)), so -inf at -0.0 as in NumPy, JAX and TensorFlow
+        ("var x = -0.0\nf = sqrt(x)\n", {"x": -math.inf}),
+        ("var x = 0.0\nf = sqrt(x)\n", {"x": math.inf}),
+        ("var x = 0.0\nf = x ** (1/2)\n", {"x": math.inf}),
+    ],
+)
+def test_zero_and_negative_bases_follow_tensorflow_and_jax(text, expected):
+    for name, result in gradient_of(text).items():
+        assert result.status == "ok" and result.value == expected[name]  # inf == inf checks its sign
+
+
+@pytest.mark.parametrize("y", [0.415, 2.0, 3.5])
+def test_the_exponent_derivative_at_a_zero_base_is_the_one_sided_limit(y):
+    """d(0**y)/dy is 0 for y > 0: 0**(y + h) is 0 on both sides, so finite differences agree."""
+    text = f"var x = 0.0\nvar y = {y!r}\nf = x ** y\n"
+    prog = parse(text)
+    (result,) = api.gradient(prog, Request(wrt=("y",))).gradients
+    assert result.value == central_gradient(prog, {"x": 0.0, "y": y}, ["f"], "y") == 0.0
+
+
+def test_the_exponent_derivative_has_every_order():
+    """logpos and invpos are closed under differentiation: x**x to order 4 matches mpmath, and
+    at x <= 0 every order of d/dy x**y is 0 (log never meets a zero or negative base)."""
+    import mpmath
+
+    for order in (1, 2, 3, 4):
+        (result,) = api.gradient(parse("var x = 1.3\nf = x ** x\n"), Request(order=order)).gradients
+        expected = float(mpmath.diff(lambda t: t**t, mpmath.mpf("1.3"), order))
+        assert result.value == pytest.approx(expected, rel=1e-10)
+        for x in ("0.0", "-1.5"):
+            text = f"var x = {x}\nvar y = 2.0\nf = x ** y\n"
+            (dy,) = api.gradient(parse(text), Request(wrt=("y",), order=order)).gradients
+            assert dy.value == 0.0
+
+
+@pytest.mark.parametrize("weight", ["-0.3", "2", "[2.0, -1.0]"])
+def test_a_scalar_or_row_grad_ys_weights_every_element(weight):
+    text = "var x = [1.5, -0.5]\nt = x * x\n"
+    (result,) = api.gradient(
+        parse(text), Request(grad_ys={"t": parse_literal(weight, "--grad-ys")})
+    ).gradients
+    w = np.broadcast_to(np.array(json.loads(weight), dtype=float), (2,))
+    np.testing.assert_array_equal(result.value, w * 2 * np.array([1.5, -0.5]))

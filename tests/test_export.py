@@ -1,8 +1,10 @@
 """Exported NumPy and C code reproduces gradcli's own values."""
 
 import importlib.util
+import re
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -171,3 +173,124 @@ def test_exported_numpy_names_and_file_names_cannot_inject_code(tmp_path):
     spec.loader.exec_module(module)
     assert name == module.SOURCE and not (tmp_path / "PWNED").exists()
     assert module.evaluate()[1]["lambda_"] == 2.0
+
+
+def _compile_and_run(tmp_path, source: str, inputs: list[float], n_out: int) -> list[float]:
+    (tmp_path / "model.c").write_text(source)
+    (tmp_path / "main.c").write_text(HARNESS)
+    subprocess.run(
+        ["cc", "-o", "run", "model.c", "main.c", "-lm"], cwd=tmp_path, check=True, capture_output=True
+    )
+    result = subprocess.run(
+        ["./run", str(len(inputs)), str(n_out), *map(repr, inputs)],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return [float(line) for line in result.stdout.split()]
+
+
+NON_FINITE = (
+    "const c = [1e999, -1e999]\nvar x = 2.0\ny = x * c[0] + x * c[1] * 0 + x * log(0.0) + x * sqrt(-1)\n"
+)
+
+
+def test_infinite_nan_and_complex_constants_give_code_that_runs(tmp_path):
+    program = parse(NON_FINITE)
+    (tmp_path / "m.py").write_text(numpy_export.numpy_module(program, Request()))
+    loss, gradients = _load_module(tmp_path / "m.py").evaluate()
+    assert np.isnan(loss) and np.isnan(gradients["x"])
+    (x,) = api.gradient(program, Request()).gradients
+    assert x.value == "nan" or np.isnan(x.value)
+    source = export.c_source(program, Request())
+    assert not re.search(r"\b(inf|I|Infinity|nan)\b", source)  # undeclared in C
+    if shutil.which("cc"):
+        out = _compile_and_run(tmp_path, source, [2.0], 2)
+        assert np.isnan(out[0]) and np.isnan(out[1])
+
+
+def test_an_infinite_declared_value_is_a_python_float(tmp_path):
+    program = parse("var x = [1.0, 1e999]\ny = sum(x * x)\n")
+    (tmp_path / "m.py").write_text(numpy_export.numpy_module(program, Request()))
+    loss, gradients = _load_module(tmp_path / "m.py").evaluate()
+    assert loss == np.inf and gradients["x"].tolist() == [2.0, np.inf]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        'q"""; import os; os.system("touch PWNED"); """.txt',
+        "q'''; import os; os.system('touch PWNED'); '''.txt",
+        "x\\\n__import__('os').system('touch PWNED')\n#.txt",
+        "c */ int pwned; /* .txt",
+        "d\\\n*/ int pwned; /*.txt",
+    ],
+)
+def test_a_file_name_reaches_generated_code_only_as_an_escaped_literal(run, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text("var x = 2.0\ny = x * x\n")
+    code, module, err = run(None, "export", name, "--lang", "numpy")
+    assert code == 0, err
+    (tmp_path / "m.py").write_text(module)
+    loaded = _load_module(tmp_path / "m.py")
+    assert not (tmp_path / "PWNED").exists() and name == loaded.SOURCE
+    code, source, err = run(None, "export", name, "--lang", "c")
+    header = source[: source.index("*/") + 2]  # the comment ends where it should, once
+    assert code == 0 and header.count("/*") == 1 and header.endswith("row-major\n */")
+    assert "pwned" not in source[len(header) :]
+    if shutil.which("cc"):
+        assert _compile_and_run(tmp_path, source, [2.0], 2) == [4.0, 4.0]
+
+
+def test_large_sums_are_printed_in_linear_time(tmp_path, monkeypatch):
+    """SymPy's term ordering compares every term with every generator: quadratic. A sum of 150
+    terms must be printed without it (in export and in LaTeX)."""
+    import sympy
+    from sympy.core.expr import Expr
+
+    ordered = Expr.as_ordered_terms
+
+    def refuse_large(self, *args, **kwargs):
+        assert len(self.args) <= 100, "a large sum was sorted"
+        return ordered(self, *args, **kwargs)
+
+    monkeypatch.setattr(Expr, "as_ordered_terms", refuse_large)
+    program = parse("var x: [150]\nvar w = 2.0\ny = w * sum(x * x)\n")
+    values = {"x": np.linspace(-1, 1, 150)}
+    (tmp_path / "m.py").write_text(numpy_export.numpy_module(program, Request()))
+    loss, gradients = _load_module(tmp_path / "m.py").evaluate(**values)
+    assert loss == pytest.approx(2.0 * np.sum(values["x"] ** 2), rel=1e-13)
+    export.c_source(program, Request())
+    from gradcli import latex
+    from gradcli.model import SymbolicMode
+
+    result = api.gradient(program, Request(wrt=("w",), symbolic=SymbolicMode.FULL))
+    text = latex.grad_latex(result)
+    assert text.count("^{2}") == 150 and sympy.__version__
+
+
+def test_deep_and_wide_expressions_give_code_python_can_compile(run, tmp_path):
+    """Python's parser allows 200 nested brackets and its compiler recurses on a long sum: the
+    exported module names parts of deep or wide expressions (checked in a fresh interpreter)."""
+    deep = "var x = 0.5\ny = x * stop(" + "sin(" * 300 + "x" + ")" * 301 + "\n"
+    wide = "var x = [" + ", ".join(["0.5"] * 3000) + "]\ny = sum(x * x)\n"
+    for text, expected in ((deep, 0.5 * _nested_sin(0.5, 300)), (wide, 750.0)):
+        code, module, err = run(text, "export", "--lang", "numpy", "--limit", "nesting=400")
+        assert code == 0, err
+        (tmp_path / "m.py").write_text(module)
+        result = subprocess.run(
+            [sys.executable, "-c", "import m; print(repr(float(m.evaluate()[0])))"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-500:]
+        assert float(result.stdout) == pytest.approx(expected, rel=1e-12)
+
+
+def _nested_sin(x: float, depth: int) -> float:
+    for _ in range(depth):
+        x = np.sin(x)
+    return x
