@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import difflib
 import functools
+import sys
 
-from gradcli.errors import GradcliError, Span
+from gradcli.errors import GradcliError, LimitError, Span
 from gradcli.model import (
     FUNCTIONS,
     KEYWORDS,
@@ -109,9 +110,22 @@ def _span(item) -> Span:
     return Span(item.line, item.column, end, item.start_pos, item.end_pos)
 
 
+MAX_DIGITS = 30_000  # digits of an integer literal (about 100,000 bits, the default --limit bits)
+
+
 def _number(token: Token) -> int | float:
     text = token.value.replace("_", "")
-    return int(text) if token.type == "INT" else float(text)
+    if token.type != "INT":
+        return float(text)
+    if len(text) > MAX_DIGITS:
+        raise LimitError(
+            f"an integer literal of {len(text)} digits is too long (at most {MAX_DIGITS}); write it as a "
+            "float (e.g. 1e400 is inf) or split it",
+            _span(token),
+        )
+    if hasattr(sys, "set_int_max_str_digits") and sys.get_int_max_str_digits() < len(text) + 1:
+        sys.set_int_max_str_digits(len(text) + 1)
+    return int(text)
 
 
 def _literal_shape(items: list[Literal], span: Span) -> tuple[int, ...]:

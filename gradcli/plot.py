@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -79,9 +80,18 @@ def terminal(curves: Curves, width: int | None = None, height: int | None = None
     colour = "NO_COLOR" not in os.environ and sys.stdout is not None and sys.stdout.isatty()
     if not colour:
         plt.theme("clear")
+    drawn = 0
     for label, ys in curves.curves.items():
-        plt.plot(curves.x.tolist(), np.where(np.isfinite(ys), ys, np.nan).tolist(), label=label)
-    if curves.at is not None:
+        shown = np.isfinite(ys) & (np.abs(ys) < 1e300)  # plotext cannot scale inf, nan or huge values
+        if shown.any():
+            plt.plot(curves.x[shown].tolist(), np.asarray(ys)[shown].tolist(), label=label)
+            drawn += 1
+    if not drawn:
+        raise GradcliError(
+            "nothing to draw: L and its derivatives are not finite anywhere on this range; choose "
+            "another --range"
+        )
+    if curves.at is not None and math.isfinite(curves.at):
         plt.vertical_line(curves.at)
     plt.xlabel(curves.name)
     plt.title(

@@ -22,7 +22,7 @@ import numpy as np
 
 from gradcli import api, deadline, files
 from gradcli.errors import GradcliError
-from gradcli.evaluate import Tape
+from gradcli.evaluate import Tape, to_float
 from gradcli.lower import labels
 from gradcli.model import Program, Request, Unconnected
 
@@ -58,7 +58,7 @@ def prepare_job(program: Program, request: Request) -> Job:
     symbols = {}
     for decl in program.declarations:
         symbols.update(zip(labels(decl.name, decl.shape), prepared.lowered.symbols[decl.name].flat))
-    fixed = {s: float(v) for s, v in prepared.values.items()}
+    fixed = {s: to_float(v) for s, v in prepared.values.items()}
     zeros = request.unconnected is Unconnected.ZERO
     return Job(Tape(exprs), columns, arrays, symbols, fixed, live, prepared.disconnected, zeros)
 

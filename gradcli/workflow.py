@@ -11,7 +11,7 @@ import numpy as np
 from gradcli import api, deadline, functions
 from gradcli.differentiate import postorder
 from gradcli.errors import GradcliError
-from gradcli.evaluate import MISSING, Evaluator, Tape
+from gradcli.evaluate import MISSING, Evaluator, Tape, to_float
 from gradcli.lower import labels
 from gradcli.model import Program, Request, Unconnected
 from gradcli.printing import nested
@@ -24,7 +24,7 @@ def _require_values(prepared: api.Prepared, exprs, what: str) -> None:
 
 
 def _floats(values) -> list[float]:
-    return [float(api.to_number(v)) if v is not MISSING else math.nan for v in values]
+    return [to_float(v) if v is not MISSING else math.nan for v in values]
 
 
 # ---- step --------------------------------------------------------------------------------
@@ -65,7 +65,7 @@ def step(
     losses = [Evaluator(values, request.limits.bits)(loss)]  # exact where the values are
     updated = [(s, g) for t in live for s, g in zip(prepared.lowered.symbols[t].flat, gradients[t].flat)]
     tape = Tape([loss] + [g for _, g in updated])
-    current = {s: float(api.to_number(v)) for s, v in values.items()}
+    current = {s: to_float(v) for s, v in values.items()}
     for done in range(steps):
         deadline.check()
         results = tape.run_scalar(current)
@@ -150,7 +150,7 @@ def _central_differences(tape: Tape, values: dict, frozen: dict, symbols: list) 
     """Richardson-extrapolated central differences of the tape's one root (L) along each symbol:
     (4 D(h/2) - D(h)) / 3 with h = 1e-3 max(1, |x|), error of order h**4; four points a symbol,
     a block of symbols at a time in one vectorised run."""
-    base = {s: float(v) for s, v in values.items()}
+    base = {s: to_float(v) for s, v in values.items()}
     estimates: list[float] = []
     for start in range(0, len(symbols), FD_BLOCK):
         deadline.check()
@@ -178,7 +178,7 @@ def check_finite_differences(program: Program, request: Request, rtol: float, at
     loss = api.loss_expression(prepared)
     _require_values(prepared, [loss], "check")
     base = Evaluator(prepared.values, request.limits.bits)
-    frozen = {node: float(api.to_number(value)) for node, value in _frozen_stops([loss], base).items()}
+    frozen = {node: to_float(value) for node, value in _frozen_stops([loss], base).items()}
     tape = Tape([loss])
     targets, mismatches = [], []
     for target in prepared.targets:

@@ -143,3 +143,22 @@ def test_a_power_of_one_or_minus_one_beyond_two_to_the_64(run_json, base, sign):
     exponent = 10**40 + 1
     code, doc, err = run_json(f"var x = 2.0\ny = x * {base} ** {exponent}\n", "grad")
     assert code == 0 and doc["gradients"]["x"]["value"] == sign
+
+
+def test_exact_results_over_4300_digits_print_in_full(run_json):
+    code, doc, err = run_json("var x = 3\ny = x**9500\n", "grad")
+    assert code == 0 and doc["gradients"]["x"]["value"] == 9500 * 3**9499
+
+
+def test_integer_literals_over_4300_digits(run_json, run):
+    code, doc, err = run_json("var x = " + "9" * 5000 + "\ny = x * 2\n", "grad")
+    assert code == 0 and doc["gradients"]["x"]["value"] == 2
+    code, out, err = run("var x = " + "9" * 40000 + "\ny = x * 2\n", "grad")
+    assert code == 1 and out == "" and "40000 digits" in err
+
+
+def test_plot_of_curves_without_finite_values(run):
+    code, out, err = run("var w1 = 6\nd1 = log(w1 - 10)\n", "plot", "--wrt", "w1", "--range", "0:2")
+    assert code == 0 and "dL/dw1" in out  # L is nan there, its derivative is not
+    code, out, err = run("var x = 1.0\ny = sqrt(-1 - x * x)\n", "plot", "--wrt", "x")
+    assert code == 1 and out == "" and "not finite" in err
