@@ -69,6 +69,8 @@ def _rule(u: Node, x: Node, forms: dict, reached: set) -> Node | None:
     j = [forms.get(id(a)) for a in args]
     if all(form is None for form in j):
         return None
+    if u.ndim > 1:
+        raise NoClosedForm  # forms are kept for vectors and scalars only
     op = u.op
     if op is ops.STOP or not op.differentiable:
         return None
