@@ -375,6 +375,8 @@ def gradient(program: Program, request: Request) -> GradResult:
         missing = needs(prepared, [array]) if value is None else ()
         status = "ok" if reason is None else "disconnected"
         results.append(TargetResult(target, status, reason, shape, text, elided, value, missing, array))
+    loss = loss_expression(prepared)
+    loss_value = evaluator(loss)
     result = GradResult(
         "grad",
         program.filename,
@@ -383,6 +385,8 @@ def gradient(program: Program, request: Request) -> GradResult:
         request.order,
         request.unconnected,
         tuple(results),
+        loss=None if loss_value is MISSING else to_number(loss_value),
+        loss_needs=needs(prepared, [np.array([loss])]) if loss_value is MISSING else (),
     )
     return whole.with_matrix(result, program=program, request=request)
 

@@ -545,7 +545,7 @@ def hessian(source, limits, output_format, strict, **options):
         output_format,
         result,
         render.matrix_document,
-        terminal.matrix_text,
+        functools.partial(terminal.matrix_text, show_symbolic=options["symbolic"] == "full"),
         lambda r: latex.matrix_latex(r, weighted),
     )
     _finish(result.disconnected, strict)
@@ -565,7 +565,8 @@ def jacobian(source, limits, output_format, strict, **options):
     from gradcli import api, latex, render, terminal
 
     result = api.jacobian(*_load(source, limits, **options))
-    _emit(output_format, result, render.matrix_document, terminal.matrix_text, latex.matrix_latex)
+    text = functools.partial(terminal.matrix_text, show_symbolic=options["symbolic"] == "full")
+    _emit(output_format, result, render.matrix_document, text, latex.matrix_latex)
     _finish(result.disconnected, strict)
 
 

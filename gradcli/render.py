@@ -49,6 +49,7 @@ def grad_document(result: GradResult) -> dict:
         "wrt": list(result.wrt),
         "order": result.order,
         "unconnected": result.unconnected.value,
+        "L": result.loss,
         "gradients": gradients,
     }
 
