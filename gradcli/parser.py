@@ -389,7 +389,10 @@ def _syntax_error(error: UnexpectedInput, text: str) -> GradcliError:
     span = Span(error.line, error.column, None) if error.line > 0 else None
     if isinstance(error, UnexpectedCharacters):
         if error.char == "^":
-            return GradcliError("'^' is not a power (in Python it is bitwise xor); write x ** 2", span)
+            base = re.search(r"(\w+)[ \t]*$", text[: error.pos_in_stream])
+            exponent = re.match(r"[ \t]*(\w+)", text[error.pos_in_stream + 1 :])
+            written = f"{base[1]} ** {exponent[1]}" if base and exponent else "a ** b"
+            return GradcliError(f"'^' is not a power (in Python it is bitwise xor); write {written}", span)
         return GradcliError(f"unexpected character {error.char!r}", span)
     if isinstance(error, UnexpectedEOF):
         return GradcliError("unexpected end of input", span)
