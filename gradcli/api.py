@@ -346,7 +346,7 @@ def _numeric_last_order(prepared: Prepared, target: str) -> TargetResult | None:
 
 
 def gradient(program: Program, request: Request) -> GradResult:
-    """The N-th derivative of L for each target (SPEC section 2). Raises GradcliError."""
+    """The N-th derivative of L for each target and L itself (README, "Commands"). Raises GradcliError."""
     from gradcli import whole
 
     if whole.needs_whole_arrays(program, request):

@@ -291,7 +291,14 @@ source_arguments = _option_group(
 )
 of_option = click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition).")
 wrt_option = click.option("--wrt", metavar="NAMES", help="Target variables (default: every var).")
-at_option = click.option("--at", "at", metavar="NAME=LIT", multiple=True, help="Set a value.")
+at_option = click.option(
+    "--at",
+    "at",
+    metavar="NAME=LIT",
+    multiple=True,
+    help="A variable's value; one --at per name (--at x=1 --at 'w=[1,2]'); NAME=@FILE reads a .npy, "
+    ".npz, .csv or .json file.",
+)
 stop_option = click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants.")
 limit_option = click.option(
     "--limit",
@@ -318,7 +325,7 @@ target_options = _option_group(
     limit_option,
 )
 grad_ys_option = click.option(
-    "--grad-ys", "grad_ys", metavar="NAME=LIT", multiple=True, help="Weights of an output."
+    "--grad-ys", "grad_ys", metavar="NAME=LIT", multiple=True, help="Weights of an output; one per output."
 )
 
 

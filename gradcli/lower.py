@@ -48,7 +48,7 @@ class Lowered:
 
 
 def label(name: str, index: tuple[int, ...]) -> str:
-    """The element label of SPEC: `x`, `x[2]`, `x[0,1]`."""
+    """The element label (README, "Commands"): `x`, `x[2]`, `x[0,1]`."""
     return name if not index else f"{name}[{','.join(map(str, index))}]"
 
 

@@ -73,7 +73,6 @@ _TOKEN_WORDS = {
     "CONST": "'const'",
     "SEMICOLON": "';'",
 }
-OUTPUT_NAMES = ("f", "f_1", "f_2", "f_3")  # the name of an -e program's bare last expression
 
 
 class _BracketNewlines:
@@ -341,12 +340,14 @@ def _declaration(name: Token, constant: bool, shape, literal: Literal | None, en
 
 def _call(name: Token, args, keywords, span: Span):
     """A call of a function by its name as gradcli or NumPy spells it (np.multiply(a, b) is a * b)."""
-    function = spelling.function(str(name))
-    if function is None and str(name) in spelling.OPERATORS | dict.fromkeys(spelling.IDENTITIES):
-        count = 1 if str(name) in spelling.IDENTITIES else 2
-        if len(args) != count or keywords:
-            raise GradcliError(f"{name}() takes {count} argument{'s' * (count > 1)}, got {len(args)}", span)
-        return args[0] if count == 1 else Binary(spelling.OPERATORS[str(name)], args[0], args[1], span)
+    written = str(name)
+    function = spelling.function(written)
+    if function is None and written in spelling.IDENTITIES:  # np.array([1., 2.]) is the list
+        _positional_only(written, args, keywords, 1, span)
+        return args[0]
+    if function is None and written in spelling.OPERATORS:  # np.multiply(a, b) is a * b
+        _positional_only(written, args, keywords, 2, span)
+        return Binary(spelling.OPERATORS[written], args[0], args[1], span)
     if function is None:
         raise GradcliError(spelling.unknown_function(str(name)), _span(name))
     fewest, most, allowed = FUNCTIONS[function]
@@ -366,6 +367,11 @@ def _call(name: Token, args, keywords, span: Span):
             raise GradcliError(f"'{keyword}=' given twice", kspan)
         seen.add(keyword)
     return Call(function, tuple(args), tuple(keywords), span)
+
+
+def _positional_only(name: str, args, keywords, count: int, span: Span) -> None:
+    if len(args) != count or keywords:
+        raise GradcliError(f"{name}() takes {count} argument{'s' * (count > 1)}, got {len(args)}", span)
 
 
 def did_you_mean(word: str, choices) -> str:
@@ -509,10 +515,8 @@ def _named_output(statements: list, expression: bool) -> list:
                 "give this one a name: NAME = EXPR",
                 statement.span,
             )
-        used = {s.name for s in statements if not isinstance(s, _Bare)}
-        for s in statements:
-            expr = s.expr if isinstance(s, (Definition, _Bare)) else None
-            used.update(node.id for node, _ in names_in(expr) if expr is not None)
+        exprs = [s.expr for s in statements if isinstance(s, (Definition, _Bare))]
+        used = {s.name for s in statements[:-1]} | {node.id for e in exprs for node, _ in names_in(e)}
         name, k = "f", 0
         while name in used:
             k += 1
@@ -548,7 +552,7 @@ def _check_leftovers(expr) -> None:
             )
         if isinstance(node, tuple):
             stack.extend(node)
-        elif dataclasses.is_dataclass(node) and not isinstance(node, Span):
+        elif dataclasses.is_dataclass(node) and not isinstance(node, (Num, Name, Span)):  # not leaves
             stack.extend(getattr(node, f.name) for f in dataclasses.fields(node))
 
 

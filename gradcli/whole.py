@@ -135,7 +135,7 @@ def _listed(value):
 
 
 def backward_program(program: Program, request: Request) -> BackwardResult:
-    """The backward program of SPEC 8 (its text and each target's adjoint name)."""
+    """The backward program, as the README describes it (its text and each target's adjoint name)."""
     whole = prepare(program, request)
     written = backward.write_backward(
         whole.arrays, whole.seeds, whole.targets, whole.reasons, _printed_values(whole), request.stop

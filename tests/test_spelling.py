@@ -5,8 +5,12 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradcli import model
+from gradcli.errors import GradcliError
+from gradcli.parser import parse
 
 
 def grad_json(run, text, *args):
@@ -177,3 +181,20 @@ def test_several_assignments_in_one_option_say_to_repeat_it(run, option):
     assert f"one NAME=VALUE per {option}; repeat it: {option} x=1 {option} y=2" in err
     code, out, err = run("var x: [2]\nz = x\n", "grad", option, "x=[1, 2],z=3")
     assert f"repeat it: {option} 'x=[1, 2]' {option} z=3" in err
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="xyzfnp.;^()[]=*+-23 \nifelsedmportasjT", max_size=50),
+    st.booleans(),
+)
+def test_any_text_parses_or_fails_cleanly_with_expr_and_numpy_spellings(text, expression):
+    """Programs and -e programs with NumPy spellings, `;`, `^` and Python words: a Program or a
+    located GradcliError, never another exception."""
+    try:
+        program = parse(text, "<expr>", expression=expression)
+    except GradcliError as error:
+        assert error.message and error.filename == "<expr>"
+        return
+    bound = {d.name for d in program.declarations} | {d.name for d in program.definitions}
+    assert all(node.id in bound for d in program.definitions for node, _ in model.names_in(d.expr))
