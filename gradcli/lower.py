@@ -48,25 +48,13 @@ class Lowered:
 
 
 def label(name: str, index: tuple[int, ...]) -> str:
-    """The element label (README, "Commands"): `x`, `x[2]`, `x[0,1]`."""
+    """The element label of SPEC: `x`, `x[2]`, `x[0,1]`."""
     return name if not index else f"{name}[{','.join(map(str, index))}]"
 
 
 def labels(name: str, shape: tuple[int, ...]) -> list[str]:
     """Labels of every element, row-major."""
     return [label(name, idx) for idx in itertools.product(*(range(d) for d in shape))]
-
-
-def tensor(value) -> np.ndarray:
-    """Wrap a SymEngine scalar or an array-like as an object array (0-d for a scalar)."""
-    if isinstance(value, np.ndarray) and value.dtype == object:
-        return value
-    out = np.empty(np.shape(value) if isinstance(value, np.ndarray) else (), dtype=object)
-    if out.shape == ():
-        out[()] = value if not isinstance(value, np.ndarray) else value[()]
-    else:
-        out[...] = value
-    return out
 
 
 def distinct(array: np.ndarray) -> tuple[list, np.ndarray]:
