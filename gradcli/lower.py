@@ -57,6 +57,18 @@ def labels(name: str, shape: tuple[int, ...]) -> list[str]:
     return [label(name, idx) for idx in itertools.product(*(range(d) for d in shape))]
 
 
+def tensor(value) -> np.ndarray:
+    """Wrap a SymEngine scalar or an array-like as an object array (0-d for a scalar)."""
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return value
+    out = np.empty(np.shape(value) if isinstance(value, np.ndarray) else (), dtype=object)
+    if out.shape == ():
+        out[()] = value if not isinstance(value, np.ndarray) else value[()]
+    else:
+        out[...] = value
+    return out
+
+
 def distinct(array: np.ndarray) -> tuple[list, np.ndarray]:
     """The distinct elements of an array and each element's index among them.
 
