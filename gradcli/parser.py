@@ -258,6 +258,8 @@ class _ToModel(Transformer):
         if module is not None:
             if str(name) in spelling.SUBMODULES:  # np.linalg, jax.numpy
                 return _Module(f"{module}.{name}", _span(meta))
+            if str(name) in spelling.UNAVAILABLE:
+                raise GradcliError(spelling.UNAVAILABLE[str(name)], _span(name))
             if spelling.function(str(name)):
                 raise GradcliError(
                     f"'{module}.{name}' is a function; call it: {module}.{name}(...)", _span(meta)

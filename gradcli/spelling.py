@@ -15,6 +15,10 @@ from gradcli.model import FUNCTIONS
 MODULE_NAMES = ("np", "numpy", "jnp", "jax", "linalg", "nn")
 SUBMODULES = ("numpy", "linalg", "nn")
 IMPORTABLE = ("numpy", "numpy.linalg", "jax", "jax.numpy", "jax.numpy.linalg", "jax.nn")
+# NumPy's submodules gradcli has nothing of, and what to do instead.
+UNAVAILABLE = {
+    "random": "gradcli has no random numbers; give values with --at NAME=LITERAL or --at NAME=@FILE",
+}
 
 # NumPy's name -> gradcli's, where they differ (used only where gradcli has no function of that name).
 ALIASES = {

@@ -137,6 +137,7 @@ def test_imports_of_other_modules_are_refused(run, line, words):
         ("y = np.linalg + x", 5, "'np.linalg' is a module"),
         ("y = np.tanh", 5, "call it: np.tanh(...)"),
         ("y = x.at + 1", 5, "write x.at[INDEX].add(VALUE)"),
+        ("y = np.random.rand(3)", 8, "no random numbers; give values with --at"),
     ],
 )
 def test_refusals_say_what_to_write_instead(run, statement, column, words):
