@@ -62,9 +62,11 @@ PYTHON_WORDS = {
     "lambda": "gradcli has no 'lambda'; a program is declarations and definitions: var x; y = x ** 2",
     "for": "gradcli has no loops; write the computation on whole arrays (sum(x, axis=0), x @ w)",
     "while": "gradcli has no loops; write the computation on whole arrays (sum(x, axis=0), x @ w)",
-    "and": "gradcli has no 'and'; multiply the conditions: (a > 0) * (b > 0)",
-    "or": "gradcli has no 'or'; use maximum(a > 0, b > 0)",
-    "not": "gradcli has no 'not'; use 1 - (a > 0)",
+    **dict.fromkeys(
+        ("and", "or", "not"),
+        "gradcli has no 'and', 'or', 'not'; choose values with where(cond, a, b), nested for several "
+        "conditions",
+    ),
 }
 
 
