@@ -357,7 +357,7 @@ def _numeric_last_order(prepared: Prepared, target: str) -> TargetResult | None:
 
 
 def gradient(program: Program, request: Request) -> GradResult:
-    """The N-th derivative of L for each target (SPEC section 2). Raises GradcliError."""
+    """The N-th derivative of L for each target and L itself (README, "Commands"). Raises GradcliError."""
     from gradcli import whole
 
     if whole.needs_whole_arrays(program, request):
@@ -386,6 +386,8 @@ def gradient(program: Program, request: Request) -> GradResult:
         missing = needs(prepared, [array]) if value is None else ()
         status = "ok" if reason is None else "disconnected"
         results.append(TargetResult(target, status, reason, shape, text, elided, value, missing, array))
+    loss = loss_expression(prepared)
+    loss_value = evaluator(loss)
     result = GradResult(
         "grad",
         program.filename,
@@ -394,6 +396,8 @@ def gradient(program: Program, request: Request) -> GradResult:
         request.order,
         request.unconnected,
         tuple(results),
+        loss=None if loss_value is MISSING else to_number(loss_value),
+        loss_needs=needs(prepared, [np.array([loss])]) if loss_value is MISSING else (),
     )
     return whole.with_matrix(result, program=program, request=request)
 

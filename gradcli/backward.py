@@ -1,4 +1,4 @@
-"""The backward program (SPEC 8) and matrix forms: the VJP program written in the language.
+"""The backward program (see the README) and matrix forms: the VJP program written in the language.
 
 The backward program is the forward program followed by one adjoint definition per forward step
 that a gradient passes (`d_hidden = d_prediction @ W2.T`), in reverse order, each with its shape,

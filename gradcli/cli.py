@@ -11,6 +11,8 @@ import functools
 import json
 import math
 import os
+import re
+import shlex
 import sys
 import traceback
 
@@ -18,11 +20,12 @@ import click
 
 from gradcli import deadline, files
 from gradcli.errors import GradcliError, LimitError
-from gradcli.model import Language, Limits  # a few dataclasses: cheap to import, unlike the maths
+from gradcli.model import FUNCTIONS, Language, Limits  # cheap to import, unlike the maths
 
 EXIT_INPUT_ERROR = 1
 EXIT_DISCONNECTED_OR_MISMATCH = 3
 EXIT_BUG = 4
+EXPRESSION_NAME = "<expr>"  # the file name of an -e program in messages and JSON
 SOURCE_WINDOW = 100  # characters of a long source line shown around an error
 RECURSION_LIMIT = 20_000  # deep but bounded (--limit depth) expressions recurse in Lark and SymPy
 ENCODING_FALLBACK = "gradcli-fallback"  # the codecs error handler of stdout and stderr (main())
@@ -109,15 +112,31 @@ class Session:
     process: bool = False
 
 
-@click.group(cls=GradcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="gradcli")
+@click.group(
+    cls=GradcliGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Functions: " + ", ".join(sorted(FUNCTIONS)) + ". A method is the function with the "
+    "array first: x.sum(axis=0) is sum(x, axis=0); np., jnp. and numpy. name the same functions.",
+)
+@click.version_option(None, "-V", "--version", package_name="gradcli")
 @click.option("--debug", is_flag=True, help="Show the Python traceback of an internal error.")
 def cli(debug):
     """Exact symbolic and numeric derivatives of small NumPy-like programs.
 
+    Each command reads a program from FILE ('-' reads standard input) or from -e 'PROGRAM'
+    (statements separated by ';', undeclared names are scalar variables, a bare last
+    expression is the output). `gradcli COMMAND --help` describes a command.
+
     \b
-    Example:
+    Examples:
+      gradcli grad -e 'sin(x) * y' --at x=1 --at y=2
+      gradcli hessian -e 'x**2 * y'
       gradcli grad samples/seed3_stop_blocks.txt --format json
+      printf 'var x = 3\\ny = x ** 2\\n' | gradcli grad -
+
+    \b
+    Shell completion: add to ~/.bashrc (zsh: zsh_source in ~/.zshrc; fish: fish_source)
+      eval "$(_GRADCLI_COMPLETE=bash_source gradcli)"
     """
 
 
@@ -149,6 +168,34 @@ def read_program(path: str, limits=None):
     return parse_program(files.read_bounded(path, files.MAX_PROGRAM_BYTES), path, limits)
 
 
+def parse_expression(text: str, limits=None):
+    """Parse an -e program (its undeclared names are scalar variables). Raises GradcliError."""
+    from gradcli.parser import parse
+
+    if not text.strip():
+        raise GradcliError("-e: the program is empty; e.g. gradcli grad -e 'sin(x) * y'")
+    if len(text) > files.MAX_PROGRAM_BYTES:
+        raise GradcliError(f"-e: the program is longer than {files.MAX_PROGRAM_BYTES} characters")
+    return parse(text, EXPRESSION_NAME, limits, expression=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Where a command's program comes from: FILE ('-': standard input) or -e PROGRAM."""
+
+    path: str | None = None
+    expr: str | None = None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The file the program is read from, which no output may replace."""
+        return () if self.path is None else (self.path,)
+
+    def read(self, limits=None):
+        """The parsed program. Raises GradcliError."""
+        return read_program(self.path, limits) if self.expr is None else parse_expression(self.expr, limits)
+
+
 def parse_program(data: bytes, path: str, limits=None):
     """Parse the bytes of a program file. Raises GradcliError."""
     from gradcli.parser import parse
@@ -177,6 +224,9 @@ def _names(option: str, value: str | None) -> tuple[str, ...]:
     return names
 
 
+_NEXT_ASSIGNMENT = re.compile(r",\s*(?=[A-Za-z_]\w*\s*=)")  # the ",y=" of "--at x=1,y=2"
+
+
 def _assignments(option: str, items: tuple[str, ...], memory_mib: int = Limits.memory) -> dict:
     """NAME=LITERAL options; with --at, NAME=@PATH reads the value from a file."""
     from gradcli.parser import parse_literal
@@ -186,7 +236,10 @@ def _assignments(option: str, items: tuple[str, ...], memory_mib: int = Limits.m
         name, sep, literal = item.partition("=")
         name = name.strip()
         if not sep or not name.isidentifier():
-            raise GradcliError(f"{option} {item!r}: expected NAME=LITERAL, e.g. {option} w=[1, 2]")
+            raise GradcliError(f"{option} {item!r}: expected NAME=LITERAL, e.g. {option} 'w=[1, 2]'")
+        if _NEXT_ASSIGNMENT.search(literal):
+            repeated = " ".join(f"{option} {shlex.quote(part)}" for part in _NEXT_ASSIGNMENT.split(item))
+            raise GradcliError(f"{option} {item!r}: one NAME=VALUE per {option}; repeat it: {repeated}")
         if name in result:
             raise GradcliError(f"{option} {name} is given twice")
         if option == "--at" and literal.startswith("@"):
@@ -210,20 +263,54 @@ def _option_group(*decorators):
     return apply
 
 
-file_argument = click.argument("file", type=click.Path(allow_dash=True))
+def _with_source(command):
+    """FILE or -e PROGRAM, exactly one, as the command's `source` (a Source)."""
+
+    @functools.wraps(command)
+    def run(*args, file=None, expr=None, **kwargs):
+        if (file is None) == (expr is None):
+            both = ", not both" if file is not None else ""
+            raise click.UsageError(
+                f"give the program as FILE or as -e 'PROGRAM'{both}", ctx=click.get_current_context()
+            )
+        return command(*args, source=Source(file, expr), **kwargs)
+
+    return run
+
+
+source_arguments = _option_group(
+    click.argument("file", type=click.Path(allow_dash=True), required=False),
+    click.option(
+        "-e",
+        "--expr",
+        metavar="PROGRAM",
+        help="The program on the command line instead of FILE: ';' between statements, undeclared "
+        "names are scalar variables, a bare last expression is the output.",
+    ),
+    _with_source,
+)
 of_option = click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition).")
 wrt_option = click.option("--wrt", metavar="NAMES", help="Target variables (default: every var).")
-at_option = click.option("--at", "at", metavar="NAME=LIT", multiple=True, help="Set a value.")
+at_option = click.option(
+    "--at",
+    "at",
+    metavar="NAME=LIT",
+    multiple=True,
+    help="A variable's value; one --at per name (--at x=1 --at 'w=[1,2]'); NAME=@FILE reads a .npy, "
+    ".npz, .csv or .json file.",
+)
 stop_option = click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants.")
 limit_option = click.option(
     "--limit",
     "limit",
     metavar="NAME=N",
     multiple=True,
-    help="Raise a limit: " + ", ".join(Limits.names()) + " (see README).",
+    help="Raise a limit (repeatable). Defaults: "
+    + ", ".join(f"{name}={getattr(Limits, name)}" for name in Limits.names())
+    + " (time in seconds, memory in MiB).",
 )
 target_options = _option_group(
-    file_argument,
+    source_arguments,
     of_option,
     wrt_option,
     at_option,
@@ -238,7 +325,7 @@ target_options = _option_group(
     limit_option,
 )
 grad_ys_option = click.option(
-    "--grad-ys", "grad_ys", metavar="NAME=LIT", multiple=True, help="Weights of an output."
+    "--grad-ys", "grad_ys", metavar="NAME=LIT", multiple=True, help="Weights of an output; one per output."
 )
 
 
@@ -303,9 +390,9 @@ def _with_limits(command):
     return run
 
 
-def _load(file, limits, **options):
-    """The program in FILE and the request the options describe."""
-    return read_program(file, limits), _request(limits, **options)
+def _load(source: Source, limits, **options):
+    """The program and the request the options describe."""
+    return source.read(limits), _request(limits, **options)
 
 
 # ---- output: the one way to stdout and stderr --------------------------------------------------
@@ -394,12 +481,13 @@ def _finish(disconnected: dict, strict: bool) -> None:
 @click.option("--points", type=click.Path(), help="Evaluate at every point of a CSV or NPZ file.")
 @click.option("--output", type=click.Path(), help="With --points: the CSV or NPZ to write.")
 @_with_limits
-def grad(file, limits, output_format, strict, points, output, **options):
-    """Gradient (or N-th derivative) of the outputs with respect to the targets.
+def grad(source, limits, output_format, strict, points, output, **options):
+    """Gradient (or N-th derivative) of the outputs with respect to the targets, and L itself.
 
     \b
     Examples:
-      gradcli grad model.txt --wrt w1,w2 --grad-ys y=[1.,2.] --format json
+      gradcli grad -e 'sin(x) * y' --at x=1 --at y=2
+      gradcli grad model.txt --wrt w1,w2 --grad-ys 'y=[1.,2.]' --format json
       gradcli grad model.txt --points points.npz --output gradients.npz
     """
     from gradcli import api, latex, render
@@ -407,8 +495,8 @@ def grad(file, limits, output_format, strict, points, output, **options):
     if output is not None and points is None:
         raise GradcliError("--output goes with --points; for one point the result is printed")
     if output is not None:
-        files.output_path(output, inputs=(file, points))  # refused now, before the work
-    program, request = _load(file, limits, **options)
+        files.output_path(output, inputs=(*source.inputs, points))  # refused now, before the work
+    program, request = _load(source, limits, **options)
     if points is not None:
         _grad_at_points(program, request, points, output, strict)
         return
@@ -458,22 +546,23 @@ def _grad_at_points(program, request, points: str, output: str | None, strict: b
 @grad_ys_option
 @display_options
 @_with_limits
-def hessian(file, limits, output_format, strict, **options):
+def hessian(source, limits, output_format, strict, **options):
     """Full Hessian of L over every element of every target, cross blocks included.
 
     \b
-    Example:
-      gradcli hessian model.txt --at x=[1., 2.]
+    Examples:
+      gradcli hessian -e 'x**2 * y'
+      gradcli hessian model.txt --at 'x=[1.,2.]' --symbolic full
     """
     from gradcli import api, latex, render
 
-    result = api.hessian(*_load(file, limits, **options))
+    result = api.hessian(*_load(source, limits, **options))
     weighted = bool(options["grad_ys"])
     _emit(
         output_format,
         result,
         render.matrix_document,
-        lambda r: _terminal().matrix_text(r),
+        lambda r: _terminal().matrix_text(r, show_symbolic=options["symbolic"] == "full"),
         lambda r: latex.matrix_latex(r, weighted),
     )
     _finish(result.disconnected, strict)
@@ -483,7 +572,7 @@ def hessian(file, limits, output_format, strict, **options):
 @target_options
 @display_options
 @_with_limits
-def jacobian(file, limits, output_format, strict, **options):
+def jacobian(source, limits, output_format, strict, **options):
     """Derivative of every output element with respect to every target element.
 
     \b
@@ -492,14 +581,9 @@ def jacobian(file, limits, output_format, strict, **options):
     """
     from gradcli import api, latex, render
 
-    result = api.jacobian(*_load(file, limits, **options))
-    _emit(
-        output_format,
-        result,
-        render.matrix_document,
-        lambda r: _terminal().matrix_text(r),
-        latex.matrix_latex,
-    )
+    result = api.jacobian(*_load(source, limits, **options))
+    text = lambda r: _terminal().matrix_text(r, show_symbolic=options["symbolic"] == "full")  # noqa: E731
+    _emit(output_format, result, render.matrix_document, text, latex.matrix_latex)
     _finish(result.disconnected, strict)
 
 
@@ -513,7 +597,7 @@ def jacobian(file, limits, output_format, strict, **options):
     "--write", "write_back", is_flag=True, help="Write the new values into FILE's var declarations."
 )
 @_with_limits
-def step(file, limits, lr, steps, output_format, write_back, **options):
+def step(source, limits, lr, steps, output_format, write_back, **options):
     """Plain gradient descent: every target w becomes w - LR * dL/dw, STEPS times.
 
     \b
@@ -523,12 +607,12 @@ def step(file, limits, lr, steps, output_format, write_back, **options):
     from gradcli import render, rewrite
 
     if not write_back:
-        result = _descend(read_program(file, limits), _request(limits, **options), lr, steps, output_format)
-    elif file == "-":
-        raise GradcliError("--write needs a file, not standard input")
+        result = _descend(source.read(limits), _request(limits, **options), lr, steps, output_format)
+    elif source.path in (None, "-"):
+        raise GradcliError("--write needs a file, not " + ("-e" if source.path is None else "standard input"))
     else:  # read, step and write under a lock, so that concurrent runs each build on the last
-        with files.updating(file) as update:
-            program = parse_program(update.data, file, limits)
+        with files.updating(source.path) as update:
+            program = parse_program(update.data, source.path, limits)
             result = _descend(program, _request(limits, **options), lr, steps, output_format)
             changed = {k: v for k, v in result.values.items() if k not in result.unchanged}
             update.replace(rewrite.rewrite_bytes(update.data, program, changed))
@@ -555,7 +639,7 @@ def _descend(program, request, lr: float, steps: int, output_format: str):
 @click.option("--atol", type=float, default=1e-9, show_default=True)
 @format_option
 @_with_limits
-def check(file, limits, expect, rtol, atol, output_format, **options):
+def check(source, limits, expect, rtol, atol, output_format, **options):
     """Check gradients: against finite differences, or against --expect. Exit 3 on disagreement.
 
     \b
@@ -565,9 +649,9 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
     """
     from gradcli import render, workflow
 
-    if expect is not None and expect == file == "-":
+    if expect == "-" and source.path == "-":
         raise GradcliError("the program and --expect cannot both be standard input")
-    program, request = _load(file, limits, **options)
+    program, request = _load(source, limits, **options)
     if expect is None:
         result = workflow.check_finite_differences(program, request, rtol, atol)
     else:
@@ -579,7 +663,7 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
 
 
 @cli.command()
-@file_argument
+@source_arguments
 @of_option
 @wrt_option
 @stop_option
@@ -593,7 +677,7 @@ def check(file, limits, expect, rtol, atol, output_format, **options):
 )
 @limit_option
 @_with_limits
-def graph(file, limits, of, wrt, stop, output_format):
+def graph(source, limits, of, wrt, stop, output_format):
     """The dataflow graph from the targets to the outputs, with every blocked edge marked.
 
     \b
@@ -603,7 +687,7 @@ def graph(file, limits, of, wrt, stop, output_format):
     """
     from gradcli import api, graphview
 
-    program = read_program(file, limits)
+    program = source.read(limits)
     request = _request(limits, of, wrt, (), stop, "none")
     outputs, targets = api.resolve_names(program, request)
     view = graphview.build(program, outputs, targets, request.stop)
@@ -615,7 +699,7 @@ def graph(file, limits, of, wrt, stop, output_format):
 
 
 @cli.command()
-@file_argument
+@source_arguments
 @click.option("--wrt", required=True, metavar="NAME", help="The scalar variable along which to plot.")
 @click.option("--range", "span", metavar="A:B", help="The interval (default: the value +/- 2).")
 @click.option("--order", type=int, default=1, show_default=True, help="Highest derivative drawn.")
@@ -627,7 +711,7 @@ def graph(file, limits, of, wrt, stop, output_format):
 @grad_ys_option
 @limit_option
 @_with_limits
-def plot(file, limits, wrt, span, order, output, size, of, at, stop, grad_ys):
+def plot(source, limits, wrt, span, order, output, size, of, at, stop, grad_ys):
     """L and its derivatives up to --order along one scalar variable.
 
     \b
@@ -642,13 +726,13 @@ def plot(file, limits, wrt, span, order, output, size, of, at, stop, grad_ys):
     if output:
         if not output.lower().endswith((".png", ".svg")):
             raise GradcliError(f"--output {output}: write a .png or .svg file")
-        files.output_path(output, inputs=(file,))  # refused now, before the work
-    program = read_program(file, limits)
+        files.output_path(output, inputs=source.inputs)  # refused now, before the work
+    program = source.read(limits)
     request = _request(limits, of, wrt, at, stop, "none", grad_ys=grad_ys, order=order)
     curves = plotting.sample(program, request, low, high)
     if output:
         image = plotting.image(curves, output.rsplit(".", 1)[-1].lower(), width, height)
-        files.write_atomically(output, image, inputs=(file,))
+        files.write_atomically(output, image, inputs=source.inputs)
         _report(f"wrote {output} ({width}x{height})")
     else:
         write(plotting.terminal(curves) + "\n")
@@ -676,7 +760,7 @@ def _size(size: str) -> tuple[int, int]:
 
 
 @cli.command()
-@file_argument
+@source_arguments
 @click.option(
     "--lang",
     type=click.Choice([lang.value for lang in Language]),
@@ -690,7 +774,7 @@ def _size(size: str) -> tuple[int, int]:
 @grad_ys_option
 @limit_option
 @_with_limits
-def export(file, limits, lang, output, of, wrt, stop, grad_ys):
+def export(source, limits, lang, output, of, wrt, stop, grad_ys):
     """Write self-contained code that computes L and the gradients (common subexpressions shared).
 
     \b
@@ -702,19 +786,19 @@ def export(file, limits, lang, output, of, wrt, stop, grad_ys):
     from gradcli import numpy_export
 
     if output:
-        files.output_path(output, inputs=(file,))  # refused now, before the work
-    program = read_program(file, limits)
+        files.output_path(output, inputs=source.inputs)  # refused now, before the work
+    program = source.read(limits)
     request = _request(limits, of, wrt, (), stop, "none", grad_ys=grad_ys)
     generate = numpy_export.numpy_module if Language(lang) is Language.NUMPY else exporting.c_source
-    source = generate(program, request)
+    code = generate(program, request)
     if output:
-        files.write_atomically(output, source.encode("utf-8"), inputs=(file,))
+        files.write_atomically(output, code.encode("utf-8"), inputs=source.inputs)
     else:
-        write(source)
+        write(code)
 
 
 @cli.command()
-@file_argument
+@source_arguments
 @of_option
 @wrt_option
 @grad_ys_option
@@ -723,7 +807,7 @@ def export(file, limits, lang, output, of, wrt, stop, grad_ys):
 @format_option
 @limit_option
 @_with_limits
-def backward(file, limits, of, wrt, grad_ys, at, stop, output_format):
+def backward(source, limits, of, wrt, grad_ys, at, stop, output_format):
     """The backward program: the forward definitions, then one adjoint per step, in the language.
 
     Feeding it to `gradcli eval --of d_W1,...` gives the values `grad` gives.
@@ -735,7 +819,7 @@ def backward(file, limits, of, wrt, grad_ys, at, stop, output_format):
     """
     from gradcli import whole
 
-    program = read_program(file, limits)
+    program = source.read(limits)
     request = _request(limits, of, wrt, at, stop, "none", grad_ys=grad_ys)
     result = whole.backward_program(program, request)
     if output_format == OutputFormat.JSON.value:
@@ -747,13 +831,13 @@ def backward(file, limits, of, wrt, grad_ys, at, stop, output_format):
 
 
 @cli.command(name="eval")
-@file_argument
+@source_arguments
 @of_option
 @at_option
 @format_option
 @limit_option
 @_with_limits
-def eval_command(file, limits, of, at, output_format):
+def eval_command(source, limits, of, at, output_format):
     """The values of the definitions (default: every definition): the forward pass.
 
     \b
@@ -763,7 +847,7 @@ def eval_command(file, limits, of, at, output_format):
     """
     from gradcli import whole
 
-    program = read_program(file, limits)
+    program = source.read(limits)
     request = _request(limits, of, None, at, None, "none")
     result = whole.evaluate(program, request)
     from gradcli import render

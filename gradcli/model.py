@@ -291,6 +291,8 @@ class GradResult:
     order: int
     unconnected: Unconnected
     gradients: tuple[TargetResult, ...]
+    loss: Number | None = None  # L at the values (None: a value is missing)
+    loss_needs: tuple[str, ...] = ()  # the variables L needs a value for
 
     @property
     def disconnected(self) -> dict[str, str]:

@@ -5,10 +5,13 @@ tools/build_parser.py): nothing is compiled, cached or read from a file at run t
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
+import re
 import sys
 
+from gradcli import spelling
 from gradcli.errors import GradcliError, LimitError, Span
 from gradcli.model import (
     FUNCTIONS,
@@ -69,6 +72,7 @@ _TOKEN_WORDS = {
     "ELLIPSIS": "'...'",
     "VAR": "'var'",
     "CONST": "'const'",
+    "SEMICOLON": "';'",
 }
 
 
@@ -165,6 +169,25 @@ class _ToModel(Transformer):
     def definition(self, meta, name, expr):
         return Definition(str(name), expr, _span(name))
 
+    def bare_expr(self, meta, expr):
+        return _Bare(expr, _span(meta))
+
+    def import_line(self, meta, module, alias):
+        problem = spelling.import_problem(module, alias and str(alias))
+        if problem:
+            raise GradcliError(problem, _span(meta))
+        return None
+
+    def from_import(self, meta, module, name, alias):
+        if f"{module}.{name}" in spelling.IMPORTABLE:  # from jax import numpy as jnp
+            return self.import_line(meta, f"{module}.{name}", alias or name)
+        if spelling.function(str(name)) and alias in (None, str(name)):  # from numpy import sin
+            return self.import_line(meta, module, None)
+        raise GradcliError(f"write 'import {module} as np' and call np.FUNCTION(...)", _span(meta))
+
+    def dotted_name(self, meta, *names):
+        return ".".join(str(n) for n in names)
+
     def shape(self, meta, *dims):
         return tuple(_number(d) for d in dims if d is not None), _span(meta)
 
@@ -243,13 +266,22 @@ class _ToModel(Transformer):
         return Slice(start, stop, step, _span(meta))
 
     def attribute(self, meta, base, name):
+        if str(name) == "T":
+            return Transpose(base, _span(meta))
+        module = _module(base)
+        if module is not None:
+            if str(name) in spelling.SUBMODULES:  # np.linalg, jax.numpy
+                return _Module(f"{module}.{name}", _span(meta))
+            if str(name) in spelling.UNAVAILABLE:
+                raise GradcliError(spelling.UNAVAILABLE[str(name)], _span(name))
+            if spelling.function(str(name)):
+                raise GradcliError(
+                    f"'{module}.{name}' is a function; call it: {module}.{name}(...)", _span(meta)
+                )
+            return Name(str(name), _span(name))  # np.pi
         if str(name) == "at":
             return _At(base, None, _span(meta))
-        if str(name) != "T":
-            raise GradcliError(
-                f"unknown attribute '.{name}'; the only attribute is '.T' (transpose)", _span(name)
-            )
-        return Transpose(base, _span(meta))
+        raise GradcliError(spelling.unknown_attribute(str(name)), _span(name))
 
     def method(self, meta, base, name, arguments):
         args, keywords = arguments or ((), ())
@@ -257,6 +289,10 @@ class _ToModel(Transformer):
             return AtAdd(base.base, base.items, args[0], _span(meta))
         if isinstance(base, _At):
             raise GradcliError("write x.at[INDEX].add(VALUE)", _span(meta))
+        if _module(base) is not None:  # np.sum(x) is sum(x)
+            return _call(name, args, keywords, _span(meta))
+        if str(name) in spelling.VARARG_METHODS and len(args) > 1:  # x.reshape(2, 3)
+            args = (TupleExpr(args, Span(args[0].span.line, args[0].span.column)),)
         return _call(name, (base, *args), keywords, _span(meta))
 
     def call(self, meta, name, arguments):
@@ -281,6 +317,31 @@ class _At:
         self.span = span
 
 
+@dataclasses.dataclass(frozen=True)
+class _Module:
+    """`np.linalg`, `jax.numpy`: a module on the way to one of its functions."""
+
+    name: str
+    span: Span
+
+
+@dataclasses.dataclass(frozen=True)
+class _Bare:
+    """A statement that is only an expression (an -e program's output, if it is the last)."""
+
+    expr: object
+    span: Span
+
+
+def _module(base) -> str | None:
+    """The module `base` names (`np`, `jax.nn`), or None for an array."""
+    if isinstance(base, _Module):
+        return base.name
+    if isinstance(base, Name) and base.id in spelling.MODULE_NAMES:
+        return base.id
+    return None
+
+
 def _declaration(name: Token, constant: bool, shape, literal: Literal | None, end: int) -> Declaration:
     if shape is not None and literal is not None and shape[0] != literal.shape:
         raise GradcliError(
@@ -293,15 +354,25 @@ def _declaration(name: Token, constant: bool, shape, literal: Literal | None, en
     return Declaration(str(name), constant, shape[0], literal, _span(name), end)
 
 
-def _call(name: Token, args, keywords, span: Span) -> Call:
-    function = str(name)
-    if function not in FUNCTIONS:
-        raise GradcliError(f"unknown function '{function}'{did_you_mean(function, FUNCTIONS)}", _span(name))
+def _call(name: Token, args, keywords, span: Span):
+    """A call of a function by its name as gradcli or NumPy spells it (np.multiply(a, b) is a * b)."""
+    written = str(name)
+    function = spelling.function(written)
+    if function is None and written in spelling.IDENTITIES:  # np.array([1., 2.]) is the list
+        _positional_only(written, args, keywords, 1, span)
+        return args[0]
+    if function is None and written in spelling.OPERATORS:  # np.multiply(a, b) is a * b
+        _positional_only(written, args, keywords, 2, span)
+        return Binary(spelling.OPERATORS[written], args[0], args[1], span)
+    if function is None:
+        raise GradcliError(spelling.unknown_function(str(name)), _span(name))
     fewest, most, allowed = FUNCTIONS[function]
     if not fewest <= len(args) <= most:
         wanted = str(fewest) if fewest == most else f"{fewest} to {most}"
         raise GradcliError(
-            f"{function}() takes {wanted} argument{'s' if most > 1 else ''}, got {len(args)}", span
+            f"{function}() takes {wanted} argument{'s' if most > 1 else ''}, got {len(args)}"
+            + spelling.wrong_count(function),
+            span,
         )
     seen = set()
     for keyword, _, kspan in keywords:
@@ -312,6 +383,11 @@ def _call(name: Token, args, keywords, span: Span) -> Call:
             raise GradcliError(f"'{keyword}=' given twice", kspan)
         seen.add(keyword)
     return Call(function, tuple(args), tuple(keywords), span)
+
+
+def _positional_only(name: str, args, keywords, count: int, span: Span) -> None:
+    if len(args) != count or keywords:
+        raise GradcliError(f"{name}() takes {count} argument{'s' * (count > 1)}, got {len(args)}", span)
 
 
 def did_you_mean(word: str, choices) -> str:
@@ -331,9 +407,14 @@ def _known(name: str, known) -> str:
     return f"; names defined before this line: {listed}"
 
 
-def _syntax_error(error: UnexpectedInput) -> GradcliError:
+def _syntax_error(error: UnexpectedInput, text: str) -> GradcliError:
     span = Span(error.line, error.column, None) if error.line > 0 else None
     if isinstance(error, UnexpectedCharacters):
+        if error.char == "^":
+            base = re.search(r"(\w+)[ \t]*$", text[: error.pos_in_stream])
+            exponent = re.match(r"[ \t]*(\w+)", text[error.pos_in_stream + 1 :])
+            written = f"{base[1]} ** {exponent[1]}" if base and exponent else "a ** b"
+            return GradcliError(f"'^' is not a power (in Python it is bitwise xor); write {written}", span)
         return GradcliError(f"unexpected character {error.char!r}", span)
     if isinstance(error, UnexpectedEOF):
         return GradcliError("unexpected end of input", span)
@@ -348,8 +429,26 @@ def _syntax_error(error: UnexpectedInput) -> GradcliError:
         expected = sorted({_TOKEN_WORDS.get(t, t) for t in error.expected})
     if token.type != "$END" and token.line is not None:
         span = Span(token.line, token.column, token.end_column)
-    hint = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
-    return GradcliError(f"unexpected {found}; expected {hint}", span)
+    hint = _teaching_hint(token, text)
+    if hint is None and expected:
+        hint = "expected " + ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
+    return GradcliError(f"unexpected {found}" + (f"; {hint}" if hint else ""), span)
+
+
+def _teaching_hint(token: Token, text: str) -> str | None:
+    """What to write instead, for Python and mathematical notation that gradcli spells otherwise."""
+    if token.type in ("_NL", "$END") or token.start_pos is None:
+        return None
+    before = text[: token.start_pos]
+    number = re.search(r"(\d|\d\.)$", before)
+    if number and token.type in ("NAME", "LPAR"):  # 3x, 2(x + 1)
+        written = re.search(r"[\d.]+(?:[eE][+-]?\d+)?$", before).group()
+        return f"write '{written} * {token}' for a product"
+    word = re.search(r"([A-Za-z_]\w*)\s*$", before)
+    for candidate in (str(token), word and word.group(1)):
+        if candidate in spelling.PYTHON_WORDS:
+            return spelling.PYTHON_WORDS[candidate]
+    return None
 
 
 def _parse_tree(text: str, start: str, limits: Limits):
@@ -358,7 +457,7 @@ def _parse_tree(text: str, start: str, limits: Limits):
     try:
         tree = parser.parse(text, start=start)
     except UnexpectedInput as error:
-        raise _syntax_error(error) from None
+        raise _syntax_error(error, text) from None
     _check_depth(tree, limits.depth)
     return tree
 
@@ -377,17 +476,28 @@ def _check_depth(tree, limit: int) -> None:
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
-def parse(text: str, filename: str = "<input>", limits: Limits | None = None) -> Program:
-    """Parse and check a program. Raises GradcliError (located in `text`) on any bad input."""
+def parse(
+    text: str, filename: str = "<input>", limits: Limits | None = None, *, expression: bool = False
+) -> Program:
+    """Parse and check a program. With `expression` (an -e program) a name that is never declared
+    or defined is a scalar variable, and the last statement may be a bare expression: the output,
+    named `f` (or `f_1`, ... if the program uses `f`). Raises GradcliError (located in `text`)."""
     limits = limits or Limits()
     try:
         if not text.endswith("\n"):
             text += "\n"
         statements = _ToModel().transform(_parse_tree(text, "start", limits))
+        statements = _named_output([s for s in statements if s is not None], expression)  # None: import
+        for statement in statements:
+            if isinstance(statement, Definition):
+                _check_leftovers(statement.expr)
+        if expression:
+            statements = _implicit_variables(statements) + statements
+        declarations = [s for s in statements if isinstance(s, Declaration)]
         program = Program(
             text,
             filename,
-            tuple(s for s in statements if isinstance(s, Declaration)),
+            tuple(sorted(declarations, key=lambda d: d.span.start)),
             tuple(s for s in statements if isinstance(s, Definition)),
         )
         _check_names(statements)
@@ -401,6 +511,65 @@ def parse(text: str, filename: str = "<input>", limits: Limits | None = None) ->
         if isinstance(inner, GradcliError):
             raise inner.located(text, filename) from None
         raise
+
+
+def _named_output(statements: list, expression: bool) -> list:
+    """The statements with an -e program's bare last expression as a definition; a bare
+    expression anywhere else is refused."""
+    for i, statement in enumerate(statements):
+        if not isinstance(statement, _Bare):
+            continue
+        if not expression:
+            raise GradcliError(
+                "an expression without a name; write NAME = EXPR (only an -e program may end with a "
+                "bare expression)",
+                statement.span,
+            )
+        if i != len(statements) - 1:
+            raise GradcliError(
+                "only the last statement of an -e program may be a bare expression (its output); "
+                "give this one a name: NAME = EXPR",
+                statement.span,
+            )
+        exprs = [s.expr for s in statements if isinstance(s, (Definition, _Bare))]
+        used = {s.name for s in statements[:-1]} | {node.id for e in exprs for node, _ in names_in(e)}
+        name, k = "f", 0
+        while name in used:
+            k += 1
+            name = f"f_{k}"
+        statements = [*statements[:-1], Definition(name, statement.expr, statement.span)]
+    return statements
+
+
+def _implicit_variables(statements: list) -> list[Declaration]:
+    """An -e program's names that are never declared or defined, as scalar variables (by first use)."""
+    bound = {s.name for s in statements} | set(FUNCTIONS) | set(KEYWORDS)
+    first: dict[str, Span] = {}
+    for statement in statements:
+        if isinstance(statement, Definition):
+            for node, _ in names_in(statement.expr):
+                if node.id not in bound:
+                    first.setdefault(node.id, node.span)
+    ordered = sorted(first.items(), key=lambda item: item[1].start)
+    return [Declaration(name, False, (), None, span, span.end) for name, span in ordered]
+
+
+def _check_leftovers(expr) -> None:
+    """Refuse what only makes sense followed by more: `x.at` without `[...].add(v)`, a module
+    without a call (`np.linalg`)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _At):
+            raise GradcliError("write x.at[INDEX].add(VALUE)", node.span)
+        if isinstance(node, _Module):
+            raise GradcliError(
+                f"'{node.name}' is a module; call a function: {node.name}.FUNCTION(...)", node.span
+            )
+        if isinstance(node, tuple):
+            stack.extend(node)
+        elif dataclasses.is_dataclass(node) and not isinstance(node, (Num, Name, Span)):  # not leaves
+            stack.extend(getattr(node, f.name) for f in dataclasses.fields(node))
 
 
 def parse_literal(text: str, label: str) -> Literal:

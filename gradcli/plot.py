@@ -138,5 +138,6 @@ def _require(module: str):
         return importlib.import_module(module)
     except ImportError:
         raise GradcliError(
-            f"plotting needs {module}, in gradcli's optional extra: pip install 'gradcli[plot]'"
+            f"plotting needs {module}, in gradcli's optional extra 'plot': in gradcli's checkout run "
+            "pip install -e '.[plot]' (or pip install 'plotext>=5.2,<6' matplotlib)"
         ) from None

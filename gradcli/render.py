@@ -1,4 +1,4 @@
-"""JSON documents (SPEC section 5) of every command's result; terminal.py renders them for people."""
+"""JSON documents (README, "JSON") of every command's result; terminal.py renders them for people."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from gradcli.model import GradResult, MatrixResult
 
 
 def to_json(document: dict) -> str:
-    """One line of JSON; non-finite floats become the strings "nan", "inf", "-inf" (SPEC section 5)."""
+    """One line of JSON; non-finite floats become the strings "nan", "inf", "-inf" (README, "JSON")."""
     try:
         return json.dumps(document, allow_nan=False)  # all in C: the common case, no NaN or infinity
     except ValueError:
@@ -49,6 +49,7 @@ def grad_document(result: GradResult) -> dict:
         "wrt": list(result.wrt),
         "order": result.order,
         "unconnected": result.unconnected.value,
+        "L": result.loss,
         "gradients": gradients,
     }
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 from rich.console import Group
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -14,6 +15,7 @@ from gradcli.model import GradResult, MatrixResult
 MAX_TABLE_COLUMNS = 10
 MAX_TABLE_ROWS = 30
 MAX_TEXT_ELEMENTS = 60
+UNBOUNDED_WIDTH = 1 << 20  # a console width no table reaches: a table's natural width is measured at it
 
 
 # ---- text --------------------------------------------------------------------------------
@@ -25,11 +27,11 @@ def _format_number(value) -> str:
     return str(value)
 
 
-def _short_number(value) -> str:
-    """Ten significant digits: enough to read in a table (JSON keeps every digit); a float that
-    happens to be whole keeps its `.0`, so it reads apart from an exact integer."""
+def _short_number(value, digits: int = 10) -> str:
+    """Ten (or `digits`) significant digits: enough to read in a table (JSON keeps every digit); a
+    float that happens to be whole keeps its `.0`, so it reads apart from an exact integer."""
     if isinstance(value, float) and math.isfinite(value):
-        text = format(value, ".10g")
+        text = format(value, f".{digits}g")
         return text + ".0" if text.lstrip("-").isdigit() else text
     return _format_number(value)
 
@@ -73,6 +75,7 @@ def grad_text(result: GradResult) -> Group:
             " with respect to ",
             (", ".join(result.wrt), "bold"),
         ),
+        _loss_line(result),
         Text(""),
     ]
     for t in result.gradients:
@@ -96,6 +99,13 @@ def grad_text(result: GradResult) -> Group:
             lines.append(_field("value", f"unknown: give a value to {', '.join(t.needs)} (--at)", "yellow"))
         lines.append(Text(""))
     return Group(*lines)
+
+
+def _loss_line(result: GradResult) -> Text:
+    """`L = VALUE`: the differentiated quantity itself at the values."""
+    if result.loss is not None:
+        return Text.assemble("L = ", (_format_number(result.loss), "bold"))
+    return Text(f"L = unknown: give a value to {', '.join(result.loss_needs)} (--at)", style="yellow")
 
 
 def _elided_indices(count: int, limit: int) -> list[int | None]:
@@ -135,7 +145,9 @@ def definiteness(matrix) -> str | None:
     return f"{kind} {counts}"
 
 
-def matrix_text(result: MatrixResult) -> Group:
+def matrix_text(result: MatrixResult, show_symbolic: bool = False) -> Group:
+    """The matrix of values (and of symbolic entries with `show_symbolic`, or where the values are
+    unknown), labelled, as wide as the console allows."""
     title = "Hessian" if result.command == "hessian" else "Jacobian"
     parts: list = [
         Text.assemble(
@@ -148,8 +160,7 @@ def matrix_text(result: MatrixResult) -> Group:
     ]
     for name, reason in result.disconnected.items():
         parts.append(_disconnected_banner(name, reason))
-    body, kind = (result.value, "value") if result.value is not None else (result.symbolic, "symbolic")
-    if body is None:
+    if result.value is None and result.symbolic is None:
         if result.symbolic_elided:
             parts.append(Text(f"symbolic elided: {result.symbolic_elided}", style="dim"))
         if result.needs:
@@ -163,37 +174,80 @@ def matrix_text(result: MatrixResult) -> Group:
     if not result.rows or not result.cols:
         parts.append(Text("(empty: no connected target)", style="dim"))
         return Group(*parts)
-    rows = _elided_indices(len(result.rows), MAX_TABLE_ROWS)
-    cols = _elided_indices(len(result.cols), MAX_TABLE_COLUMNS)
-    table = Table(show_edge=False, header_style="bold", box=None, padding=(0, 1))
-    table.add_column("")
-    for j in cols:
-        table.add_column("…" if j is None else result.cols[j], justify="right")
-    leaf = _short_number if kind == "value" else str
-    for i in rows:
-        if i is None:
-            table.add_row("⋮", *["⋮" for _ in cols])
-            continue
-        cells = ["…" if j is None else leaf(body[i][j]) for j in cols]
-        table.add_row(Text(result.rows[i], style="bold"), *cells)
-    parts.append(table)
-    if len(rows) < len(result.rows) + 1 and (None in rows or None in cols):
-        parts.append(
-            Text(
-                f"({len(result.rows)} x {len(result.cols)}; middle rows/columns elided; "
-                "--format json gives all)",
-                style="dim",
-            )
-        )
-    if kind == "value" and result.command == "hessian":
+    shown = [
+        (kind, body)
+        for kind, body in (("symbolic", result.symbolic), ("value", result.value))
+        if body is not None and (kind == "value" or show_symbolic or result.value is None)
+    ]
+    for kind, body in shown:
+        if len(shown) > 1:
+            parts.append(Text(kind, style="dim"))
+        parts.append(_Matrix(result.rows, result.cols, body, numeric=kind == "value"))
+    if result.value is not None and result.command == "hessian":
         summary = definiteness(result.value)
         if summary:
             parts.append(Text.assemble(("eigenvalues: ", "dim"), (summary, "bold")))
-    if kind == "symbolic":
+    if result.value is None:
         parts.append(
             Text(f"values unknown: give a value to {', '.join(result.needs)} (--at)", style="yellow")
         )
+    elif result.symbolic is not None and not show_symbolic:
+        parts.append(Text("(--symbolic full shows the symbolic entries too)", style="dim"))
     return Group(*parts)
+
+
+class _Matrix:
+    """A labelled matrix that fits the console's width: with fewer significant digits, then fewer
+    columns (the middle ones elided), and as one entry a line when no table fits."""
+
+    DIGITS = (10, 8, 6, 4)
+    COLUMNS = (MAX_TABLE_COLUMNS, 8, 6, 4, 2)
+
+    def __init__(self, rows, cols, body, numeric: bool):
+        self.rows, self.cols, self.body, self.numeric = rows, cols, body, numeric
+
+    def _table(self, rows, cols, leaf) -> Table:
+        table = Table(show_edge=False, header_style="bold", box=None, padding=(0, 1))
+        table.add_column("", no_wrap=True)
+        for j in cols:
+            table.add_column("…" if j is None else self.cols[j], justify="right", no_wrap=True)
+        for i in rows:
+            if i is None:
+                table.add_row("⋮", *["⋮" for _ in cols])
+                continue
+            cells = ["…" if j is None else leaf(self.body[i][j]) for j in cols]
+            table.add_row(Text(self.rows[i], style="bold"), *cells)
+        return table
+
+    def __rich_console__(self, console, options):
+        rows = _elided_indices(len(self.rows), MAX_TABLE_ROWS)
+        digits = self.DIGITS if self.numeric else (None,)
+        for limit in self.COLUMNS if self.numeric else self.COLUMNS[:1]:  # long formulas are listed
+            cols = _elided_indices(len(self.cols), limit)
+            for d in digits:
+                leaf = (lambda v, d=d: _short_number(v, d)) if self.numeric else str
+                table = self._table(rows, cols, leaf)
+                natural = Measurement.get(console, options.update_width(UNBOUNDED_WIDTH), table).maximum
+                if natural <= options.max_width:
+                    yield table
+                    yield from self._note(rows, cols)
+                    return
+        cols = _elided_indices(len(self.cols), MAX_TABLE_COLUMNS)
+        leaf = _short_number if self.numeric else str
+        entries = [
+            (f"{self.rows[i]}, {self.cols[j]}", i, j) for i in rows for j in cols if None not in (i, j)
+        ]
+        width = max(len(label) for label, _, _ in entries)
+        for label, i, j in entries:
+            yield Text.assemble((label.ljust(width), "bold"), "  ", leaf(self.body[i][j]))
+        yield from self._note(rows, cols)
+
+    def _note(self, rows, cols):
+        if None in rows or None in cols:
+            yield Text(
+                f"({len(self.rows)} x {len(self.cols)}; middle rows/columns elided; --format json gives all)",
+                style="dim",
+            )
 
 
 def step_text(result) -> Group:

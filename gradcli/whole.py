@@ -147,7 +147,7 @@ def _listed(value):
 
 
 def backward_program(program: Program, request: Request) -> BackwardResult:
-    """The backward program of SPEC 8 (its text and each target's adjoint name)."""
+    """The backward program, as the README describes it (its text and each target's adjoint name)."""
     whole = prepare(program, request)
     written = backward.write_backward(
         whole.arrays, whole.seeds, whole.targets, whole.reasons, _printed_values(whole), request.stop
@@ -283,9 +283,18 @@ def gradient(program: Program, request: Request):
         status = "ok" if reason is None else "disconnected"
         results.append(TargetResult(target, status, reason, shape, None, elided, value, needs))
     result = GradResult(
-        "grad", program.filename, whole.outputs, whole.targets, 1, request.unconnected, tuple(results)
-    )
+        "grad", program.filename, whole.outputs, whole.targets, 1, request.unconnected, tuple(results),
+        loss=None if needs else loss(whole, request.limits), loss_needs=needs,
+    )  # fmt: skip
     return with_matrix(result, whole)
+
+
+def loss(whole: Whole, limits) -> float:
+    """L = sum over outputs y of sum(grad_ys[y] * y), in float64 from whole arrays."""
+    nodes = [node for name, weight in whole.seeds for node in (whole.arrays.node(name), weight)]
+    check_memory(nodes, limits)
+    values = numbers.evaluate(nodes, whole.float_values())
+    return float(sum(np.sum(values[i] * values[i + 1]) for i in range(0, len(values), 2)))
 
 
 def with_matrix(

@@ -13,7 +13,7 @@ SEED3 = "var w1 = 2.0\nvar w2 = 2.0\na = w1 * 3.0\nb = stop(a) * w2\n"
 def test_grad_json_document_shape(run_json):
     code, doc, err = run_json(SEED3, "grad", "--wrt", "w2,w1")
     assert code == 0 and err == ""
-    assert list(doc) == ["command", "file", "of", "wrt", "order", "unconnected", "gradients"]
+    assert list(doc) == ["command", "file", "of", "wrt", "order", "unconnected", "L", "gradients"]
     assert list(doc["gradients"]) == ["w2", "w1"]
     assert doc["gradients"]["w1"] == {
         "status": "disconnected",

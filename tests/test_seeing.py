@@ -245,4 +245,6 @@ def test_plot_names_the_extra_when_missing(run, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_plotext)
     monkeypatch.setattr("importlib.import_module", lambda name: no_plotext(name))
     code, out, err = run(sample("seed6_square.txt"), "plot", "--wrt", "a")
-    assert code == 1 and "pip install 'gradcli[plot]'" in err
+    assert code == 1 and "pip install -e '.[plot]'" in err  # works from a checkout: gradcli is not on PyPI
+    pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    assert 'plot = ["plotext' in pyproject

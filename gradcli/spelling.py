@@ -1,0 +1,137 @@
+"""How people write what gradcli spells its own way: NumPy's modules, names and method forms, and the
+hints that turn a refusal into what to write instead. The parser uses these tables; no parsing here.
+
+Everything is checked against the function table (model.FUNCTIONS) when it is used, so a function
+added to the table is suggested, named through `np.` and usable as a method at once."""
+
+from __future__ import annotations
+
+import difflib
+
+from gradcli.model import FUNCTIONS
+
+# Names that stand for a module before a dot (`np.sum(x)`, `jax.nn.relu(x)`), and the modules an
+# import line may name; `np.linalg.det` is `det`, `jnp.sum` is `sum`.
+MODULE_NAMES = ("np", "numpy", "jnp", "jax", "linalg", "nn")
+SUBMODULES = ("numpy", "linalg", "nn")
+IMPORTABLE = ("numpy", "numpy.linalg", "jax", "jax.numpy", "jax.numpy.linalg", "jax.nn")
+# NumPy's submodules gradcli has nothing of, and what to do instead.
+UNAVAILABLE = {
+    "random": "gradcli has no random numbers; give values with --at NAME=LITERAL or --at NAME=@FILE",
+}
+
+# NumPy's name -> gradcli's, where they differ (used only where gradcli has no function of that name).
+ALIASES = {
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "arcsinh": "asinh",
+    "arccosh": "acosh",
+    "arctanh": "atanh",
+    "arctan2": "atan2",
+    "power": "pow",
+    "absolute": "abs",
+    "fabs": "abs",
+    "amax": "max",
+    "amin": "min",
+}
+# NumPy's functions for the operators: np.multiply(a, b) is a * b.
+OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/"}
+# np.array([1., 2.]) is the list itself.
+IDENTITIES = ("array", "asarray")
+# Methods whose NumPy form takes the sizes one by one: x.reshape(2, 3) is reshape(x, (2, 3)).
+VARARG_METHODS = ("reshape", "transpose")
+# The method forms shown in hints (those whose function exists).
+METHOD_EXAMPLES = (
+    "x.sum(axis=0)",
+    "x.mean()",
+    "x.max()",
+    "x.min()",
+    "x.prod()",
+    "x.reshape(2, 3)",
+    "x.dot(y)",
+)
+# Attributes NumPy arrays have and gradcli's arrays do not (their shapes are declared).
+SHAPE_ATTRIBUTES = ("shape", "ndim", "size", "dtype")
+# Python that is not gradcli, and what to write instead.
+PYTHON_WORDS = {
+    "if": "gradcli has no 'a if cond else b'; write where(cond, a, b)",
+    "else": "gradcli has no 'a if cond else b'; write where(cond, a, b)",
+    "def": "gradcli has no 'def'; a program is declarations and definitions: var x; y = x ** 2",
+    "return": "gradcli has no 'return'; the last definition is the output (or --of NAME)",
+    "lambda": "gradcli has no 'lambda'; a program is declarations and definitions: var x; y = x ** 2",
+    "for": "gradcli has no loops; write the computation on whole arrays (sum(x, axis=0), x @ w)",
+    "while": "gradcli has no loops; write the computation on whole arrays (sum(x, axis=0), x @ w)",
+    **dict.fromkeys(
+        ("and", "or", "not"),
+        "gradcli has no 'and', 'or', 'not'; choose values with where(cond, a, b), nested for several "
+        "conditions",
+    ),
+}
+
+
+def function(name: str) -> str | None:
+    """gradcli's function for `name` as NumPy writes it, or None."""
+    if name in FUNCTIONS:
+        return name
+    alias = ALIASES.get(name)
+    return alias if alias in FUNCTIONS else None
+
+
+def signature(name: str) -> str:
+    """How a function of the table is called, e.g. `maximum(a, b)` or `max(x, axis=...)`."""
+    fewest, _, keywords = FUNCTIONS[name]
+    args = ["x"] if fewest == 1 else ["a", "b", "c", "d"][:fewest]
+    if "axis" in keywords:
+        args.append("axis=...")
+    text = f"{name}({', '.join(args)})"
+    return text + " (a reduction)" if "keepdims" in keywords else text
+
+
+def _related(name: str) -> list[str]:
+    """Functions whose names extend or shorten `name` (max and maximum): easily confused."""
+    return [
+        f
+        for f in sorted(FUNCTIONS)
+        if f != name and min(len(f), len(name)) >= 3 and (f.startswith(name) or name.startswith(f))
+    ]
+
+
+def unknown_function(name: str) -> str:
+    """The message for a call of a function gradcli does not have, with what to write instead."""
+    pool = sorted(set(FUNCTIONS) | {a for a in ALIASES if function(a)})
+    close = [function(c) for c in difflib.get_close_matches(name, pool, n=3, cutoff=0.75)]
+    candidates = list(dict.fromkeys(close + _related(name)))[:3]
+    if not candidates:
+        return f"unknown function '{name}'; `gradcli --help` lists every function"
+    return f"unknown function '{name}'; did you mean {' or '.join(signature(c) for c in candidates)}?"
+
+
+def wrong_count(name: str) -> str:
+    """A hint after an argument-count error: the related function that takes other arguments."""
+    related = _related(name)
+    return f"; or did you mean {' or '.join(signature(r) for r in related)}?" if related else ""
+
+
+def unknown_attribute(attribute: str) -> str:
+    """The message for `x.shape` and other attributes gradcli's arrays do not have."""
+    methods = " ".join(m for m in METHOD_EXAMPLES if m[2 : m.index("(")] in FUNCTIONS)
+    message = (
+        f"unknown attribute '.{attribute}'; an array has the attribute .T (transpose), .at[...].add(v), "
+        f"and every function as a method with the array first: {methods}"
+    )
+    if attribute in SHAPE_ATTRIBUTES:
+        message += "; shapes are fixed where a variable is declared: var x: [2, 3]"
+    return message
+
+
+def import_problem(module: str, alias: str | None) -> str | None:
+    """Why an import line cannot be read (None: it is read and ignored)."""
+    if module not in IMPORTABLE:
+        return (
+            f"gradcli reads NumPy code, not '{module}': only imports of numpy and jax.numpy are "
+            "accepted (and ignored)"
+        )
+    if alias is not None and alias not in MODULE_NAMES:
+        return f"gradcli knows NumPy as {', '.join(MODULE_NAMES[:3])}; write 'import {module} as np'"
+    return None
