@@ -85,13 +85,24 @@ class ArrayPrinter:
         return self._special(node, spelling.rule)
 
     def _operand(self, node: Node, parent: Node, other: Node, least: int) -> str:
-        """An operand's text; a broadcast NumPy would do anyway is written as its (expanded) source."""
+        """An operand's text; a broadcast NumPy would do anyway is written as its (expanded) source.
+        The left operand is decided first; the right one against the shape the left one is written in."""
         elementwise = parent.op is not ops.MATMUL and node.op is ops.BROADCAST
         if elementwise and id(node) not in self.names and not self._is_filled(node):
             text, shape = self._expanded(node)
-            if _broadcasts_to(shape, other.shape, parent.shape):
+            other_shape = self._written_shape(other, parent, node) if node is parent.args[1] else other.shape
+            if _broadcasts_to(shape, other_shape, parent.shape):
                 return text if shape != node.args[0].shape else self._wrap(node.args[0], least)
         return self._wrap(node, least)
+
+    def _written_shape(self, left: Node, parent: Node, right: Node) -> tuple[int, ...]:
+        """The shape of the left operand's text (its source's, where its broadcast is left out)."""
+        if parent.op is ops.MATMUL or left.op is not ops.BROADCAST or id(left) in self.names:
+            return left.shape
+        if self._is_filled(left):
+            return left.shape
+        _, shape = self._expanded(left)
+        return shape if _broadcasts_to(shape, right.shape, parent.shape) else left.shape
 
     def _is_filled(self, node: Node) -> bool:
         return node.args[0].op is ops.LITERAL and node.args[0].shape == () and node.ndim > 0
@@ -204,6 +215,15 @@ class ArrayPrinter:
             return (f"{zeros}.at[{_key_text(node.param('key'))}].add({self._print(u)[0]})", ops.POSTFIX)
         if rule == "eye":
             return (r"I" if self.latex else f"eye({node.param('n')})", ops.ATOM)
+        if rule == "math_constant":
+            name = node.param("name")
+            return (rf"\{name}" if self.latex and name == "pi" else name, ops.ATOM)
+        if rule == "einsum":
+            subscripts = ops.einsum_text(node.param("inputs"), node.param("output"))
+            operands = ", ".join(self._print(a)[0] for a in node.args)
+            if self.latex:
+                return (rf"\operatorname{{einsum}}\left(\text{{{subscripts}}}, {operands}\right)", ops.ATOM)
+            return (f'einsum("{subscripts}", {operands})', ops.ATOM)
         if rule == "concatenate":
             items = ", ".join(self._print(a)[0] for a in node.args)
             return (f"concatenate([{items}], axis={node.param('axis')})", ops.ATOM)

@@ -188,8 +188,10 @@ def _function(name: str, args):
     if name in ops.ELEMENT_FUNCTIONS:
         operation = ops.ELEMENT_FUNCTIONS[name]
         if all(_exact(a) for a in args):
-            return operation.exact_scalar(*args)
-        return operation.numpy(*(_float(a) for a in args))[()]
+            exact = operation.exact_scalar(*args)
+            if exact is not None:
+                return exact
+        return np.asarray(operation.numpy(*(_float(a) for a in args)))[()]
     if name in _DIRECT_FUNCTIONS:
         return _DIRECT_FUNCTIONS[name](*args)
     (x,) = args
