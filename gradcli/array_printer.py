@@ -192,9 +192,11 @@ class ArrayPrinter:
             text = number_text(value)
             if self.latex and isinstance(value, Fraction):
                 return (rf"\frac{{{value.numerator}}}{{{value.denominator}}}", ops.ATOM)
+            if isinstance(value, Fraction):  # -2/3 is a division: (-2/3) as an exponent
+                return (text, ops.MULTIPLICATIVE)
             if text.startswith("-"):
                 return (text, ops.UNARY)
-            return (text, ops.MULTIPLICATIVE if isinstance(value, Fraction) else ops.ATOM)
+            return (text, ops.ATOM)
         if rule == "name":
             return (self._name(node.param("name")), ops.ATOM)
         if rule == "transpose":
