@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcli import api, functions
+from gradcli import api, functions, ops
 from gradcli.differentiate import postorder
 from gradcli.lower import labels
 from gradcli.model import Program, Request
@@ -28,6 +28,7 @@ class Plan:
     gradients: dict[str, np.ndarray | None]  # target -> array of SymPy expressions, None: disconnected
     reasons: dict[str, str | None]
     element_names: dict[str, str]  # element label -> generated variable name
+    element_functions: list[str]  # the operations of ops.ELEMENT_FUNCTIONS the code calls
 
 
 _SYMPY_FUNCTIONS = {"sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "log"}
@@ -80,7 +81,8 @@ def plan(program: Program, request: Request) -> Plan:
     sympy_gradients = {
         t: None if a is None else np.vectorize(form.get, otypes=[object])(a) for t, a in gradients.items()
     }
-    return Plan(inputs, statements, form[loss], sympy_gradients, prepared.reasons, element_names)
+    used = sorted({functions.kind(n) for n in order} & set(ops.ELEMENT_FUNCTIONS))
+    return Plan(inputs, statements, form[loss], sympy_gradients, prepared.reasons, element_names, used)
 
 
 def _sympy_operation(operation: str, node, args):
@@ -98,7 +100,26 @@ def _sympy_operation(operation: str, node, args):
         return sp.Abs(args[0])
     if operation in _SYMPY_FUNCTIONS:
         return getattr(sp, operation)(*args)
+    row = ops.ELEMENT_FUNCTIONS.get(operation)
+    if row is not None and row.source.fold:  # amax(a, b, c) is amax(amax(a, b), c)
+        out = args[0]
+        for arg in args[1:]:
+            out = sp.Function(operation)(out, arg)
+        return out
     return sp.Function(operation)(*args)
+
+
+def _helpers(names: list[str], language: str) -> str:
+    """The element functions the code calls, each from its row's source text."""
+    out = []
+    for name in names:
+        source = ops.ELEMENT_FUNCTIONS[name].source
+        if language == "numpy":
+            out.append(f"\n\ndef {name}({', '.join(source.params)}):\n    return {source.numpy}\n")
+        else:
+            params = ", ".join(f"double {p}" for p in source.params)
+            out.append(f"static double gradcli_{name}({params}) {{ return {source.c}; }}\n")
+    return "".join(out)
 
 
 # ---- NumPy -----------------------------------------------------------------------------------------
@@ -150,8 +171,10 @@ def numpy_module(program: Program, request: Request) -> str:
         "gradient reaches (disconnected) maps to None.",
         '"""',
         "",
+        "import math",
+        "",
         "import numpy",
-        _NUMPY_HELPERS,
+        _NUMPY_HELPERS + _helpers(built.element_functions, "numpy"),
         f"SHAPES = {json.dumps(shapes)}",
         f"DEFAULTS = {json.dumps(defaults)}",
         f"DISCONNECTED = {json.dumps({t: r for t, r in built.reasons.items() if r})}",
@@ -214,7 +237,8 @@ def c_source(program: Program, request: Request) -> str:
     from sympy.printing.c import C99CodePrinter
 
     built = plan(program, request)
-    printer = C99CodePrinter({"user_functions": _C_FUNCTIONS})
+    functions_in_c = {**_C_FUNCTIONS, **{name: f"gradcli_{name}" for name in built.element_functions}}
+    printer = C99CodePrinter({"user_functions": functions_in_c})
     layout, reads, position = [], [], 0
     for name, shape, value in built.inputs:
         if value is not None and program.declaration(name).constant:
@@ -254,7 +278,8 @@ def c_source(program: Program, request: Request) -> str:
         *outputs,
         " */",
     ]
-    lines = header + [_C_HELPERS, "void gradcli_eval(const double *in, double *out)", "{"]
+    helpers = _C_HELPERS + _helpers(built.element_functions, "c")
+    lines = header + [helpers, "void gradcli_eval(const double *in, double *out)", "{"]
     lines += reads
     lines += [f"    const double {t} = {printer.doprint(e)};" for t, e in built.statements]
     lines.append(f"    out[0] = {printer.doprint(built.loss)};")

@@ -374,6 +374,10 @@ def _add_simplify(a, b):
         return broadcast_to(a, shape)
     if b.op is NEGATIVE:
         return subtract(a, b.args[0])
+    if a.op is NEGATIVE:  # -a + b is b - a
+        return subtract(b, a.args[0])
+    if a is b:
+        return multiply(literal(2), a)
     return _fold(lambda x, y: x + y, a, b)
 
 
@@ -927,6 +931,8 @@ def _sum_simplify(x, axes=(), keepdims=False):
         return x
     if is_zero(x):
         return zeros(_sum_shape(x.shape, axes, keepdims))
+    if x.op is NEGATIVE:
+        return negative(SUM(x.args[0], axes=axes, keepdims=keepdims))
     if x.op is BROADCAST:
         dims = x.param("dims")
         if not set(axes) & set(dims):  # summing copies: count * the source, broadcast to the rest
@@ -1061,6 +1067,10 @@ def _transpose_simplify(x, perm=()):
     if x.op is TRANSPOSE:
         inner = x.param("perm")
         return TRANSPOSE(x.args[0], perm=tuple(inner[p] for p in perm))
+    if x.op is MATMUL and x.ndim == 2 and all(a.ndim == 2 for a in x.args):
+        left, right = x.args
+        if left.op is TRANSPOSE or right.op is TRANSPOSE:  # (X.T @ A).T is A.T @ X: no more .T
+            return matmul(transpose(right), transpose(left))
     return None
 
 
@@ -1318,8 +1328,7 @@ LOGSUMEXP = _reduction(
 
 
 def _axis_keywords(node):
-    axis = node.param("axis")
-    return {} if axis == node.ndim - 1 else {"axis": str(axis)}
+    return {"axis": str(node.param("axis"))}
 
 
 def _along(row: Op):
