@@ -111,16 +111,9 @@ def lower(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = 
         for node in postorder(list(arrays.nodes.values())):
             span = arrays.spans.get(id(node))
             check_size(node.shape, span, "this expression", limits)
-            if node.op is ops.MATMUL:
-                a, b = node.args
-                inner = a.shape[-1]
-                size = int(np.prod(node.shape, dtype=object)) * inner
-                if size > PRODUCT_FACTOR * limits.elements:
-                    raise LimitError(
-                        f"this matmul needs {size} products, more than the limit of "
-                        f"{PRODUCT_FACTOR * limits.elements} ({PRODUCT_FACTOR} x --limit elements=N)",
-                        span,
-                    )
+            obstacle = per_element_obstacle(node, limits)
+            if obstacle is not None:
+                raise LimitError(obstacle, span)
     except GradcliError as error:
         raise error.located(program.source, program.filename) from None
     symbols = {d.name: element_symbols(d.name, d.shape) for d in program.declarations}
@@ -129,6 +122,39 @@ def lower(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = 
     with np.errstate(all="ignore"):
         values = elements.evaluate([arrays.nodes[n] for n in names], symbols, memo)
     return Lowered(program, symbols, dict(zip(names, values)), arrays, memo)
+
+
+MATRIX_FUNCTIONS = (ops.DET, ops.LOGDET, ops.INV, ops.SOLVE)
+
+
+def per_element_obstacle(node, limits: Limits) -> str | None:
+    """Why this node is too large for the element view beyond its size (None: it is not): the
+    products of a matmul or an einsum, or a symbolic matrix function of a large matrix."""
+    if node.op is ops.MATMUL or node.op is ops.EINSUM:
+        size = _products(node)
+        if size > PRODUCT_FACTOR * limits.elements:
+            return (
+                f"this {node.op.name} needs {size} products, more than the limit of "
+                f"{PRODUCT_FACTOR * limits.elements} ({PRODUCT_FACTOR} x --limit elements=N)"
+            )
+    if node.op in MATRIX_FUNCTIONS and node.args[0].shape[-1] > ops.MATRIX_ELEMENT_SIDE:
+        side = node.args[0].shape[-1]
+        return (
+            f"{node.op.name} of a {side}x{side} matrix is expanded per element (exact values, formulas, "
+            f"higher orders) only up to {ops.MATRIX_ELEMENT_SIDE}x{ops.MATRIX_ELEMENT_SIDE}"
+        )
+    return None
+
+
+def _products(node) -> int:
+    if node.op is ops.MATMUL:
+        return int(np.prod(node.shape, dtype=object)) * node.args[0].shape[-1]
+    sizes = {
+        letter: size
+        for letters, arg in zip(node.param("inputs"), node.args)
+        for letter, size in zip(letters, arg.shape)
+    }
+    return int(np.prod(list(sizes.values()), dtype=object))
 
 
 def check_size(shape: tuple[int, ...], span: Span | None, what: str, limits: Limits) -> None:

@@ -267,3 +267,132 @@ def test_every_array_row_is_walked():
     written = " ".join(definition for _, definition, _ in ROWS.values())
     for name in ARRAY_FUNCTIONS:
         assert f"{name}(" in written, name
+
+
+# ---- exact values, ties, zeros, stability ----------------------------------------------------------
+
+
+def test_exact_inputs_give_exact_values(run_json):
+    text = (
+        "var A = [[1, 2], [3, 4]]\nd = det(A)\nI = A @ inv(A)\nJ = inv(A)\n"
+        "s = solve([[2, 0], [0, 4]], [2, 8])\n"
+        "k = [log2(8), cbrt(-27), floor(7/2), hypot(3, 4), round(5/2), sin(pi), log(e), exp2(10), expm1(0)]\n"
+        "m = [prod([2, 3, 4]), var([1, 3]), max([1, 5]), logdet(eye(2)), trace(A), sum(cumsum([1, 2, 3]))]\n"
+    )
+    code, doc, err = run_json(text, "eval")
+    assert code == 0, err
+    assert doc["values"] == {
+        "d": -2,
+        "I": [[1, 0], [0, 1]],
+        "J": [[-2.0, 1.0], [1.5, -0.5]],
+        "s": [1, 2],
+        "k": [3, -3, 3, 5, 2, 0, 1, 1024, 0],
+        "m": [24, 1, 5, 0, 5, 10],
+    }
+    code, doc, _ = run_json(text, "grad", "--of", "d")
+    assert doc["gradients"]["A"]["value"] == [[4, -3], [-2, 1]]  # the cofactors, exact integers
+    assert doc["gradients"]["A"]["symbolic"] == [["A[1,1]", "-A[1,0]"], ["-A[0,1]", "A[0,0]"]]
+
+
+@pytest.mark.parametrize("limit", [(), ("--limit", "elements=1")])
+@pytest.mark.parametrize(
+    "definition, expected",
+    [
+        ("max(x)", [0.0, 0.5, 0.5, 0.0]),  # ties share the gradient equally (TensorFlow, JAX)
+        ("min(x)", [0.0, 0.0, 0.0, 1.0]),
+        ("max(reshape(x, [2, 2]), axis=0, keepdims=True) @ [[1.0], [2.0]]", [0.0, 2.0, 1.0, 0.0]),
+        ("prod(x - 3)", [0.0, 0.0, 0.0, 0.0]),  # two zeros: no gradient anywhere
+        ("prod(x[1:])", [0.0, 0.0, 0.0, 9.0]),  # one zero: only it gets the product of the rest
+        ("prod(x[:3])", [9.0, 3.0, 3.0, 0.0]),
+    ],
+)
+def test_ties_and_zeros(run_json, definition, expected, limit):
+    """Per element (exact inputs) and on whole arrays (beyond the element limit) alike."""
+    code, doc, err = run_json(f"var x = [1, 3, 3, 0]\ny = {definition}\n", "grad", *limit)
+    assert code == 0, err
+    assert doc["gradients"]["x"]["value"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("limit", [(), ("--limit", "elements=1")])
+def test_softmax_and_logsumexp_are_stable(run_json, limit):
+    text = (
+        "var x = [1000.0, 0.0, -1000.0]\ns = softmax(x)\nl = log_softmax(x)\n"
+        "f = logsumexp(x) + logaddexp(x[0], x[0])\n"
+    )
+    code, doc, err = run_json(text, "eval", *limit)
+    assert code == 0, err
+    assert doc["values"]["s"] == [1.0, 0.0, 0.0] and doc["values"]["l"] == [0.0, -1000.0, -2000.0]
+    assert doc["values"]["f"] == pytest.approx(2000 + np.log(2))
+    code, doc, err = run_json(text, "grad", "--of", "f", *limit)
+    assert doc["gradients"]["x"]["value"] == pytest.approx([2.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    "text, target, matrix",
+    [
+        ("var X: [3, 3]\nf = logdet(X)\n", "X", "inv(X).T"),
+        ("var X: [3, 3]\nf = det(X)\n", "X", "f * inv(X).T"),
+        ("var X: [3, 3]\nf = trace(X @ X)\n", "X", "2 * X.T"),
+        ("var X: [3, 2]\nconst A: [3, 3]\nf = trace(X.T @ A @ X)\n", "X", "A.T @ X + A @ X"),
+        (
+            "var Z: [4, 3]\nconst T: [4, 3]\nL = -sum(T * log_softmax(Z, axis=1))\n",
+            "Z",
+            "softmax(Z, axis=1) * sum(T, axis=1, keepdims=True) - T",
+        ),
+        ("var x: [3]\nf = logsumexp(x)\n", "x", "exp(x - f)"),
+        (
+            "var A: [3, 3]\nconst b: [3]\nf = sum(solve(A, b))\n",
+            "A",
+            "-solve(A.T, ones([3]))[:, None] * solve(A, b)",
+        ),
+    ],
+)
+def test_matrix_forms_read_as_the_textbook(run_json, text, target, matrix):
+    code, doc, _ = run_json(text, "grad", "--symbolic", "none")
+    assert code == 0 and doc["gradients"][target]["matrix"] == matrix
+
+
+def test_latex_names(run):
+    code, out, _ = run(
+        "var x = 0.5\nvar X: [2, 2]\nf = erf(x) * x * pi + logdet(X)\n", "grad", "--format", "latex"
+    )
+    assert code == 0 and r"\operatorname{erf}" in out and r"\pi" in out and r"\operatorname{inv}" in out
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('y = einsum("ij,j->k", X, v)\n', "output subscripts 'k'"),
+        ('y = einsum("ii->i", X)\n', "repeated within one operand"),
+        ('y = einsum("ij,jk->ik", X)\n', "2 operand subscripts"),
+        ('y = einsum("...j->j", X)\n', "'...'"),
+        ('y = einsum("ij,j->i", X, [1.0, 2.0, 3.0])\n', "'j' stands for sizes"),
+        ("y = einsum(X, v)\n", "subscripts first, as a string"),
+        ('y = sum("ij")\n', "a string goes only first in einsum"),
+        ("y = norm(X, ord=2)\n", "singular values"),
+        ("y = det(X[0])\n", "det needs a square matrix"),
+        ("y = inv(X[:, :1])\n", "inv needs a square matrix"),
+        ("y = solve(X, [1.0, 2.0, 3.0])\n", "does not fit"),
+        ("y = max(v[0:0])\n", "empty array"),
+        ("y = grad(sum(v), c)\n", "'c' is a constant"),
+        ("y = grad(sum(v), v[0])\n", "a variable or a defined name"),
+        ("y = squeeze(X, axis=0)\n", "axis 0 has length 2"),
+        ("y = expand_dims(X)\n", "expand_dims needs axis"),
+        ("y = softmax(v[0])\n", "at least one axis"),
+        ("y = sum(v, axis=None) + None\n", "'None' stands only for an axis"),
+        ("y = pi * 2\npi = 3.0\n", "'pi' is used as a constant at line 5"),
+        ("y = norm(v, ord=w)\n", "a number written in the program"),
+    ],
+)
+def test_errors_are_located(run, text, message):
+    program = "var X = [[1.0, 2.0], [3.0, 4.0]]\nvar v = [1.0, 2.0]\nconst c = 1.0\nvar w = 2.0\n" + text
+    code, out, err = run(program, "grad")
+    assert code == 1 and out == "" and message in err, err
+    assert "Traceback" not in err and err.count("^") >= 1
+
+
+def test_names_of_constants_are_the_programs_where_it_defines_them(run_json):
+    code, doc, _ = run_json("var e = 2.0\nvar x = 1.0\ny = e * x + pi\n", "grad")
+    assert code == 0 and doc["gradients"]["e"]["value"] == 1.0 and doc["gradients"]["x"]["value"] == 2.0
+    code, doc, _ = run_json("var x = 1.0\ny = e ** x\n", "grad")
+    assert doc["gradients"]["x"]["value"] == pytest.approx(np.e) and doc["wrt"] == ["x"]
