@@ -217,6 +217,8 @@ class ArrayPrinter:
             return (f"{zeros}.at[{_key_text(node.param('key'))}].add({self._print(u)[0]})", ops.POSTFIX)
         if rule == "eye":
             return (r"I" if self.latex else f"eye({node.param('n')})", ops.ATOM)
+        if rule == "intermediate":
+            return self._print(node.args[0])
         if rule == "math_constant":
             name = node.param("name")
             return (rf"\{name}" if self.latex and name == "pi" else name, ops.ATOM)

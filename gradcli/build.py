@@ -31,6 +31,7 @@ from gradcli.model import (
     Transpose,
     TupleExpr,
     Unary,
+    walk,
 )
 
 
@@ -52,22 +53,31 @@ class ArrayProgram:
 _RECENT: list[tuple[tuple, ArrayProgram]] = []  # the last few builds: one command builds once
 
 
-def build(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = None) -> ArrayProgram:
-    """Lower every declaration and definition. Raises GradcliError (located) on a shape error, an
-    exact constant too large for the limits, or a constant that is undefined (1/0, log(0))."""
-    key = (program, tuple(stop), limits or Limits())
+def build(
+    program: Program,
+    stop: tuple[str, ...] = (),
+    limits: Limits | None = None,
+    intermediates: tuple[str, ...] = (),
+) -> ArrayProgram:
+    """Lower every declaration and definition; each defined name in `intermediates` (a gradient
+    target, --wrt) becomes a perturbed ops.INTERMEDIATE node. Raises GradcliError (located) on a
+    shape error, an exact constant too large for the limits, or a constant that is undefined."""
+    key = (program, tuple(stop), limits or Limits(), tuple(intermediates))
     for known, built in _RECENT:
         if known == key:
             return built
-    built = _build(program, tuple(stop), limits or Limits())
+    built = _build(program, tuple(stop), limits or Limits(), tuple(intermediates))
     _RECENT[:] = [(key, built), *_RECENT[:3]]
     return built
 
 
-def _build(program: Program, stop: tuple[str, ...], limits: Limits) -> ArrayProgram:
+def _build(
+    program: Program, stop: tuple[str, ...], limits: Limits, intermediates: tuple[str, ...]
+) -> ArrayProgram:
     nodes: dict[str, Node] = {}
     names: dict[int, str] = {}
     defined: dict[str, Node] = {}
+    targets = set(intermediates) | _grad_targets(program)
     try:
         for decl in program.declarations:
             make = ops.constant if decl.constant else ops.variable
@@ -78,6 +88,10 @@ def _build(program: Program, stop: tuple[str, ...], limits: Limits) -> ArrayProg
             node = lowering.expr(definition.expr)
             names.setdefault(id(node), definition.name)
             defined[definition.name] = node
+            if definition.name in targets:  # its own node: only the uses of the name count
+                perturbed = definition.name in intermediates
+                node = ops.INTERMEDIATE(node, name=definition.name, perturbed=perturbed)
+                names.setdefault(id(node), definition.name)
             if definition.name in stop:
                 node = ops.STOP(node)
                 names.setdefault(id(node), definition.name)
@@ -85,6 +99,16 @@ def _build(program: Program, stop: tuple[str, ...], limits: Limits) -> ArrayProg
     except GradcliError as error:
         raise error.located(program.source, program.filename) from None
     return ArrayProgram(program, nodes, names, defined, lowering.spans)
+
+
+def _grad_targets(program: Program) -> set[str]:
+    """The names x of every grad(y, x) in the program."""
+    return {
+        node.args[1].id
+        for definition in program.definitions
+        for node, _ in walk(definition.expr)
+        if isinstance(node, Call) and node.function == "grad" and isinstance(node.args[1], Name)
+    }
 
 
 _BINARY = {"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "**": ops.power}

@@ -14,7 +14,7 @@ import numpy as np
 
 from gradcli import api, functions, ops
 from gradcli.differentiate import postorder
-from gradcli.lower import labels
+from gradcli.lower import labels, tensor
 from gradcli.model import Program, Request
 
 
@@ -29,6 +29,7 @@ class Plan:
     reasons: dict[str, str | None]
     element_names: dict[str, str]  # element label -> generated variable name
     element_functions: list[str]  # the operations of ops.ELEMENT_FUNCTIONS the code calls
+    shapes: dict[str, tuple[int, ...]]  # each target's shape
 
 
 _SYMPY_FUNCTIONS = {"sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "log"}
@@ -39,8 +40,10 @@ def plan(program: Program, request: Request) -> Plan:
     import sympy as sp
 
     prepared = api.prepare(program, request)
-    gradients = api.gradient_arrays(prepared)
-    loss = api.loss_expression(prepared)
+    gradients = {
+        t: None if a is None else api.at_values(prepared, a) for t, a in api.gradient_arrays(prepared).items()
+    }
+    loss = api.at_values(prepared, tensor(api.loss_expression(prepared)))[()]
     roots = [loss] + [e for a in gradients.values() if a is not None for e in a.flat]
     uses: dict = {}
     order = postorder(roots)
@@ -82,7 +85,10 @@ def plan(program: Program, request: Request) -> Plan:
         t: None if a is None else np.vectorize(form.get, otypes=[object])(a) for t, a in gradients.items()
     }
     used = sorted({functions.kind(n) for n in order} & set(ops.ELEMENT_FUNCTIONS))
-    return Plan(inputs, statements, form[loss], sympy_gradients, prepared.reasons, element_names, used)
+    shapes = {t: prepared.lowered.shape(t) for t in prepared.targets}
+    return Plan(
+        inputs, statements, form[loss], sympy_gradients, prepared.reasons, element_names, used, shapes
+    )
 
 
 def _sympy_operation(operation: str, node, args):
@@ -258,7 +264,7 @@ def c_source(program: Program, request: Request) -> str:
     outputs, out_position = [" *   out[0]  L"], 1
     body = []
     for target, array in built.gradients.items():
-        shape = next(s for n, s, _ in built.inputs if n == target)
+        shape = built.shapes[target]
         size = int(np.prod(shape, dtype=int)) if shape else 1
         note = "" if array is not None else f" (disconnected: {built.reasons[target]}; zeros)"
         outputs.append(

@@ -70,6 +70,8 @@ def _rule(u: Node, x: Node, forms: dict, reached: set) -> Node | None:
     op = u.op
     if op is ops.STOP or not op.differentiable:
         return None
+    if op is ops.INTERMEDIATE:
+        return j[0]
     if op in _LINEAR:
         parts = [j[0], None if j[1] is None else (j[1] if op is ops.ADD else -j[1])]
         return _broadcast_rows(_plus(*parts), u)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import symengine as se
 
-from gradcli import elements, functions, ops
+from gradcli import elements, functions, objects, ops
 from gradcli.arrays import postorder
 from gradcli.build import ArrayProgram, build
 from gradcli.errors import GradcliError, LimitError, Span
@@ -47,9 +47,7 @@ class Lowered:
         return elements.evaluate(nodes, self.symbols, self.memo)
 
 
-def label(name: str, index: tuple[int, ...]) -> str:
-    """The element label of SPEC: `x`, `x[2]`, `x[0,1]`."""
-    return name if not index else f"{name}[{','.join(map(str, index))}]"
+label = objects.label
 
 
 def labels(name: str, shape: tuple[int, ...]) -> list[str]:
@@ -85,10 +83,7 @@ def distinct(array: np.ndarray) -> tuple[list, np.ndarray]:
 
 
 def element_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
-    out = np.empty(shape, dtype=object)
-    for idx in itertools.product(*(range(d) for d in shape)):
-        out[idx] = se.Symbol(label(name, idx))
-    return out
+    return objects.symbols(name, shape)
 
 
 def scalar(value) -> se.Number:
@@ -100,11 +95,17 @@ def scalar(value) -> se.Number:
     return se.Rational(value.numerator, value.denominator)
 
 
-def lower(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = None) -> Lowered:
-    """The element view of every declaration and definition. Raises GradcliError on a shape error
-    or a limit, before any element is built."""
+def lower(
+    program: Program,
+    stop: tuple[str, ...] = (),
+    limits: Limits | None = None,
+    intermediates: tuple[str, ...] = (),
+) -> Lowered:
+    """The element view of every declaration and definition. Defined names in `intermediates`
+    (gradient targets) get symbols too: zero perturbations of their values (ops.INTERMEDIATE).
+    Raises GradcliError on a shape error or a limit, before any element is built."""
     limits = limits or Limits()
-    arrays = build(program, stop, limits)
+    arrays = build(program, stop, limits, intermediates)
     try:
         for decl in program.declarations:
             check_size(decl.shape, decl.span, f"'{decl.name}'", limits)
@@ -117,6 +118,7 @@ def lower(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = 
     except GradcliError as error:
         raise error.located(program.source, program.filename) from None
     symbols = {d.name: element_symbols(d.name, d.shape) for d in program.declarations}
+    symbols.update({name: element_symbols(name, arrays.node(name).shape) for name in intermediates})
     memo: dict = {}
     names = list(arrays.nodes)
     with np.errstate(all="ignore"):

@@ -166,12 +166,19 @@ class Program:
 
 def names_in(expr: Expr):
     """Yield (name node, the stop(...) call it sits inside or None) for each use of a name."""
+    for node, stop in walk(expr):
+        if isinstance(node, Name):
+            yield node, stop
+
+
+def walk(expr: Expr):
+    """Yield (node, the stop(...) call it sits inside or None) for every node of an expression,
+    parents before children, left to right (no recursion)."""
     stack: list[tuple[Expr, Call | None]] = [(expr, None)]
     while stack:
         node, stop = stack.pop()
-        if isinstance(node, Name):
-            yield node, stop
-        elif isinstance(node, (ListExpr, TupleExpr)):
+        yield node, stop
+        if isinstance(node, (ListExpr, TupleExpr)):
             stack.extend((item, stop) for item in reversed(node.items))
         elif isinstance(node, AtAdd):
             stack.extend([(node.value, stop), (node.base, stop)])

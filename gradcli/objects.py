@@ -95,7 +95,12 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return tensor(out)
 
 
-def symbols(name: str, shape: tuple[int, ...], label) -> np.ndarray:
+def label(name: str, index: tuple[int, ...]) -> str:
+    """The element label of SPEC: `x`, `x[2]`, `x[0,1]`."""
+    return name if not index else f"{name}[{','.join(map(str, index))}]"
+
+
+def symbols(name: str, shape: tuple[int, ...], label=label) -> np.ndarray:
     """An array of element symbols named by `label(name, index)`."""
     out = np.empty(shape, dtype=object)
     for index in itertools.product(*(range(d) for d in shape)):

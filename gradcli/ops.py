@@ -301,6 +301,26 @@ STOP = Op(
 )
 
 
+
+def _intermediate_element(x, name="", perturbed=False):
+    if not perturbed:
+        return x
+    return objects.tensor(x + objects.symbols(name, x.shape))
+
+
+INTERMEDIATE = Op(
+    "intermediate",
+    _same_shape,
+    lambda x, name="", perturbed=False: x,
+    _intermediate_element,
+    lambda g, out, x, name="", perturbed=False: (g,),
+    spelling=Special("intermediate"),
+    doc="a defined name that is a gradient target (--wrt h, grad(y, h)), as a node of its own so that "
+    "only the uses of the name count; `perturbed`: its element form adds symbols (valued 0) named "
+    "like the name's elements, which per-element derivatives take as the target",
+)
+
+
 def _negative_simplify(x):
     value = scalar_value(x)
     if value is not None and x.op is LITERAL:

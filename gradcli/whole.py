@@ -57,12 +57,12 @@ def _has_float(value) -> bool:
 
 def prepare(program: Program, request: Request, *, targets_needed: bool = True) -> Whole:
     """Check the request against the program and build its array program (no element expanded)."""
-    from gradcli.api import resolve_names
+    from gradcli.api import intermediates, resolve_names
 
     outputs, targets = resolve_names(program, request)
     if targets_needed and not targets:
         raise GradcliError("the program declares no variable ('var NAME') to differentiate by")
-    arrays = build(program, request.stop, request.limits)
+    arrays = build(program, request.stop, request.limits, intermediates(program, targets))
     seeds = []
     for name in outputs:
         shape = arrays.node(name).shape

@@ -52,6 +52,8 @@ def step(
     if not math.isfinite(lr):
         raise GradcliError(f"--lr must be a finite number, got {lr}")
     prepared = api.prepare(program, request)
+    for name in api.intermediates(program, prepared.targets):
+        raise GradcliError(f"--wrt {name}: '{name}' is a defined name; step updates variables only")
     gradients = api.gradient_arrays(prepared)
     loss = api.loss_expression(prepared)
     live = [t for t in prepared.targets if gradients[t] is not None]
