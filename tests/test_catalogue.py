@@ -396,3 +396,70 @@ def test_names_of_constants_are_the_programs_where_it_defines_them(run_json):
     assert code == 0 and doc["gradients"]["e"]["value"] == 1.0 and doc["gradients"]["x"]["value"] == 2.0
     code, doc, _ = run_json("var x = 1.0\ny = e ** x\n", "grad")
     assert doc["gradients"]["x"]["value"] == pytest.approx(np.e) and doc["wrt"] == ["x"]
+
+
+# ---- gradients with respect to defined names ---------------------------------------------------------
+
+INTERMEDIATE = "var x = [0.5, -1.25]\nh = tanh(x * 2)\ny = sum(h ** 3 * x) + sum(tanh(x * 2))\n"
+
+
+def _numpy_y(x, h):
+    return np.sum(h**3 * x) + np.sum(np.tanh(x * 2))
+
+
+def test_wrt_a_defined_name_is_the_gradient_with_respect_to_its_uses(run_json):
+    """As tf.gradients(y, h): only the uses of the name h count (not tanh(x * 2) written again),
+    and the derivative with respect to x stays the total one."""
+    x = np.array([0.5, -1.25])
+    h = np.tanh(2 * x)
+    step = 1e-6
+    by_h = [(_numpy_y(x, h + step * e) - _numpy_y(x, h - step * e)) / (2 * step) for e in np.eye(2)]
+    by_x = [
+        (
+            _numpy_y(x + step * e, np.tanh(2 * (x + step * e)))
+            - _numpy_y(x - step * e, np.tanh(2 * (x - step * e)))
+        )
+        / (2 * step)
+        for e in np.eye(2)
+    ]
+    code, doc, err = run_json(INTERMEDIATE, "grad", "--wrt", "h,x")
+    assert code == 0, err
+    assert doc["gradients"]["h"]["value"] == pytest.approx(list(3 * h**2 * x), rel=1e-12)
+    assert doc["gradients"]["h"]["value"] == pytest.approx(by_h, rel=1e-8)
+    assert doc["gradients"]["x"]["value"] == pytest.approx(by_x, rel=1e-8)
+    assert doc["gradients"]["h"]["symbolic"] == ["3*x[0]*tanh(2*x[0])**2", "3*x[1]*tanh(2*x[1])**2"]
+    assert doc["gradients"]["h"]["matrix"] == "3 * (x * h ** 2)"
+    code, doc, _ = run_json(INTERMEDIATE, "hessian", "--wrt", "h")
+    assert doc["rows"] == ["h[0]", "h[1]"] and doc["value"] == pytest.approx(np.diag(6 * h * x))
+    code, doc, _ = run_json(INTERMEDIATE, "grad", "--wrt", "h", "--order", "2", "--symbolic", "none")
+    assert doc["gradients"]["h"]["value"] == pytest.approx(np.diag(6 * h * x))
+    code, doc, _ = run_json(INTERMEDIATE, "hessian", "--wrt", "x,h")  # the cross block: d(3 h^2 x)/dx
+    assert np.array(doc["value"])[2:, :2] == pytest.approx(np.diag(3 * h**2 + 6 * h * x * 2 * (1 - h**2)))
+    code, doc, _ = run_json(INTERMEDIATE, "jacobian", "--wrt", "h")
+    assert doc["cols"] == ["h[0]", "h[1]"] and doc["value"] == [pytest.approx(list(3 * h**2 * x))]
+    code, doc, _ = run_json(INTERMEDIATE, "backward", "--wrt", "h")
+    program = parse(doc["program"])
+    values = whole.evaluate(program, Request(of=(doc["targets"]["h"],))).values
+    assert values[doc["targets"]["h"]] == pytest.approx(3 * h**2 * x)
+    code, doc, _ = run_json(INTERMEDIATE, "check", "--wrt", "h,x")
+    assert code == 0
+
+
+def test_grad_inside_a_program_counts_only_the_uses_of_the_name(run_json):
+    text = INTERMEDIATE + "g = grad(y, h)\nz = sum(g * g)\n"
+    x = np.array([0.5, -1.25])
+    h = np.tanh(2 * x)
+    code, doc, _ = run_json(text, "eval", "--of", "g")
+    assert doc["values"]["g"] == pytest.approx(3 * h**2 * x)
+    code, doc, _ = run_json(text, "grad", "--of", "z")  # differentiated again: d sum(9 h^4 x^2)/dx
+    expected = 9 * (4 * h**3 * 2 * (1 - h**2) * x**2 + h**4 * 2 * x)
+    assert doc["gradients"]["x"]["value"] == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [(("step", "--lr", "0.1"), "step updates variables only"), (("plot",), "plot varies a variable")],
+)
+def test_commands_that_change_a_variable_refuse_a_defined_name(run, command, message):
+    code, out, err = run("var x = 1.0\nh = 2 * x\ny = h ** 2\n", *command, "--wrt", "h")
+    assert code == 1 and out == "" and message in err
