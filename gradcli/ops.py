@@ -398,7 +398,19 @@ def _add_simplify(a, b):
         return subtract(b, a.args[0])
     if a is b:
         return multiply(literal(2), a)
+    common = _common_factor(a, b)
+    if common is not None:  # c * a + c * b is c * (a + b)
+        return multiply(common, add(a.args[1], b.args[1]))
     return _fold(lambda x, y: x + y, a, b)
+
+
+def _common_factor(a: Node, b: Node) -> Node | None:
+    """The scalar literal c of c * x and c * y (the same number), else None."""
+    if a.op is MULTIPLY and b.op is MULTIPLY and a.args[0] is b.args[0]:
+        factor = a.args[0]
+        if factor.op is LITERAL and factor.shape == ():
+            return factor
+    return None
 
 
 def _subtract_simplify(a, b):
@@ -411,6 +423,9 @@ def _subtract_simplify(a, b):
         return broadcast_to(negative(b), shape)
     if b.op is NEGATIVE:
         return add(a, b.args[0])
+    common = _common_factor(a, b)
+    if common is not None:  # c * a - c * b is c * (a - b)
+        return multiply(common, subtract(a.args[1], b.args[1]))
     return _fold(lambda x, y: x - y, a, b)
 
 
@@ -441,6 +456,9 @@ def _multiply_simplify(a, b):
         return broadcast_to(negative(a), shape)
     if b.op is LITERAL and b.shape == () and a.op is not LITERAL:
         return multiply(b, a)  # numbers first: 2 * x
+    negative_number = a.op is LITERAL and a.shape == () and scalar_value(a) < 0
+    if negative_number and b.op is SUBTRACT:  # -c * (x - y) is c * (y - x)
+        return multiply(negative(a), subtract(b.args[1], b.args[0]))
     if a.op is NEGATIVE:
         return negative(multiply(a.args[0], b))
     if b.op is NEGATIVE:
@@ -953,6 +971,8 @@ def _sum_simplify(x, axes=(), keepdims=False):
         return zeros(_sum_shape(x.shape, axes, keepdims))
     if x.op is NEGATIVE:
         return negative(SUM(x.args[0], axes=axes, keepdims=keepdims))
+    if x.op is MULTIPLY and x.args[0].op is LITERAL and x.args[0].shape == ():  # sum(c * x) is c * sum(x)
+        return multiply(x.args[0], SUM(x.args[1], axes=axes, keepdims=keepdims))
     if x.op is BROADCAST:
         dims = x.param("dims")
         if not set(axes) & set(dims):  # summing copies: count * the source, broadcast to the rest
