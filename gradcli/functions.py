@@ -74,22 +74,8 @@ def minimum(a, b):
     return _UNDEFINED["minimum"](a, b)
 
 
-def square(x):
-    return x**2
-
-
 def power(a, b):
     return a**b
-
-
-# The language's element-wise functions, by name.
-ELEMENTWISE = {
-    "sin": se.sin, "cos": se.cos, "tan": se.tan, "asin": se.asin, "acos": se.acos,
-    "atan": se.atan, "sinh": se.sinh, "cosh": se.cosh, "tanh": se.tanh, "exp": se.exp,
-    "log": se.log, "sqrt": se.sqrt, "abs": se.Abs, "square": square, "sigmoid": sigmoid,
-    "relu": relu, "softplus": softplus, "stop": stop,
-}  # fmt: skip
-BINARY_ELEMENTWISE = {"pow": power, "maximum": maximum, "minimum": minimum}
 
 
 def kind(node) -> str:
