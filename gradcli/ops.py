@@ -635,7 +635,14 @@ def _where_scalar_exact(c, a, b):
     return a if c else b
 
 
-_where_scalar = _folding("where", _where_scalar_exact, 3)
+_where_undefined = se.Function("where")
+
+
+def _where_scalar(c, a, b):
+    """a or b where the condition is a number (NaN counts as true, as NumPy's c != 0), else a formula."""
+    if functions.is_number(c):
+        return a if float(c) != 0 else b
+    return _where_undefined(c, a, b)
 
 
 def _where_element(c, a, b):
@@ -1318,16 +1325,38 @@ def _product(*items):
     return se.Mul(*items) if items else functions.ONE
 
 
+PROD_EXACT_GROUP = 16  # products over at most this many elements differentiate exactly at zeros, to any order
+
+
 def _prod_vjp(g, out, x, axes=(), keepdims=False):
-    """g times the product of the other elements, exact where x has zeros (one zero: only it gets
-    the product of the rest; two or more: nothing)."""
+    """g times the product of the other elements."""
     back = lambda u: restore(u, x.shape, axes, keepdims)  # noqa: E731
+    group = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    others = _others_product(x, axes) if group <= PROD_EXACT_GROUP else _others_quotient(x, axes, back)
+    return (back(g) * others,)
+
+
+def _others_product(x: Node, axes) -> Node:
+    """The product of the other elements of each group as a product itself (the group spread
+    over a new axis with 1 on its diagonal): a polynomial, so exact at zeros to every order."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    batch = tuple(x.shape[i] for i in kept)
+    n = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    flat = reshape(TRANSPOSE(x, perm=tuple(kept) + tuple(axes)), batch + (n,))
+    spread = BROADCAST(flat, shape=batch + (n, n), dims=tuple(range(len(batch))) + (len(batch) + 1,))
+    others = PROD(where(EYE(n=n), 1, spread), axes=(len(batch) + 1,), keepdims=False)
+    moved = reshape(others, batch + tuple(x.shape[i] for i in axes))
+    return TRANSPOSE(moved, perm=tuple(int(i) for i in np.argsort(kept + list(axes))))
+
+
+def _others_quotient(x: Node, axes, back) -> Node:
+    """The product of the others as the product over x, exact where x has zeros (one zero: only it
+    gets the product of the rest; two or more: nothing); higher derivatives at zeros are not."""
     zero = equal(x, 0)
     safe = where(zero, 1, x)
-    rest = back(PROD(safe, axes=axes, keepdims=keepdims))
-    zeros_count = back(SUM(zero, axes=axes, keepdims=keepdims))
-    others = where(zero, where(equal(zeros_count, 1), rest, 0), where(equal(zeros_count, 0), rest / safe, 0))
-    return (back(g) * others,)
+    rest = back(PROD(safe, axes=axes, keepdims=False))
+    zeros_count = back(SUM(zero, axes=axes, keepdims=False))
+    return where(zero, where(equal(zeros_count, 1), rest, 0), where(equal(zeros_count, 0), rest / safe, 0))
 
 
 def _extreme_vjp(g, out, x, axes=(), keepdims=False):

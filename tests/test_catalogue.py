@@ -463,3 +463,21 @@ def test_grad_inside_a_program_counts_only_the_uses_of_the_name(run_json):
 def test_commands_that_change_a_variable_refuse_a_defined_name(run, command, message):
     code, out, err = run("var x = 1.0\nh = 2 * x\ny = h ** 2\n", *command, "--wrt", "h")
     assert code == 1 and out == "" and message in err
+
+
+@pytest.mark.parametrize("symbolic", ["auto", "none"])
+@pytest.mark.parametrize("x", [[2.0, 0.0, 3.0], [0.0, 0.0, 3.0]])
+def test_prod_is_exact_at_zeros_to_every_order(run_json, x, symbolic):
+    """d2 prod / dx_i dx_j is the product of the rest (x0 * x1 * x2: H01 = x2, ...)."""
+    text = f"var x = {x}\ny = prod(x)\n"
+    code, doc, _ = run_json(text, "hessian", "--symbolic", symbolic)
+    a, b, c = x
+    assert doc["value"] == [[0, c, b], [c, 0, a], [b, a, 0]]
+    code, doc, _ = run_json(text, "grad", "--order", "3", "--symbolic", symbolic)
+    assert np.array(doc["gradients"]["x"]["value"])[0, 1, 2] == 1.0
+
+
+def test_prod_of_a_long_vector_has_an_exact_gradient_at_zeros(run_json):
+    values = [1.5] * 19 + [0.0]
+    code, doc, _ = run_json(f"var x = {values}\ny = prod(x)\n", "grad", "--limit", "elements=10")
+    assert doc["gradients"]["x"]["value"] == [0.0] * 19 + [1.5**19]
