@@ -6,6 +6,8 @@ its central differences are checked against an independent oracle.
 
 from __future__ import annotations
 
+import math
+
 import mpmath
 import numpy as np
 
@@ -41,6 +43,11 @@ _UNARY = {
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
     "relu": lambda x: np.maximum(x, 0),
     "softplus": lambda x: np.log1p(np.exp(x)),
+    "erf": np.vectorize(math.erf),
+    "asinh": np.arcsinh,
+    "gelu": lambda x: x * (1 + np.vectorize(math.erf)(x / np.sqrt(2))) / 2,
+    "silu": lambda x: x / (1 + np.exp(-x)),
+    "log_sigmoid": lambda x: -np.log1p(np.exp(-x)),
     "stop": lambda x: x,
     "transpose": np.transpose,
 }
@@ -118,9 +125,23 @@ def _static(node):
     return node.value
 
 
+def _exp(x):
+    return np.frompyfunc(mpmath.exp, 1, 1)(x) if _MODE["mp"] else np.exp(x)
+
+
+def _log(x):
+    return np.frompyfunc(mpmath.log, 1, 1)(x) if _MODE["mp"] else np.log(x)
+
+
 def _softmax(x, axis=-1):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e = _exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    top = np.max(x, axis=axis, keepdims=True)
+    out = _log(np.sum(_exp(x - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else np.squeeze(out, axis=axis)
 
 
 _AXIS_FUNCTIONS = {  # NumPy's own functions with axis/keepdims keywords, by the names gradcli gives them
@@ -132,9 +153,11 @@ _AXIS_FUNCTIONS = {  # NumPy's own functions with axis/keepdims keywords, by the
     "min": np.min,
     "prod": np.prod,
     "softmax": _softmax,
-    "log_softmax": lambda x, axis=-1: np.log(_softmax(x, axis)),
+    "log_softmax": lambda x, axis=-1: _log(_softmax(x, axis)),
+    "logsumexp": _logsumexp,
     "norm": lambda x, ord=None, axis=None, keepdims=False: np.linalg.norm(x, ord, axis, keepdims),
 }
+_MP_AXIS = ("prod", "softmax", "log_softmax", "logsumexp")  # also on object arrays of mpf
 _MATRIX = {
     "logdet": lambda a: np.linalg.slogdet(a)[1],
     "det": np.linalg.det,
@@ -142,7 +165,7 @@ _MATRIX = {
     "solve": np.linalg.solve,
     "trace": np.trace,
     "outer": np.outer,
-    "erf": np.vectorize(__import__("math").erf),
+    "erf": np.vectorize(math.erf),
 }
 
 
@@ -200,6 +223,11 @@ _MP_UNARY = {
     "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
     "relu": lambda x: max(x, 0),
     "softplus": lambda x: mpmath.log(1 + mpmath.exp(x)),
+    "erf": mpmath.erf,
+    "asinh": mpmath.asinh,
+    "gelu": lambda x: x * (1 + mpmath.erf(x / mpmath.sqrt(2))) / 2,
+    "silu": lambda x: x / (1 + mpmath.exp(-x)),
+    "log_sigmoid": lambda x: -mpmath.log(1 + mpmath.exp(-x)),
 }
 
 
@@ -241,7 +269,11 @@ def _plain(node, env, frozen):
         }[node.op](a, b) * 1.0
     if isinstance(node, Call) and node.function == "grad":
         return _grad(node, env, frozen)
-    if isinstance(node, Call) and node.function in _AXIS_FUNCTIONS and not _MODE["mp"]:
+    if (
+        isinstance(node, Call)
+        and node.function in _AXIS_FUNCTIONS
+        and (node.function in _MP_AXIS or not _MODE["mp"])
+    ):
         statics = {k: _static(v) for k, v, _ in node.keywords}
         statics.update(zip(("ord",) if node.function == "norm" else ("axis",), map(_static, node.args[1:])))
         return _AXIS_FUNCTIONS[node.function](_expr(node.args[0], env, frozen), **statics)
