@@ -10,6 +10,7 @@ Only this view is bounded by the `elements` limit, which is checked from the sha
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,12 +140,23 @@ def per_element_obstacle(node, limits: Limits) -> str | None:
                 f"this {node.op.name} needs {size} products, more than the limit of "
                 f"{PRODUCT_FACTOR * limits.elements} ({PRODUCT_FACTOR} x --limit elements=N)"
             )
-    if node.op in MATRIX_FUNCTIONS and node.args[0].shape[-1] > ops.MATRIX_ELEMENT_SIDE:
+    if node.op is ops.CUMSUM:
+        length = node.shape[node.param("axis")]
+        terms = node.size // max(length, 1) * length * (length + 1) // 2
+        if terms > PRODUCT_FACTOR * limits.elements:
+            limit = PRODUCT_FACTOR * limits.elements
+            return f"this cumsum has {terms} terms per element, more than the limit of {limit}"
+    if node.op in MATRIX_FUNCTIONS:
         side = node.args[0].shape[-1]
-        return (
-            f"{node.op.name} of a {side}x{side} matrix is expanded per element (exact values, formulas, "
-            f"higher orders) only up to {ops.MATRIX_ELEMENT_SIDE}x{ops.MATRIX_ELEMENT_SIDE}"
-        )
+        if side > ops.MATRIX_ELEMENT_SIDE:
+            return (
+                f"{node.op.name} of a {side}x{side} matrix is expanded per element (exact values, formulas, "
+                f"higher orders) only up to {ops.MATRIX_ELEMENT_SIDE}x{ops.MATRIX_ELEMENT_SIDE}"
+            )
+        matrices = node.args[0].size // max(side * side, 1)
+        work = matrices * math.comb(2 * side, side) * side  # the minors of every matrix of the stack
+        if work > limits.elements:
+            return f"{node.op.name} of {matrices} matrices of {side}x{side} is too much to expand per element"
     return None
 
 

@@ -815,9 +815,8 @@ def _two_over_sqrt_pi():
 def _cotangents_of_extremes(out, *args):
     """Ties of an extreme (amax, amin, max, min) split the gradient equally among the tied."""
     hits = [equal(a, out) for a in args]
-    count = hits[0]
-    for hit in hits[1:]:
-        count = count + hit
+    shape = np.broadcast_shapes(*(h.shape for h in hits))
+    count = sum_(CONCATENATE(*(reshape(broadcast_to(h, shape), (1, *shape)) for h in hits), axis=0), 0)
     return [hit / count for hit in hits]
 
 

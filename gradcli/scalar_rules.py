@@ -57,13 +57,12 @@ def partial(node: se.Basic, index: int) -> se.Basic:
             operation, args, index = "exp", (args[1],), 0
         row = _OPERATIONS[operation]
         _, cotangents = _template(row, len(args))
-        cotangent = cotangents[index]
-        if cotangent is None:
-            result = functions.ZERO
-        else:
-            leaves = {f"_{i}": objects.tensor(a) for i, a in enumerate(args)}
-            with np.errstate(all="ignore"):
-                (value,) = elements.evaluate([cotangent], leaves)
-            result = value[()]
+        live = [c for c in cotangents if c is not None]
+        leaves = {f"_{i}": objects.tensor(a) for i, a in enumerate(args)}
+        with np.errstate(all="ignore"):
+            values = iter(elements.evaluate(live, leaves))  # every argument's at once: one walk
+        for i, cotangent in enumerate(cotangents):
+            _memo[(node, i)] = functions.ZERO if cotangent is None else next(values)[()]
+        return _memo[key]
     _memo[key] = result
     return result

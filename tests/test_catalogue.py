@@ -481,3 +481,40 @@ def test_prod_of_a_long_vector_has_an_exact_gradient_at_zeros(run_json):
     values = [1.5] * 19 + [0.0]
     code, doc, _ = run_json(f"var x = {values}\ny = prod(x)\n", "grad", "--limit", "elements=10")
     assert doc["gradients"]["x"]["value"] == [0.0] * 19 + [1.5**19]
+
+
+def _inverse_sum_gradient(a):
+    inverse = np.linalg.inv(a)
+    return -np.swapaxes(inverse, -1, -2) @ np.ones(a.shape) @ np.swapaxes(inverse, -1, -2)
+
+
+@pytest.mark.parametrize(
+    "text, reason, gradient",
+    [
+        (
+            "var A: [8, 8]\ny = logdet(A)\n",
+            "logdet of a 8x8 matrix is expanded",
+            lambda a: np.linalg.inv(a).T,
+        ),
+        ("var A: [400, 5, 5]\ny = sum(inv(A))\n", "inv of 400 matrices of 5x5", _inverse_sum_gradient),
+        (
+            "var x: [3000]\ny = sum(cumsum(x) ** 2)\n",
+            "this cumsum has 4501500 terms",
+            lambda x: np.cumsum((2 * np.cumsum(x))[::-1])[::-1],
+        ),
+    ],
+)
+def test_large_catalogue_work_goes_to_whole_arrays(run_json, run, text, reason, gradient):
+    """Beyond what the element view expands, the gradient comes from whole arrays in float64 (at
+    a random well-conditioned value), and higher orders are refused with the reason."""
+    (decl,) = parse(text).declarations
+    rng = np.random.default_rng(3)
+    value = rng.normal(size=decl.shape) * 0.1 + (np.eye(decl.shape[-1]) if len(decl.shape) > 1 else 0)
+    literal = _literal(value)
+    code, doc, err = run_json(text, "grad", "--at", f"{decl.name}={literal}")
+    assert code == 0, err
+    result = doc["gradients"][decl.name]
+    assert reason in result["symbolic_elided"]
+    np.testing.assert_allclose(np.array(result["value"]), gradient(value), rtol=1e-9, atol=1e-12)
+    code, out, err = run(text, "grad", "--order", "2", "--at", f"{decl.name}={literal}")
+    assert code == 1 and reason in err
