@@ -104,7 +104,7 @@ def _rule(u: Node, x: Node, forms: dict, reached: set) -> Node | None:
                   j[2] if j[2] is not None else ops.zeros(u.shape + (n,))]  # fmt: skip
         return ops.where(_column(c), *picked)
     varying = [a for a, form in zip(args, j) if form is not None]
-    if isinstance(op.spelling, (ops.Infix, ops.Function)) and all(a.shape == u.shape for a in varying):
+    if op in ops.ELEMENTWISE and all(a.shape == u.shape for a in varying):
         total = None  # element-wise: the table's local derivatives
         for index, form in enumerate(j):
             if form is not None:

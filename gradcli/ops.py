@@ -1848,6 +1848,15 @@ UNARY_FUNCTIONS = {
 }
 
 
+# The element-wise operations: each result element depends on the same element of each argument
+# (closed-form Jacobians use their local derivatives; softmax, cumsum and solve keep shapes too but
+# are not element-wise).
+ELEMENTWISE = frozenset(
+    {*UNARY_FUNCTIONS.values(), NEGATIVE, ADD, SUBTRACT, MULTIPLY, DIVIDE, POWER, MAXIMUM, MINIMUM, WHERE}
+    | set(ELEMENT_FUNCTIONS.values())
+)
+
+
 # ---- constructors -------------------------------------------------------------------------------
 
 

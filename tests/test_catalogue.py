@@ -518,3 +518,28 @@ def test_large_catalogue_work_goes_to_whole_arrays(run_json, run, text, reason, 
     np.testing.assert_allclose(np.array(result["value"]), gradient(value), rtol=1e-9, atol=1e-12)
     code, out, err = run(text, "grad", "--order", "2", "--at", f"{decl.name}={literal}")
     assert code == 1 and reason in err
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "sum(T * log_softmax(x))",
+        "sum(softmax(x) * T)",
+        "sum(cumsum(x) ** 2)",
+        "sum(solve([[2.0, 1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 3.0]], x) ** 2)",
+        "sum(erf(x) * x) + logsumexp(x) + sum(hypot(x, T) * gelu(x))",
+    ],
+)
+def test_closed_form_hessians_are_right_or_absent(body):
+    """Shape-keeping functions that are not element-wise (softmax, cumsum, solve) never pass for
+    element-wise ones in a closed-form Hessian."""
+    text = f"var x = [0.5, -1.0, 2.0]\nconst T = [0.2, 0.3, 0.5]\ny = {body}\n"
+    request = Request(symbolic=SymbolicMode.FULL)
+    node, _, _ = whole.closed_hessian(whole.prepare(parse(text), request))
+    if node is None:
+        return
+    closed = whole.numbers.evaluate(
+        [node], {"x": np.array([0.5, -1.0, 2.0]), "T": np.array([0.2, 0.3, 0.5])}
+    )[0]
+    per_element = np.array(api.hessian(parse(text), request).value, dtype=float)
+    np.testing.assert_allclose(closed, per_element, rtol=1e-12, atol=1e-14)
