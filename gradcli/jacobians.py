@@ -38,10 +38,10 @@ def jacobian(node: Node, x: Node) -> Node | None:
 
 
 def _column(u: Node) -> Node:
-    """u ready to scale the rows of a Jacobian: u[:, None] for a vector, u itself for a scalar."""
+    """u ready to scale the rows of a Jacobian: u[..., None] for an array, u itself for a scalar."""
     if u.ndim == 0:
         return u
-    return ops.BROADCAST(u, shape=(u.shape[0], 1), dims=(0,))
+    return ops.BROADCAST(u, shape=(*u.shape, 1), dims=tuple(range(u.ndim)))
 
 
 def _plus(a: Node | None, b: Node | None) -> Node | None:

@@ -189,8 +189,10 @@ def mp_evaluate(program: Program, values: dict, frozen=None) -> dict:
         _MODE["mp"] = False
 
 
-def mp_gradient_element(program, values, outputs, target, index, digits=30) -> float:
-    """dL/d(target[index]) by mpmath.diff at `digits` digits, stop(...) held at the base point."""
+def mp_gradient_element(program, values, outputs, target, index, digits=30, weights=None) -> float:
+    """dL/d(target[index]) by mpmath.diff at `digits` digits, stop(...) held at the base point;
+    `weights` (output name -> array) as grad_ys."""
+    weights = weights or {}
     with mpmath.workdps(digits):
         frozen: dict = {}
         mp_evaluate(program, values, frozen)
@@ -200,7 +202,8 @@ def mp_gradient_element(program, values, outputs, target, index, digits=30) -> f
             moved[target] = np.array(moved[target], dtype=object)
             moved[target][index] = x
             env = mp_evaluate(program, moved, frozen)
-            return mpmath.fsum(mpmath.fsum(np.asarray(env[o], dtype=object).reshape(-1)) for o in outputs)
+            weighted = [np.asarray(weights.get(o, 1), dtype=object) * env[o] for o in outputs]
+            return mpmath.fsum(mpmath.fsum(np.asarray(w).reshape(-1)) for w in weighted)
 
         return float(mpmath.diff(f, mpmath.mpf(float(np.asarray(values[target])[index]))))
 

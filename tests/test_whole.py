@@ -261,3 +261,22 @@ def test_a_large_logistic_hessian_comes_from_its_closed_form(run_json, tmp_path)
         == "eye(300) + X.T @ (y[:, None] * ((sigmoid(-y * m) * (1 - sigmoid(-y * m)))[:, None] * "
         "(y[:, None] * X)))"
     )
+
+
+def test_closed_form_hessian_through_a_matrix_intermediate():
+    """A vector target broadcast into a matrix, then an element-wise function of the matrix: the
+    closed form scales each Jacobian row by u[..., None] (this raised a shape error before)."""
+    text = "var v: [3]\nvar M: [2, 3]\nd0 = v[1] + M\nd2 = mean(log(1 + square(d0)))\n"
+    request = Request(
+        of=("d2",),
+        wrt=("v",),
+        at={
+            "v": parse_literal("[0.1, 0.2, 0.3]", "--at"),
+            "M": parse_literal("[[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]]", "--at"),
+        },
+    )
+    prepared = whole.prepare(parse(text), request)
+    node, _, _ = whole.closed_hessian(prepared)
+    closed = whole.numbers.evaluate([node], prepared.float_values())[0]
+    per_element = api.hessian(parse(text), dataclasses.replace(request, symbolic=SymbolicMode.FULL))
+    np.testing.assert_allclose(closed, np.array(per_element.value, dtype=float), rtol=1e-12)
