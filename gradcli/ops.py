@@ -1477,11 +1477,15 @@ def _square(name: str):
     return rule
 
 
+MATRIX_EXACT_SIDE = 64  # exact elimination (Fractions, O(n^3) with growing numbers) up to this side
+
+
 def _numbers_of(matrix: np.ndarray):
-    """'exact', 'float' or None (some entry is a formula)."""
+    """'exact', 'float' (a float entry, or too large to eliminate exactly) or None (a formula)."""
     if not all(functions.is_number(v) for v in matrix.flat):
         return None
-    return "float" if any(isinstance(v, se.RealDouble) for v in matrix.flat) else "exact"
+    floats = any(isinstance(v, se.RealDouble) for v in matrix.flat)
+    return "float" if floats or matrix.shape[0] > MATRIX_EXACT_SIDE else "exact"
 
 
 def _fractions(matrix: np.ndarray) -> list[list[Fraction]]:
