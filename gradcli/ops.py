@@ -3,8 +3,10 @@
 A row gives an operation's shape rule, its float64 (NumPy) and element (SymEngine) forms, its VJP
 written with the table's own operations, its simplifications and its spelling in the language.
 Kinks follow TensorFlow: relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum go to the first
-argument, and d(x ** y)/dy is 0 where x <= 0 (TF's `where(x > 0, log(x), 0)`). The step and sign
-functions those rules use have derivative 0, so every order exists.
+argument, ties of the max/min reductions share the gradient equally (TF and JAX), and d(x ** y)/dy
+is 0 where x <= 0 (TF's `where(x > 0, log(x), 0)`). The step and sign functions those rules use
+have derivative 0, so every order exists. Functions that are compositions of rows (gelu, var,
+norm, trace, ...) are in catalogue.py, which maps the language's names to constructors.
 
 Public constructors (`add`, `sum_`, `getitem`, ...) normalise parameters and call the rows; the
 rows themselves (`ADD`, `SUM`, ...) are what nodes point to.
