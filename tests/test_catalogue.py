@@ -543,3 +543,39 @@ def test_closed_form_hessians_are_right_or_absent(body):
     )[0]
     per_element = np.array(api.hessian(parse(text), request).value, dtype=float)
     np.testing.assert_allclose(closed, per_element, rtol=1e-12, atol=1e-14)
+
+
+EDGE_ROWS = [
+    [0.0, -0.0, 1.0],
+    [np.inf, 1.0, -np.inf],
+    [np.nan, 1.0, 2.0],
+    [-np.inf, -np.inf, -np.inf],
+    [np.inf, np.inf, 0.0],
+]
+EDGE_EXPRESSIONS = [
+    *("logsumexp(x)", "softmax(x)", "log_softmax(x)", "max(x)", "min(x)", "prod(x)", "cumsum(x)", "norm(x)"),
+    *("norm(x, ord=1)", "norm(x, ord=inf)", "var(x)", "std(x)", "logaddexp(x, x[::-1])", "hypot(x, 1.0)"),
+    *("clip(x, -1.0, 1.0)", "gelu(x)", "elu(x)", "leaky_relu(x)", "log_sigmoid(x)", "softsign(x)", "silu(x)"),
+    *("erf(x)", "erfc(x)", "round(x)", "floor(x)", "cbrt(x)", "expm1(x)", "log1p(x)", "asinh(x)"),
+]
+
+
+@pytest.mark.parametrize("expression", EDGE_EXPRESSIONS)
+def test_float64_and_element_views_agree_on_edges(expression):
+    """The value and gradient from whole arrays in float64 and per element (SymEngine, then the
+    evaluator) at zeros, infinities and NaN: the same numbers, NaN where NaN."""
+    from gradcli import elements, numbers
+    from gradcli.evaluate import Evaluator
+
+    program = parse(f"var x: [3]\ny = sum({expression} * [1.0, 2.0, 3.0])\n")
+    prepared = api.prepare(program, Request())
+    nodes = [prepared.lowered.ir.node("y"), api.first_derivatives(prepared)["x"]]
+    arrays = elements.evaluate(nodes, prepared.lowered.symbols)
+    symbols = list(prepared.lowered.symbols["x"].flat)
+    for row in EDGE_ROWS:
+        with np.errstate(all="ignore"):
+            floats = [np.asarray(v, dtype=float) for v in numbers.evaluate(nodes, {"x": np.array(row)})]
+        evaluator = Evaluator({s: np.float64(v) for s, v in zip(symbols, row)})
+        per_element = [np.array([float(evaluator(e)) for e in a.flat]).reshape(a.shape) for a in arrays]
+        for f, e in zip(floats, per_element):
+            np.testing.assert_allclose(f, e, rtol=1e-12, atol=0, err_msg=f"{expression} at {row}")
