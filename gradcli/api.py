@@ -79,11 +79,30 @@ def resolve_names(program: Program, request: Request) -> tuple[tuple[str, ...], 
     variables = [d.name for d in program.variables]
     targets = request.wrt or tuple(variables)
     for name in targets:
-        if name not in variables:
-            raise GradcliError(f"--wrt {name}: {_not_a('variable', name, program, variables)}")
+        if name not in variables and name not in defined:
+            what = _not_a("variable or a defined name", name, program, variables + defined)
+            raise GradcliError(f"--wrt {name}: {what}")
     if len(set(targets)) != len(targets) or len(set(outputs)) != len(outputs):
         raise GradcliError("a name is given twice in --wrt or --of")
     return tuple(outputs), tuple(targets)
+
+
+def intermediates(program: Program, targets) -> tuple[str, ...]:
+    """The targets that are defined names (gradients with respect to intermediates, as
+    tf.gradients allows)."""
+    return tuple(t for t in targets if program.definition(t) is not None)
+
+
+def at_values(prepared: Prepared, array: np.ndarray) -> np.ndarray:
+    """Expressions with the zero perturbations of intermediate targets set to 0 (for showing and
+    exporting them; their values are the same)."""
+    names = intermediates(prepared.program, prepared.targets)
+    if not names:
+        return array
+    zero = {s: functions.ZERO for name in names for s in prepared.lowered.symbols[name].flat}
+    out = np.empty(array.shape, dtype=object)
+    out.reshape(-1)[:] = [e.subs(zero) for e in array.flat]
+    return out
 
 
 def prepare(program: Program, request: Request) -> Prepared:
@@ -97,7 +116,7 @@ def prepare(program: Program, request: Request) -> Prepared:
     outputs, targets = resolve_names(program, request)
     if not targets:
         raise GradcliError("the program declares no variable ('var NAME') to differentiate by")
-    lowered = lower(program, request.stop, limits)
+    lowered = lower(program, request.stop, limits, intermediates(program, targets))
     weights = {}
     for name in outputs:
         literal = request.grad_ys.get(name)
@@ -108,6 +127,10 @@ def prepare(program: Program, request: Request) -> Prepared:
         if name not in outputs:
             raise GradcliError(f"--grad-ys {name}: '{name}' is not an output; outputs: {', '.join(outputs)}")
     values, float_names = _values(program, lowered, request.at)
+    for name in intermediates(program, targets):  # zero perturbations: the derivative at h's value
+        values.update((symbol, 0) for symbol in lowered.symbols[name].flat)
+        if set(numbers.leaves([lowered.ir.node(name)])) & float_names:
+            float_names |= {name}
     reasons = disconnection_reasons(program, outputs, targets, request.stop)
     return Prepared(program, lowered, outputs, targets, weights, values, float_names, reasons, request)
 
@@ -381,6 +404,7 @@ def gradient(program: Program, request: Request) -> GradResult:
         if array is None:
             results.append(TargetResult(target, "disconnected", reason, shape, None, None, None, ()))
             continue
+        array = at_values(prepared, array)
         text, elided = symbolic(array, request.symbolic, request.limits.operations)
         value = _numbers(array, evaluator, target in prepared.float_names)
         missing = needs(prepared, [array]) if value is None else ()
@@ -412,6 +436,7 @@ def _matrix_result(
     float_cols: list[bool],
 ) -> MatrixResult:
     request = prepared.request
+    matrix = at_values(prepared, matrix)
     factored = distinct(matrix)
     text, elided = symbolic(matrix, request.symbolic, request.limits.operations, factored)
     evaluator = Evaluator(prepared.values, request.limits.bits)

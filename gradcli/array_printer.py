@@ -12,6 +12,7 @@ import numpy as np
 
 from gradcli import ops
 from gradcli.arrays import Node
+from gradcli.errors import GradcliError
 
 _LATEX_FUNCTIONS = {"sum": r"\operatorname{sum}"}
 
@@ -97,6 +98,15 @@ class ArrayPrinter:
                 return (text if shape != source.shape else self._wrap(source, least)), shape
         return self._wrap(node, least), node.shape
 
+    def _written_shape(self, left: Node, parent: Node, right: Node) -> tuple[int, ...]:
+        """The shape of the left operand's text (its source's, where its broadcast is left out)."""
+        if parent.op is ops.MATMUL or left.op is not ops.BROADCAST or id(left) in self.names:
+            return left.shape
+        if self._is_filled(left):
+            return left.shape
+        _, shape = self._expanded(left)
+        return shape if _broadcasts_to(shape, right.shape, parent.shape) else left.shape
+
     def _is_filled(self, node: Node) -> bool:
         return node.args[0].op is ops.LITERAL and node.args[0].shape == () and node.ndim > 0
 
@@ -119,6 +129,12 @@ class ArrayPrinter:
         if self.numpy and spelling.precedence == 0:  # a comparison: 1.0 or 0.0, as in the language
             left_text, right_text = self._wrap(left, ops.ADDITIVE), self._wrap(right, ops.ADDITIVE)
             return (f"(1.0 * ({left_text} {spelling.symbol} {right_text}))", ops.ATOM)
+        if node.op is ops.POWER and self.numpy and _exact_half(ops.scalar_value(right)):
+            root = f"np.sqrt({self._print(left)[0]})"  # an exact 1/2 is sqrt, as the element view takes it
+            return (root if ops.scalar_value(right) > 0 else f"(1.0 / {root})", ops.ATOM)
+        if node.op is ops.POWER and self.numpy:  # C's pow, as gradcli computes it
+            self.helpers["power_numpy"] = ops.power_numpy
+            return (f"power_numpy({self._print(left)[0]}, {self._print(right)[0]})", ops.ATOM)
         if node.op is ops.POWER:
             left_text, written = self._operand(left, node, right.shape, ops.POSTFIX)
             right_text, _ = self._operand(right, node, written, ops.UNARY)
@@ -178,15 +194,24 @@ class ArrayPrinter:
         name = spelling.latex if self.latex else spelling.name
         if self.numpy:
             name = spelling.numpy or self._numpy_name(node.op)
+            if not name.startswith("np.") and name not in self.helpers:  # a function of ops.py, copied
+                self.helpers[name] = getattr(ops, name, None) or node.op.numpy
         if self.latex:
             return (rf"{name}\left({', '.join(args)}\right)", ops.ATOM)
         return (f"{name}({', '.join(args)})", ops.ATOM)
 
     def _numpy_name(self, op: ops.Op) -> str:
-        """`np.sin` for a NumPy function; else the row's own float64 function, exported as a helper."""
+        """`np.sin` for a NumPy function; else the row's own float64 function, exported as a helper
+        (a row whose function is not a module-level one cannot be exported yet: a clear error)."""
         function = op.numpy
         if getattr(function, "__module__", "") == "numpy" or isinstance(function, np.ufunc):
             return f"np.{function.__name__}"
+        if op.source is not None:  # an element function: its row's NumPy text
+            params = ", ".join(op.source.params)
+            self.helpers[op.name] = f"def {op.name}({params}):\n    return {op.source.numpy}\n"
+            return op.name
+        if function.__name__ == "<lambda>" or "<locals>" in function.__qualname__:
+            raise GradcliError(f"export --lang numpy cannot write '{op.name}' yet; --lang c can")
         self.helpers[function.__name__] = function
         return function.__name__
 
@@ -199,9 +224,11 @@ class ArrayPrinter:
             text = number_text(value)
             if self.latex and isinstance(value, Fraction):
                 return (rf"\frac{{{value.numerator}}}{{{value.denominator}}}", ops.ATOM)
+            if isinstance(value, Fraction):  # -2/3 is a division: (-2/3) as an exponent
+                return (text, ops.MULTIPLICATIVE)
             if text.startswith("-"):
                 return (text, ops.UNARY)
-            return (text, ops.MULTIPLICATIVE if isinstance(value, Fraction) else ops.ATOM)
+            return (text, ops.ATOM)
         if rule == "name":
             return (self._name(node.param("name")), ops.ATOM)
         if rule == "transpose":
@@ -228,6 +255,19 @@ class ArrayPrinter:
             return (f"{zeros}.at[{_key_text(node.param('key'))}].add({self._print(u)[0]})", ops.POSTFIX)
         if rule == "eye":
             return (r"I" if self.latex else f"{'np.' * self.numpy}eye({node.param('n')})", ops.ATOM)
+        if rule == "intermediate":
+            return self._print(node.args[0])
+        if rule == "math_constant":
+            name = node.param("name")
+            if self.numpy:
+                return (f"np.{name}", ops.ATOM)
+            return (rf"\{name}" if self.latex and name == "pi" else name, ops.ATOM)
+        if rule == "einsum":
+            subscripts = ops.einsum_text(node.param("inputs"), node.param("output"))
+            operands = ", ".join(self._print(a)[0] for a in node.args)
+            if self.latex:
+                return (rf"\operatorname{{einsum}}\left(\text{{{subscripts}}}, {operands}\right)", ops.ATOM)
+            return (f'{"np." * self.numpy}einsum("{subscripts}", {operands})', ops.ATOM)
         if rule == "concatenate":
             items = ", ".join(self._print(a)[0] for a in node.args)
             return (f"{'np.' * self.numpy}concatenate([{items}], axis={node.param('axis')})", ops.ATOM)
@@ -245,6 +285,10 @@ class ArrayPrinter:
             return (f"{prefix}full({_shape(node.shape)}, {number_text(value)})", ops.ATOM)
         text, _ = self._expanded(node)
         return (f"{'np.' * self.numpy}broadcast_to({text}, {_shape(node.shape)})", ops.ATOM)
+
+
+def _exact_half(value) -> bool:
+    return isinstance(value, Fraction) and abs(value) == Fraction(1, 2)
 
 
 def _broadcasts_to(a, b, shape) -> bool:

@@ -113,7 +113,10 @@ class Op:
       compute it (the element form gives exact values and per-element formulas);
     - `vjp(g, out, *args, **params)` gives each argument's cotangent as nodes (None: no gradient);
     - `simplify(*args, **params)` may return an equal, simpler node instead of a new one;
-    - `spelling` says how the printers write it (see printing of programs)."""
+    - `spelling` says how the printers write it (see printing of programs);
+    - `exact_scalar` and `source` serve operations whose element form is an undefined SymEngine
+      function of their own name (ops.ELEMENT_FUNCTIONS): its exact value on Python numbers, and
+      its NumPy and C text for exported code."""
 
     name: str
     shape: Callable[..., Shape]
@@ -123,7 +126,8 @@ class Op:
     simplify: Callable | None = None
     spelling: object = None
     differentiable: bool = True  # False: a kink-free step (derivative 0) or a comparison
-    exact_scalar: Callable | None = None  # on Python numbers, exact for int and Fraction
+    exact_scalar: Callable | None = None  # on Python numbers, exact for int and Fraction (None: not exact)
+    source: object = None  # how exported code computes one element (ops.Source), for element functions
     doc: str = ""
     _cache: weakref.WeakValueDictionary = field(default_factory=weakref.WeakValueDictionary, repr=False)
 

@@ -6,12 +6,13 @@ under its name, so printers can write results over the program's own names.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
-from gradcli import elements, functions, ops
+from gradcli import ad, catalogue, elements, functions, ops
 from gradcli.arrays import MAX_DIMENSIONS, Node, ShapeError, postorder
 from gradcli.errors import GradcliError, LimitError, Span
 from gradcli.model import (
@@ -26,9 +27,11 @@ from gradcli.model import (
     Num,
     Program,
     Slice,
+    Str,
     Transpose,
     TupleExpr,
     Unary,
+    walk,
 )
 
 
@@ -50,22 +53,31 @@ class ArrayProgram:
 _RECENT: list[tuple[tuple, ArrayProgram]] = []  # the last few builds: one command builds once
 
 
-def build(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = None) -> ArrayProgram:
-    """Lower every declaration and definition. Raises GradcliError (located) on a shape error, an
-    exact constant too large for the limits, or a constant that is undefined (1/0, log(0))."""
-    key = (program, tuple(stop), limits or Limits())
+def build(
+    program: Program,
+    stop: tuple[str, ...] = (),
+    limits: Limits | None = None,
+    intermediates: tuple[str, ...] = (),
+) -> ArrayProgram:
+    """Lower every declaration and definition; each defined name in `intermediates` (a gradient
+    target, --wrt) becomes a perturbed ops.INTERMEDIATE node. Raises GradcliError (located) on a
+    shape error, an exact constant too large for the limits, or a constant that is undefined."""
+    key = (program, tuple(stop), limits or Limits(), tuple(intermediates))
     for known, built in _RECENT:
         if known == key:
             return built
-    built = _build(program, tuple(stop), limits or Limits())
+    built = _build(program, tuple(stop), limits or Limits(), tuple(intermediates))
     _RECENT[:] = [(key, built), *_RECENT[:3]]
     return built
 
 
-def _build(program: Program, stop: tuple[str, ...], limits: Limits) -> ArrayProgram:
+def _build(
+    program: Program, stop: tuple[str, ...], limits: Limits, intermediates: tuple[str, ...]
+) -> ArrayProgram:
     nodes: dict[str, Node] = {}
     names: dict[int, str] = {}
     defined: dict[str, Node] = {}
+    targets = set(intermediates) | _grad_targets(program)
     try:
         for decl in program.declarations:
             if len(decl.shape) > MAX_DIMENSIONS:
@@ -82,6 +94,10 @@ def _build(program: Program, stop: tuple[str, ...], limits: Limits) -> ArrayProg
             node = lowering.expr(definition.expr)
             names.setdefault(id(node), definition.name)
             defined[definition.name] = node
+            if definition.name in targets:  # its own node: only the uses of the name count
+                perturbed = definition.name in intermediates
+                node = ops.INTERMEDIATE(node, name=definition.name, perturbed=perturbed)
+                names.setdefault(id(node), definition.name)
             if definition.name in stop:
                 node = ops.STOP(node)
                 names.setdefault(id(node), definition.name)
@@ -89,6 +105,16 @@ def _build(program: Program, stop: tuple[str, ...], limits: Limits) -> ArrayProg
     except GradcliError as error:
         raise error.located(program.source, program.filename) from None
     return ArrayProgram(program, nodes, names, defined, lowering.spans)
+
+
+def _grad_targets(program: Program) -> set[str]:
+    """The names x of every grad(y, x) in the program."""
+    return {
+        node.args[1].id
+        for definition in program.definitions
+        for node, _ in walk(definition.expr)
+        if isinstance(node, Call) and node.function == "grad" and isinstance(node.args[1], Name)
+    }
 
 
 _BINARY = {"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "**": ops.power}
@@ -117,7 +143,9 @@ class _Lowering:
             if isinstance(node, Num):
                 return ops.literal(node.value)
             if isinstance(node, Name):
-                return self.nodes[node.id]
+                return self.nodes[node.id] if node.id in self.nodes else _builtin_name(node)
+            if isinstance(node, Str):
+                raise GradcliError('a string goes only first in einsum("ij,jk->ik", a, b)', node.span)
             if isinstance(node, ListExpr):
                 return self._list(node)
             if isinstance(node, Unary):
@@ -163,55 +191,91 @@ class _Lowering:
         return ops.stack(items)
 
     def _call(self, node: Call) -> Node:
-        name = node.function
+        name = catalogue.ALIASES.get(node.function, node.function)
         keywords = {k: (value, span) for k, value, span in node.keywords}
-        if name in ("zeros", "ones"):
-            return ops.full_like(_shape_constant(node.args[0]), int(name == "ones"))
-        if name == "eye":
-            (n,) = _shape_constant(node.args[0])
-            return ops.EYE(n=n)
-        if name == "full":
-            return ops.broadcast_to(self.expr(node.args[1]), _shape_constant(node.args[0]))
-        if name in ("concatenate", "stack"):
-            return self._join(node, keywords)
-        args = [self.expr(a) for a in node.args[:1]] + [
-            self.expr(a) for a in node.args[1:] if name not in ("reshape", "broadcast_to", "transpose")
-        ]
-        if name in ops.UNARY_FUNCTIONS:
-            return ops.UNARY_FUNCTIONS[name](args[0])
-        if name == "square":
-            return args[0] ** 2
-        if name == "pow":
-            return args[0] ** args[1]
-        if name == "maximum":
-            return ops.MAXIMUM(*args)
-        if name == "minimum":
-            return ops.MINIMUM(*args)
-        if name == "where":
-            return ops.where(*args)
-        if name in ("sum", "mean"):
-            return self._reduction(node, args[0], keywords)
-        if name == "matmul":
-            return ops.matmul(*args)
-        if name == "dot":
-            return ops.dot(*args)
-        if name == "transpose":
-            axes = (
-                keywords["axes"][0] if "axes" in keywords else (node.args[1] if len(node.args) > 1 else None)
+        special = _SPECIAL_CALLS.get(name)
+        if special is not None:
+            return special(self, node, keywords)
+        if name in catalogue.UNARY_ROWS:
+            return catalogue.UNARY_ROWS[name](self.expr(node.args[0]))
+        if name in catalogue.ELEMENTWISE:
+            args = [self.expr(a) for a in node.args]
+            named = {key: self.expr(value) for key, (value, _) in keywords.items()}
+            return catalogue.ELEMENTWISE[name](*args, **named)
+        if name in catalogue.REDUCTIONS:
+            return self._reduction(node, name, keywords)
+        if name in catalogue.ALONG_AXIS:
+            x = self.expr(node.args[0])
+            axis = self._axis(node, keywords, x, default=-1 if name.endswith("softmax") else None)
+            return catalogue.ALONG_AXIS[name](x, axis)
+        raise GradcliError(f"'{node.function}' is not implemented", node.span)
+
+    def _filled(self, node: Call, keywords) -> Node:
+        return ops.full_like(_shape_constant(node.args[0]), int(node.function == "ones"))
+
+    def _eye(self, node: Call, keywords) -> Node:
+        (n,) = _shape_constant(node.args[0])
+        return ops.EYE(n=n)
+
+    def _full(self, node: Call, keywords) -> Node:
+        return ops.broadcast_to(self.expr(node.args[1]), _shape_constant(node.args[0]))
+
+    def _transpose(self, node: Call, keywords) -> Node:
+        axes = keywords["axes"][0] if "axes" in keywords else (node.args[1] if len(node.args) > 1 else None)
+        return ops.transpose(self.expr(node.args[0]), None if axes is None else _ints(axes))
+
+    def _reshape(self, node: Call, keywords) -> Node:
+        x = self.expr(node.args[0])
+        return ops.reshape(x, _reshape_target(x, _shape_constant(node.args[1])))
+
+    def _broadcast_to(self, node: Call, keywords) -> Node:
+        x = self.expr(node.args[0])
+        shape = _shape_constant(node.args[1])
+        try:
+            fits = np.broadcast_shapes(x.shape, shape) == shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ShapeError(f"cannot broadcast shape {list(x.shape)} to {list(shape)}")
+        return ops.broadcast_to(x, shape)
+
+    def _norm(self, node: Call, keywords) -> Node:
+        x = self.expr(node.args[0])
+        order = self._static(node, keywords, "ord", 1)
+        order = None if order is None else _static_number(*order)
+        axis = self._axis(node, keywords, x, default=None, position=2)
+        keepdims = bool(_integer_constant(*keywords["keepdims"])) if "keepdims" in keywords else False
+        return catalogue.norm(x, order, axis, keepdims)
+
+    def _einsum(self, node: Call, keywords) -> Node:
+        subscripts = node.args[0]
+        if not isinstance(subscripts, Str):
+            raise GradcliError(
+                'einsum takes its subscripts first, as a string: einsum("ij,jk->ik", a, b)', node.span
             )
-            return ops.transpose(args[0], None if axes is None else _ints(axes))
-        if name == "reshape":
-            return ops.reshape(args[0], _reshape_target(args[0], _shape_constant(node.args[1])))
-        if name == "broadcast_to":
-            shape = _shape_constant(node.args[1])
-            try:
-                np.broadcast_shapes(args[0].shape, shape)
-            except ValueError:
-                raise ShapeError(f"cannot broadcast shape {list(args[0].shape)} to {list(shape)}") from None
-            if np.broadcast_shapes(args[0].shape, shape) != shape:
-                raise ShapeError(f"cannot broadcast shape {list(args[0].shape)} to {list(shape)}")
-            return ops.broadcast_to(args[0], shape)
-        raise GradcliError(f"'{name}' is not implemented", node.span)
+        operands = [self.expr(a) for a in node.args[1:]]
+        try:
+            return catalogue.einsum(subscripts.value, *operands)
+        except ShapeError as error:
+            error.span = subscripts.span
+            raise
+
+    def _grad(self, node: Call, keywords) -> Node:
+        """grad(y, x): the gradient of sum(y) with respect to x (a variable or a defined name), as
+        nodes of this program, so later definitions use it and it is differentiated again."""
+        y = self.expr(node.args[0])
+        target = node.args[1]
+        if not isinstance(target, Name) or target.id not in self.nodes:
+            raise GradcliError("grad(y, x) takes a variable or a defined name as x", target.span)
+        x = self.nodes[target.id]
+        if x.op is ops.CONSTANT:
+            raise GradcliError(
+                f"'{target.id}' is a constant, so no gradient is taken with respect to it; "
+                "declare it with 'var'",
+                target.span,
+            )
+        (gradient,) = ad.vjp([(y, ops.full_like(y, 1))], [x])
+        return gradient if gradient is not None else ops.zeros(x.shape)
 
     def _join(self, node: Call, keywords) -> Node:
         sequence = node.args[0]
@@ -227,24 +291,41 @@ class _Lowering:
             axis = ops.normalize_axes(axis, max(items[0].ndim, 1))[0]
         return ops.CONCATENATE(*items, axis=axis)
 
-    def _reduction(self, node: Call, x: Node, keywords) -> Node:
-        axis = None
-        if "axis" in keywords:
-            value, span = keywords["axis"]
-            axis = _ints(value) if isinstance(value, TupleExpr) else _integer_constant(value, span)
-            for item in axis if isinstance(axis, tuple) else (axis,):
-                if x.ndim == 0 or not -x.ndim <= item < x.ndim:
-                    raise GradcliError(
-                        f"axis {item} is out of range for an operand of shape {list(x.shape)}", span
-                    )
+    def _reduction(self, node: Call, name: str, keywords) -> Node:
+        x = self.expr(node.args[0])
+        axis = self._axis(node, keywords, x, default=None)
         keepdims = bool(_integer_constant(*keywords["keepdims"])) if "keepdims" in keywords else False
-        total = ops.sum_(x, axis, keepdims)
-        if node.function == "sum":
-            return total
-        count = x.size // max(total.size, 1) if x.size else 0
-        if count == 0:
-            raise GradcliError("mean of an empty array", node.span)
-        return total / count
+        if "ddof" in keywords:
+            ddof = _integer_constant(*keywords["ddof"], "ddof is an integer, e.g. ddof=1")
+            return catalogue.REDUCTIONS[name](x, axis, keepdims, ddof)
+        return catalogue.REDUCTIONS[name](x, axis, keepdims)
+
+    @staticmethod
+    def _static(node: Call, keywords, keyword: str, position: int):
+        """A static argument, given by keyword or at a position: (expression, place) or None."""
+        if keyword in keywords:
+            return keywords[keyword]
+        if len(node.args) > position:
+            return node.args[position], node.args[position].span
+        return None
+
+    def _axis(self, node: Call, keywords, x: Node, default, position: int = 1):
+        """axis=K, axis=(K, L) or axis=None (or the argument at `position`), checked against x."""
+        given = self._static(node, keywords, "axis", position)
+        if given is None:
+            return default
+        value, span = given
+        if isinstance(value, Name) and value.id == "None":
+            return None
+        axis = _ints(value) if isinstance(value, TupleExpr) else _integer_constant(value, span)
+        for item in axis if isinstance(axis, tuple) else (axis,):
+            if x.ndim == 0 or not -x.ndim <= item < x.ndim:
+                if node.function == "expand_dims":
+                    continue  # counts axes of the result
+                raise GradcliError(
+                    f"axis {item} is out of range for an operand of shape {list(x.shape)}", span
+                )
+        return axis
 
     def _index(self, node: Index) -> Node:
         base = self.expr(node.base)
@@ -286,6 +367,44 @@ class _Lowering:
                 key.append(item % size)
             axis += 1
         return tuple(key)
+
+
+_SPECIAL_CALLS = {
+    "zeros": _Lowering._filled,
+    "ones": _Lowering._filled,
+    "eye": _Lowering._eye,
+    "full": _Lowering._full,
+    "concatenate": _Lowering._join,
+    "stack": _Lowering._join,
+    "transpose": _Lowering._transpose,
+    "reshape": _Lowering._reshape,
+    "broadcast_to": _Lowering._broadcast_to,
+    "norm": _Lowering._norm,
+    "einsum": _Lowering._einsum,
+    "grad": _Lowering._grad,
+}
+
+
+def _builtin_name(node: Name) -> Node:
+    """pi and e (exact symbols) and inf, where the program does not declare or define the name."""
+    if node.id in ops.MATH_CONSTANTS:
+        return ops.math_constant(node.id)
+    if node.id == "inf":
+        return ops.literal(math.inf)
+    raise GradcliError(f"'{node.id}' stands only for an axis (axis=None) or a new axis (x[None])", node.span)
+
+
+def _static_number(node: Expr, span: Span):
+    """A number written in the program (ord=2, ord=-1, ord=inf, ord=-inf)."""
+    negative = isinstance(node, Unary) and node.op == "-"
+    inner = node.operand if negative else node
+    if isinstance(inner, Num):
+        value = inner.value
+    elif isinstance(inner, Name) and inner.id == "inf":
+        value = math.inf
+    else:
+        raise GradcliError("this is a number written in the program, e.g. ord=1 or ord=inf", span)
+    return -value if negative else value
 
 
 def _shape_constant(node: Expr) -> tuple[int, ...]:

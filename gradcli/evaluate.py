@@ -110,8 +110,9 @@ def _pow(base, exponent, max_bits: int):
         root = _exact_sqrt(Fraction(base))
         if root is not None:
             return _pow(root, exponent.numerator, max_bits)
-    if isinstance(exponent, Fraction) and exponent.denominator == 2:  # through the square root
-        return float_power(np.sqrt(_float(base)), _float(exponent.numerator))
+    if isinstance(exponent, Fraction) and abs(exponent) == Fraction(1, 2):  # sqrt and its reciprocal
+        root = np.sqrt(_float(base))  # sqrt(-0.0) is -0.0 and 1/sqrt(-0.0) is -inf, as in NumPy
+        return root if exponent > 0 else 1.0 / root
     return float_power(_float(base), _float(exponent))
 
 
@@ -120,18 +121,6 @@ def float_power(base, exponent) -> np.float64:
     takes sqrt for an exponent of 0.5, which is nan at -inf where pow gives inf; of one-element
     arrays it does not)."""
     return np.power(np.array([base], dtype=np.float64), np.array([exponent], dtype=np.float64))[0]
-
-
-def real_power(base, exponent):
-    """pow on arrays, except that a half-integer power is taken through the square root, as the
-    program wrote it (SymEngine writes 1/sqrt(x) as x**(-1/2)): (-0.0)**(-1/2) is -inf like
-    1/sqrt(-0.0), and (-inf)**(-3/2) is nan like 1/sqrt(-inf)**3."""
-    with np.errstate(all="ignore"):
-        doubled = np.multiply(exponent, 2.0)
-        half = np.isfinite(doubled) & (doubled == np.round(doubled)) & (np.mod(doubled, 2.0) == 1.0)
-        if not np.any(half):
-            return np.power(base, exponent)
-        return np.where(half, np.power(np.sqrt(base), doubled), np.power(base, exponent))
 
 
 
@@ -200,8 +189,10 @@ def _function(name: str, args):
     if name in ops.ELEMENT_FUNCTIONS:
         operation = ops.ELEMENT_FUNCTIONS[name]
         if all(_exact(a) for a in args):
-            return operation.exact_scalar(*args)
-        return operation.numpy(*(_float(a) for a in args))[()]
+            exact = operation.exact_scalar(*args)
+            if exact is not None:
+                return exact
+        return np.asarray(operation.numpy(*(_float(a) for a in args)))[()]
     if name in _DIRECT_FUNCTIONS:
         return _DIRECT_FUNCTIONS[name](*args)
     (x,) = args
@@ -442,7 +433,7 @@ def _product(*args):
 
 
 _VECTOR_OPERATIONS = {
-    **_VECTOR_FUNCTIONS, "add": _sum, "mul": _product, "pow": real_power, "exp": np.exp,
+    **_VECTOR_FUNCTIONS, "add": _sum, "mul": _product, "pow": np.power, "exp": np.exp,
     **{name: operation.numpy for name, operation in ops.ELEMENT_FUNCTIONS.items()},
 }  # fmt: skip
 

@@ -1,8 +1,9 @@
-"""Code export: a self-contained NumPy module or C function computing L and the gradients.
+"""Code export in C: a self-contained function computing L and the gradients, per element.
 
-The expression graph is already common-subexpression form: every node used more than once becomes
+(`export --lang numpy` writes whole-array code from the array program: numpy_export.py.) The
+per-element expression graph is already common-subexpression form: every node used more than once becomes
 a temporary, every other node is written inline into its single user. Each statement's right-hand
-side is printed by SymPy's code printers (NumPyPrinter, C99CodePrinter) from unevaluated SymPy
+side is printed by SymPy's C99CodePrinter from unevaluated SymPy
 trees that mirror gradcli's own, so the code computes what gradcli computes: constants are folded
 to float64 by gradcli's evaluator, sqrt and its reciprocal are kept for exact exponents of 1/2 and
 -1/2, every other power is the float power, and sums are printed in their order (no sorting, so
@@ -18,11 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import symengine as se
 
-from gradcli import api, functions
+from gradcli import api, functions, ops
 from gradcli.differentiate import postorder
 from gradcli.evaluate import Evaluator, to_float
 from gradcli.lower import labels, size
 from gradcli.model import Program, Request
+from gradcli.objects import tensor
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class Plan:
     gradients: dict[str, np.ndarray | None]  # target -> array of SymPy expressions, None: disconnected
     reasons: dict[str, str | None]
     element_names: dict[str, str]  # element label -> generated variable name
+    element_functions: list[str]  # the operations of ops.ELEMENT_FUNCTIONS the code calls
+    shapes: dict[str, tuple[int, ...]]  # each target's shape
 
 
 _SYMPY_FUNCTIONS = {"sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "log"}
@@ -49,8 +53,10 @@ def plan(program: Program, request: Request) -> Plan:
     import sympy as sp
 
     prepared = api.prepare(program, request)
-    gradients = api.gradient_arrays(prepared)
-    loss = api.loss_expression(prepared)
+    gradients = {
+        t: None if a is None else api.at_values(prepared, a) for t, a in api.gradient_arrays(prepared).items()
+    }
+    loss = api.at_values(prepared, tensor(api.loss_expression(prepared)))[()]
     roots = [loss] + [e for a in gradients.values() if a is not None for e in a.flat]
     order = postorder(roots)
     inputs, element_names, form = [], {}, {}
@@ -107,7 +113,11 @@ def plan(program: Program, request: Request) -> Plan:
     sympy_gradients = {
         t: None if a is None else np.vectorize(form.get, otypes=[object])(a) for t, a in gradients.items()
     }
-    return Plan(inputs, statements, form[loss], sympy_gradients, prepared.reasons, element_names)
+    used = sorted({functions.kind(n) for n in order} & set(ops.ELEMENT_FUNCTIONS))
+    shapes = {t: prepared.lowered.shape(t) for t in prepared.targets}
+    return Plan(
+        inputs, statements, form[loss], sympy_gradients, prepared.reasons, element_names, used, shapes
+    )
 
 
 def _float_constant(value: float):
@@ -145,6 +155,13 @@ def _sympy_operation(operation: str, node, args):
         return sp.Abs(args[0], evaluate=False)
     if operation in _SYMPY_FUNCTIONS:
         return getattr(sp, operation)(*args, evaluate=False)
+    row = ops.ELEMENT_FUNCTIONS.get(operation)
+    if row is not None and row.source is not None and len(args) > len(row.source.params):
+        function = sp.Function(operation)  # an n-ary element function (logaddexp, amax) in pairs
+        folded = args[-1]
+        for arg in reversed(args[:-1]):
+            folded = function(arg, folded)
+        return folded
     return sp.Function(operation)(*args)
 
 
@@ -174,109 +191,14 @@ def _python_literal(value) -> str:
     return repr(number) if math.isfinite(number) else f'float("{number}")'
 
 
-# ---- NumPy -----------------------------------------------------------------------------------------
-
-# gradcli's own functions, as evaluate.py computes them on float64 (tests/test_paths.py checks that
-# every path agrees); each returns a NumPy scalar, never a 0-d array, so `**` stays C's pow.
-_NUMPY_HELPERS = """
-def _positive(x, value):
-    return numpy.where(x > 0, value, numpy.where(numpy.isnan(x), x, 0.0))[()]
-
-
-def _where_positive(x):
-    return numpy.where(x > 0, x, 1.0)
-
-
-def relu(x):
-    return _positive(x, x)
-
-
-def step(x):
-    return _positive(x, 1.0)
-
-
-def sgn(x):
-    return numpy.sign(x)
-
-
-def sigmoid(x):
-    z = numpy.exp(-numpy.abs(x))
-    return numpy.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))[()]
-
-
-def softplus(x):
-    return numpy.logaddexp(0.0, x)
-
-
-def maximum(a, b):
-    return numpy.where(numpy.isnan(a) | numpy.isnan(b), numpy.nan, numpy.where(a >= b, a, b))[()]
-
-
-def minimum(a, b):
-    return numpy.where(numpy.isnan(a) | numpy.isnan(b), numpy.nan, numpy.where(a <= b, a, b))[()]
-"""
-
-
-def _numpy_printer():
-    from sympy.printing.numpy import NumPyPrinter
-
-    names = {INFINITY: "numpy.inf", NOT_A_NUMBER: "numpy.nan"}
-    return _printer(NumPyPrinter)(names, {"allow_unknown_functions": True, "fully_qualified_modules": True})
-
-
-def numpy_module(program: Program, request: Request) -> str:
-    """A Python module with `evaluate(**variables) -> (L, {target: gradient})`, needing only NumPy."""
-    built = plan(program, request)
-    printer = _numpy_printer()
-    defaults = {name: value for name, _, value in built.inputs if value is not None}
-    shapes = {name: list(shape) for name, shape, _ in built.inputs}
-    disconnected = {t: r for t, r in built.reasons.items() if r}
-    lines = [
-        '"""L and its gradients for the program in SOURCE, exported by gradcli. Needs only NumPy.',
-        "",
-        "evaluate(**variables) takes each variable and constant by name (an array or a number;",
-        "declared values are the defaults) and returns (L, {target: gradient array}); a target no",
-        "gradient reaches (disconnected) maps to None; DISCONNECTED says why.",
-        '"""',
-        "",
-        "import numpy",
-        _NUMPY_HELPERS,
-        f"SOURCE = {program.filename!r}",
-        f"SHAPES = {shapes!r}",
-        "DEFAULTS = {" + ", ".join(f"{k!r}: {_python_literal(v)}" for k, v in defaults.items()) + "}",
-        f"DISCONNECTED = {disconnected!r}",
-        "",
-        "",
-        "def evaluate(**variables):",
-        "    unknown = set(variables) - set(SHAPES)",
-        "    if unknown:",
-        '        raise TypeError(f"unknown variables: {sorted(unknown)}")',
-        "    values = {**DEFAULTS, **variables}",
-        "    missing = set(SHAPES) - set(values)",
-        "    if missing:",
-        '        raise TypeError(f"missing values for: {sorted(missing)}")',
-        "    arrays = {}",
-        "    for name, shape in SHAPES.items():",
-        "        arrays[name] = numpy.asarray(values[name], dtype=numpy.float64)",
-        "        if arrays[name].shape != tuple(shape):",
-        '            raise ValueError(f"{name} has shape {arrays[name].shape}, expected {tuple(shape)}")',
-    ]
-    for name, shape, _ in built.inputs:
-        for index, label in zip(np.ndindex(*shape), labels(name, shape)):
-            lines.append(f"    {built.element_names[label]} = arrays[{name!r}][{tuple(index)!r}]  # {label}")
-    for temporary, expr in built.statements:
-        lines.append(f"    {temporary} = {printer.doprint(expr)}")
-    lines.append(f"    L = {printer.doprint(built.loss)}")
-    lines.append("    gradients = {}")
-    for target, array in built.gradients.items():
-        if array is None:
-            lines.append(f"    gradients[{target!r}] = None  # disconnected: see DISCONNECTED")
-            continue
-        entries = ", ".join(printer.doprint(e) for e in array.flat)
-        shape = array.shape
-        lines.append(f"    gradients[{target!r}] = numpy.array([{entries}], dtype=float).reshape({shape!r})")
-    lines.append("    return L, gradients")
-    return "\n".join(lines) + "\n"
+def _helpers(names: list[str]) -> str:
+    """The element functions the C code calls, each from its row's source text."""
+    out = []
+    for name in names:
+        source = ops.ELEMENT_FUNCTIONS[name].source
+        params = ", ".join(f"double {p}" for p in source.params)
+        out.append(f"static double gradcli_{name}({params}) {{ return {source.c}; }}\n")
+    return "".join(out)
 
 
 # ---- C -------------------------------------------------------------------------------------------
@@ -301,7 +223,7 @@ _C_FUNCTIONS = {
 }
 
 
-def _c_printer():
+def _c_printer(element_functions=()):
     import sympy as sp
     from sympy.printing.c import C99CodePrinter
 
@@ -316,7 +238,8 @@ def _c_printer():
                 return f"(1.0/sqrt({base}))"
             return f"pow({base}, {exponent})"
 
-    return Printer({INFINITY: "INFINITY", NOT_A_NUMBER: "NAN"}, {"user_functions": _C_FUNCTIONS})
+    functions_in_c = {**_C_FUNCTIONS, **{name: f"gradcli_{name}" for name in element_functions}}
+    return Printer({INFINITY: "INFINITY", NOT_A_NUMBER: "NAN"}, {"user_functions": functions_in_c})
 
 
 def _c_double(value) -> str:
@@ -344,7 +267,7 @@ def _c_comment_text(text: str) -> str:
 def c_source(program: Program, request: Request) -> str:
     """C99: `void gradcli_eval(const double *in, double *out)`; the layout is in the header comment."""
     built = plan(program, request)
-    printer = _c_printer()
+    printer = _c_printer(built.element_functions)
     layout, reads, position = [], [], 0
     for name, shape, value in built.inputs:
         if value is not None and program.declaration(name).constant:
@@ -388,7 +311,8 @@ def c_source(program: Program, request: Request) -> str:
         *outputs,
         " */",
     ]
-    lines = header + [_C_HELPERS, "void gradcli_eval(const double *in, double *out)", "{"]
+    helpers = _C_HELPERS + _helpers(built.element_functions)
+    lines = header + [helpers, "void gradcli_eval(const double *in, double *out)", "{"]
     lines += reads
     lines += [f"    const double {t} = {printer.doprint(e)};" for t, e in built.statements]
     lines.append(f"    out[0] = {printer.doprint(built.loss)};")

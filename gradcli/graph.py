@@ -28,10 +28,12 @@ class Edge:
 def edges(program: Program, stop: tuple[str, ...] = ()) -> list[Edge]:
     """One edge per (used name, definition); open if any use lies outside every stop(...)."""
     result = []
+    bound = {d.name for d in program.declarations} | {d.name for d in program.definitions}
     for definition in program.definitions:
         uses: dict[str, list] = {}
         for node, stop_call in names_in(definition.expr):
-            uses.setdefault(node.id, []).append(stop_call)
+            if node.id in bound:  # not pi, e, inf: constants of the language
+                uses.setdefault(node.id, []).append(stop_call)
         for source, stops in uses.items():
             if definition.name in stop:
                 blockers = (f"--stop {definition.name}",)

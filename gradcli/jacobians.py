@@ -38,10 +38,10 @@ def jacobian(node: Node, x: Node) -> Node | None:
 
 
 def _column(u: Node) -> Node:
-    """u ready to scale the rows of a Jacobian: u[:, None] for a vector, u itself for a scalar."""
+    """u ready to scale the rows of a Jacobian: u[..., None] for an array, u itself for a scalar."""
     if u.ndim == 0:
         return u
-    return ops.BROADCAST(u, shape=(u.shape[0], 1), dims=(0,))
+    return ops.BROADCAST(u, shape=(*u.shape, 1), dims=tuple(range(u.ndim)))
 
 
 def _plus(a: Node | None, b: Node | None) -> Node | None:
@@ -74,6 +74,8 @@ def _rule(u: Node, x: Node, forms: dict, reached: set) -> Node | None:
     op = u.op
     if op is ops.STOP or not op.differentiable:
         return None
+    if op is ops.INTERMEDIATE:
+        return j[0]
     if op in _LINEAR:
         parts = [j[0], None if j[1] is None else (j[1] if op is ops.ADD else -j[1])]
         return _broadcast_rows(_plus(*parts), u)
@@ -106,7 +108,7 @@ def _rule(u: Node, x: Node, forms: dict, reached: set) -> Node | None:
                   j[2] if j[2] is not None else ops.zeros(u.shape + (n,))]  # fmt: skip
         return ops.where(_column(c), *picked)
     varying = [a for a, form in zip(args, j) if form is not None]
-    if isinstance(op.spelling, (ops.Infix, ops.Function)) and all(a.shape == u.shape for a in varying):
+    if op in ops.ELEMENTWISE and all(a.shape == u.shape for a in varying):
         total = None  # element-wise: the table's local derivatives
         for index, form in enumerate(j):
             if form is not None:

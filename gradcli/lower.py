@@ -10,12 +10,13 @@ Only this view is bounded by the `elements` limit, which is checked from the sha
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import symengine as se
 
-from gradcli import elements, functions, ops
+from gradcli import elements, functions, objects, ops
 from gradcli.arrays import MAX_DIMENSIONS, postorder
 from gradcli.build import ArrayProgram, build
 from gradcli.errors import GradcliError, LimitError, Span
@@ -47,9 +48,7 @@ class Lowered:
         return elements.evaluate(nodes, self.symbols, self.memo)
 
 
-def label(name: str, index: tuple[int, ...]) -> str:
-    """The element label of SPEC: `x`, `x[2]`, `x[0,1]`."""
-    return name if not index else f"{name}[{','.join(map(str, index))}]"
+label = objects.label
 
 
 def labels(name: str, shape: tuple[int, ...]) -> list[str]:
@@ -73,10 +72,7 @@ def distinct(array: np.ndarray) -> tuple[list, np.ndarray]:
 
 
 def element_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
-    out = np.empty(shape, dtype=object)
-    for idx in itertools.product(*(range(d) for d in shape)):
-        out[idx] = se.Symbol(label(name, idx))
-    return out
+    return objects.symbols(name, shape)
 
 
 def scalar(value) -> se.Number:
@@ -88,30 +84,30 @@ def scalar(value) -> se.Number:
     return se.Rational(value.numerator, value.denominator)
 
 
-def lower(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = None) -> Lowered:
-    """The element view of every declaration and definition. Raises GradcliError on a shape error
-    or a limit, before any element is built."""
+def lower(
+    program: Program,
+    stop: tuple[str, ...] = (),
+    limits: Limits | None = None,
+    intermediates: tuple[str, ...] = (),
+) -> Lowered:
+    """The element view of every declaration and definition. Defined names in `intermediates`
+    (gradient targets) get symbols too: zero perturbations of their values (ops.INTERMEDIATE).
+    Raises GradcliError on a shape error or a limit, before any element is built."""
     limits = limits or Limits()
-    arrays = build(program, stop, limits)
+    arrays = build(program, stop, limits, intermediates)
     try:
         for decl in program.declarations:
             check_size(decl.shape, decl.span, f"'{decl.name}'", limits)
         for node in postorder(list(arrays.nodes.values())):
             span = arrays.spans.get(id(node))
             check_size(node.shape, span, "this expression", limits)
-            if node.op is ops.MATMUL:
-                a, b = node.args
-                inner = a.shape[-1]
-                size = int(np.prod(node.shape, dtype=object)) * inner
-                if size > PRODUCT_FACTOR * limits.elements:
-                    raise LimitError(
-                        f"this matmul needs {size} products, more than the limit of "
-                        f"{PRODUCT_FACTOR * limits.elements} ({PRODUCT_FACTOR} x --limit elements=N)",
-                        span,
-                    )
+            obstacle = per_element_obstacle(node, limits)
+            if obstacle is not None:
+                raise LimitError(obstacle, span)
     except GradcliError as error:
         raise error.located(program.source, program.filename) from None
     symbols = {d.name: element_symbols(d.name, d.shape) for d in program.declarations}
+    symbols.update({name: element_symbols(name, arrays.node(name).shape) for name in intermediates})
     memo: dict = {}
     names = list(arrays.nodes)
     with np.errstate(all="ignore"):
@@ -122,6 +118,50 @@ def lower(program: Program, stop: tuple[str, ...] = (), limits: Limits | None = 
 def size(shape: tuple[int, ...]) -> int:
     """The number of elements of a shape, as an exact Python int (no overflow)."""
     return int(np.prod(shape, dtype=object)) if shape else 1
+
+
+MATRIX_FUNCTIONS = (ops.DET, ops.LOGDET, ops.INV, ops.SOLVE)
+
+
+def per_element_obstacle(node, limits: Limits) -> str | None:
+    """Why this node is too large for the element view beyond its size (None: it is not): the
+    products of a matmul or an einsum, or a symbolic matrix function of a large matrix."""
+    if node.op is ops.MATMUL or node.op is ops.EINSUM:
+        size = _products(node)
+        if size > PRODUCT_FACTOR * limits.elements:
+            return (
+                f"this {node.op.name} needs {size} products, more than the limit of "
+                f"{PRODUCT_FACTOR * limits.elements} ({PRODUCT_FACTOR} x --limit elements=N)"
+            )
+    if node.op is ops.CUMSUM:
+        length = node.shape[node.param("axis")]
+        terms = node.size // max(length, 1) * length * (length + 1) // 2
+        if terms > PRODUCT_FACTOR * limits.elements:
+            limit = PRODUCT_FACTOR * limits.elements
+            return f"this cumsum has {terms} terms per element, more than the limit of {limit}"
+    if node.op in MATRIX_FUNCTIONS:
+        side = node.args[0].shape[-1]
+        if side > ops.MATRIX_ELEMENT_SIDE:
+            return (
+                f"{node.op.name} of a {side}x{side} matrix is expanded per element (exact values, formulas, "
+                f"higher orders) only up to {ops.MATRIX_ELEMENT_SIDE}x{ops.MATRIX_ELEMENT_SIDE}"
+            )
+        matrices = node.args[0].size // max(side * side, 1)
+        work = matrices * math.comb(2 * side, side) * side  # the minors of every matrix of the stack
+        if work > limits.elements:
+            return f"{node.op.name} of {matrices} matrices of {side}x{side} is too much to expand per element"
+    return None
+
+
+def _products(node) -> int:
+    if node.op is ops.MATMUL:
+        return int(np.prod(node.shape, dtype=object)) * node.args[0].shape[-1]
+    sizes = {
+        letter: size
+        for letters, arg in zip(node.param("inputs"), node.args)
+        for letter, size in zip(letters, arg.shape)
+    }
+    return int(np.prod(list(sizes.values()), dtype=object))
 
 
 def check_size(shape: tuple[int, ...], span: Span | None, what: str, limits: Limits) -> None:

@@ -82,6 +82,14 @@ class TupleExpr:
 
 
 @dataclass(frozen=True)
+class Str:
+    """A string: only einsum's subscripts (`einsum("ij,jk->ik", a, b)`)."""
+
+    value: str
+    span: Span
+
+
+@dataclass(frozen=True)
 class AtAdd:
     """`base.at[items].add(value)` (JAX): a copy of base with value added at the index."""
 
@@ -97,7 +105,7 @@ class Transpose:
     span: Span
 
 
-Expr = Num | Name | ListExpr | Unary | Binary | Call | Index | Transpose | TupleExpr | AtAdd
+Expr = Num | Name | ListExpr | Unary | Binary | Call | Index | Transpose | TupleExpr | AtAdd | Str
 
 
 # ---- statements --------------------------------------------------------------------------
@@ -158,12 +166,19 @@ class Program:
 
 def names_in(expr: Expr):
     """Yield (name node, the stop(...) call it sits inside or None) for each use of a name."""
+    for node, stop in walk(expr):
+        if isinstance(node, Name):
+            yield node, stop
+
+
+def walk(expr: Expr):
+    """Yield (node, the stop(...) call it sits inside or None) for every node of an expression,
+    parents before children, left to right (no recursion)."""
     stack: list[tuple[Expr, Call | None]] = [(expr, None)]
     while stack:
         node, stop = stack.pop()
-        if isinstance(node, Name):
-            yield node, stop
-        elif isinstance(node, (ListExpr, TupleExpr)):
+        yield node, stop
+        if isinstance(node, (ListExpr, TupleExpr)):
             stack.extend((item, stop) for item in reversed(node.items))
         elif isinstance(node, AtAdd):
             stack.extend([(node.value, stop), (node.base, stop)])
@@ -183,18 +198,27 @@ def names_in(expr: Expr):
 
 _ONE_ARGUMENT = (
     "sin cos tan asin acos atan sinh cosh tanh exp log sqrt abs square sigmoid relu softplus stop "
-    "step sign zeros ones eye"
+    "step sign zeros ones eye log1p expm1 log2 log10 exp2 cbrt reciprocal floor ceil round erf erfc "
+    "asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh gelu silu log_sigmoid softsign "
+    "zeros_like ones_like trace diag det logdet inv"
 )
+_TWO_ARGUMENTS = "pow power maximum minimum matmul dot atan2 arctan2 hypot logaddexp outer inner solve grad"
+_REDUCTIONS = "sum mean prod max min logsumexp"
 FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     **{name: (1, 1, ()) for name in _ONE_ARGUMENT.split()},
-    "pow": (2, 2, ()),
-    "maximum": (2, 2, ()),
-    "minimum": (2, 2, ()),
-    "matmul": (2, 2, ()),
-    "dot": (2, 2, ()),
+    **{name: (2, 2, ()) for name in _TWO_ARGUMENTS.split()},
+    **{name: (1, 2, ("axis", "keepdims")) for name in _REDUCTIONS.split()},
+    **{name: (1, 2, ("axis", "keepdims", "ddof")) for name in ("var", "std")},
+    **{
+        name: (1, 2, ("axis",))
+        for name in ("softmax", "log_softmax", "cumsum", "flip", "expand_dims", "squeeze")
+    },
+    "elu": (1, 2, ("alpha",)),
+    "leaky_relu": (1, 2, ("negative_slope",)),
+    "norm": (1, 3, ("ord", "axis", "keepdims")),
+    "clip": (3, 3, ()),
+    "einsum": (2, 26, ()),
     "transpose": (1, 2, ("axes",)),
-    "sum": (1, 1, ("axis", "keepdims")),
-    "mean": (1, 1, ("axis", "keepdims")),
     "where": (3, 3, ()),
     "full": (2, 2, ()),
     "broadcast_to": (2, 2, ()),
@@ -202,6 +226,8 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     "concatenate": (1, 1, ("axis",)),
     "stack": (1, 1, ("axis",)),
 }
+# Names that stand for constants unless the program declares or defines them (None: axis=None).
+CONSTANTS = ("pi", "e", "inf", "None")
 KEYWORDS = ("var", "const")
 
 

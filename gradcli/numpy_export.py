@@ -73,10 +73,7 @@ def numpy_module(program: Program, request: Request) -> str:
         )
         body.append(f"    gradients[{target!r}] = {value}")
     body.append("    return float(loss), gradients")
-    helpers = [
-        _SCATTER_ADD if function is None else inspect.getsource(function)
-        for _, function in sorted(printer.helpers.items())
-    ]
+    helpers = [_helper_source(function) for _, function in sorted(printer.helpers.items())]
     shapes = {d.name: list(d.shape) for d in program.declarations}
     defaults = {name: whole._listed(lit.value) for name, lit in prepared.literals.items()}
     defaults = {n: v for n, v in defaults.items() if _small(v)}
@@ -90,6 +87,9 @@ def numpy_module(program: Program, request: Request) -> str:
             "declared values are the defaults) and returns (L, {target: gradient array}); a target no",
             'gradient reaches (disconnected) maps to None."""',
             "",
+            "import math",
+            "",
+            "import numpy",
             "import numpy as np",
             "",
             f"SOURCE = {program.filename!r}",
@@ -120,6 +120,15 @@ def numpy_module(program: Program, request: Request) -> str:
             "",
         ]
     )
+
+
+def _helper_source(function) -> str:
+    """A helper's source: scatter_add, a row's NumPy text, or one of ops.py's own functions."""
+    if function is None:
+        return _SCATTER_ADD
+    if isinstance(function, str):
+        return function
+    return inspect.getsource(function)
 
 
 def _literal(value) -> str:

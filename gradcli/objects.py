@@ -44,8 +44,30 @@ def map3(function, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return tensor(np.frompyfunc(function, 3, 1)(a, b, c))
 
 
+def map_n(function, *arrays: np.ndarray) -> np.ndarray:
+    """`function` element by element over any number of arrays, broadcast as NumPy does."""
+    if all(np.ndim(a) == 0 for a in arrays):
+        return tensor(function(*(a[()] if isinstance(a, np.ndarray) else a for a in arrays)))
+    if len(arrays) <= 16:
+        return tensor(np.frompyfunc(function, len(arrays), 1)(*arrays))
+    spread = np.broadcast_arrays(*(np.asarray(a, dtype=object) for a in arrays))
+    out = np.empty(spread[0].shape, dtype=object)
+    for index in np.ndindex(out.shape):
+        out[index] = function(*(a[index] for a in spread))
+    return out
+
+
 def sum_axes(x: np.ndarray, axes: tuple[int, ...], keepdims: bool = False) -> np.ndarray:
     """Sum over `axes`, each sum built as one Add."""
+    return reduce_axes(x, axes, keepdims, _add)
+
+
+def _add(*items):
+    return se.Add(*items) if items else ZERO
+
+
+def reduce_axes(x: np.ndarray, axes: tuple[int, ...], keepdims: bool, combine) -> np.ndarray:
+    """`combine(*elements)` over `axes` (one call per result element, on all its elements at once)."""
     kept = [a for a in range(x.ndim) if a not in axes]
     moved = np.transpose(x, kept + list(axes))
     outer = moved.shape[: len(kept)]
@@ -54,7 +76,7 @@ def sum_axes(x: np.ndarray, axes: tuple[int, ...], keepdims: bool = False) -> np
     out = np.empty(outer, dtype=object)
     flat = out.reshape(-1)
     for i in range(flat.size):
-        flat[i] = se.Add(*rows[i]) if count and rows is not None else ZERO
+        flat[i] = combine(*rows[i]) if count and rows is not None else combine()
     if keepdims:
         out = out.reshape(tuple(1 if a in axes else d for a, d in enumerate(x.shape)))
     return out
@@ -73,7 +95,12 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return tensor(out)
 
 
-def symbols(name: str, shape: tuple[int, ...], label) -> np.ndarray:
+def label(name: str, index: tuple[int, ...]) -> str:
+    """The element label of SPEC: `x`, `x[2]`, `x[0,1]`."""
+    return name if not index else f"{name}[{','.join(map(str, index))}]"
+
+
+def symbols(name: str, shape: tuple[int, ...], label=label) -> np.ndarray:
     """An array of element symbols named by `label(name, index)`."""
     out = np.empty(shape, dtype=object)
     for index in itertools.product(*(range(d) for d in shape)):

@@ -3,8 +3,10 @@
 A row gives an operation's shape rule, its float64 (NumPy) and element (SymEngine) forms, its VJP
 written with the table's own operations, its simplifications and its spelling in the language.
 Kinks follow TensorFlow: relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum go to the first
-argument, and d(x ** y)/dy is 0 where x <= 0 (TF's `where(x > 0, log(x), 0)`). The step and sign
-functions those rules use have derivative 0, so every order exists.
+argument, ties of the max/min reductions share the gradient equally (TF and JAX), and d(x ** y)/dy
+is 0 where x <= 0 (TF's `where(x > 0, log(x), 0)`). The step and sign functions those rules use
+have derivative 0, so every order exists. Functions that are compositions of rows (gelu, var,
+norm, trace, ...) are in catalogue.py, which maps the language's names to constructors.
 
 Public constructors (`add`, `sum_`, `getitem`, ...) normalise parameters and call the rows; the
 rows themselves (`ADD`, `SUM`, ...) are what nodes point to.
@@ -56,6 +58,17 @@ class Special:
     rule: str
 
 
+@dataclass(frozen=True)
+class Source:
+    """An element function in exported code: NumPy and C expressions over `params`. `fold`: a
+    function of any number of arguments, computed as a left fold of its two-argument form."""
+
+    params: tuple[str, ...]
+    numpy: str
+    c: str
+    fold: bool = False
+
+
 # ---- shape rules ------------------------------------------------------------------------------
 
 
@@ -63,7 +76,7 @@ def _text(shape) -> str:
     return str(list(shape))
 
 
-def _same_shape(x):
+def _same_shape(x, **params):
     return x
 
 
@@ -110,6 +123,23 @@ def _literal_element(value=None):
         return objects.tensor(element_number(value))
     array = np.array(value, dtype=object)
     return objects.map1(element_number, array)
+
+
+# pi and e: exact symbols in the element view, float64 numbers on whole arrays
+MATH_CONSTANTS = {"pi": (se.pi, math.pi), "e": (se.E, math.e)}
+SYMBOL = Op(
+    "symbol",
+    lambda name="": (),
+    lambda name="": np.array(MATH_CONSTANTS[name][1]),
+    lambda name="": objects.tensor(MATH_CONSTANTS[name][0]),
+    None,
+    spelling=Special("math_constant"),
+    doc="a mathematical constant (pi, e)",
+)
+
+
+def math_constant(name: str) -> Node:
+    return SYMBOL.make((), {"name": name})
 
 
 LITERAL = Op("literal", _literal_shape, _literal_numpy, _literal_element, None, spelling=Special("literal"))
@@ -268,11 +298,15 @@ LOG = _unary("log", np.log, se.log, lambda x, out: 1 / x, latex=r"\log")
 SQRT = _unary("sqrt", np.sqrt, se.sqrt, lambda x, out: 1 / (2 * out), latex=r"\sqrt")
 ABS = _unary("abs", np.abs, se.Abs, lambda x, out: sign(x))
 SIGMOID = _unary("sigmoid", _sigmoid_numpy, functions.sigmoid, lambda x, out: out * (1 - out))
+
+
 def _relu_numpy(x):
     return np.where(x > 0, x, np.where(np.isnan(x), x, 0.0))  # NaN stays NaN
 
 
 RELU = _unary("relu", _relu_numpy, functions.relu, lambda x, out: step(x))
+
+
 def _softplus_numpy(x):
     return np.logaddexp(0.0, x)
 
@@ -289,6 +323,25 @@ STOP = Op(
     simplify=lambda x: x if x.op in (LITERAL, CONSTANT, STOP) else None,
     spelling=Function("stop", r"\operatorname{stop}"),
     differentiable=False,
+)
+
+
+def _intermediate_element(x, name="", perturbed=False):
+    if not perturbed:
+        return x
+    return objects.tensor(x + objects.symbols(name, x.shape))
+
+
+INTERMEDIATE = Op(
+    "intermediate",
+    _same_shape,
+    lambda x, name="", perturbed=False: x,
+    _intermediate_element,
+    lambda g, out, x, name="", perturbed=False: (g,),
+    spelling=Special("intermediate"),
+    doc="a defined name that is a gradient target (--wrt h, grad(y, h)), as a node of its own so that "
+    "only the uses of the name count; `perturbed`: its element form adds symbols (valued 0) named "
+    "like the name's elements, which per-element derivatives take as the target",
 )
 
 
@@ -365,7 +418,23 @@ def _add_simplify(a, b):
         return broadcast_to(a, shape)
     if b.op is NEGATIVE:
         return subtract(a, b.args[0])
+    if a.op is NEGATIVE:  # -a + b is b - a
+        return subtract(b, a.args[0])
+    if a is b:
+        return multiply(literal(2), a)
+    common = _common_factor(a, b)
+    if common is not None:  # c * a + c * b is c * (a + b)
+        return multiply(common, add(a.args[1], b.args[1]))
     return _fold(lambda x, y: x + y, a, b)
+
+
+def _common_factor(a: Node, b: Node) -> Node | None:
+    """The scalar literal c of c * x and c * y (the same number), else None."""
+    if a.op is MULTIPLY and b.op is MULTIPLY and a.args[0] is b.args[0]:
+        factor = a.args[0]
+        if factor.op is LITERAL and factor.shape == ():
+            return factor
+    return None
 
 
 def _subtract_simplify(a, b):
@@ -378,6 +447,9 @@ def _subtract_simplify(a, b):
         return broadcast_to(negative(b), shape)
     if b.op is NEGATIVE:
         return add(a, b.args[0])
+    common = _common_factor(a, b)
+    if common is not None:  # c * a - c * b is c * (a - b)
+        return multiply(common, subtract(a.args[1], b.args[1]))
     return _fold(lambda x, y: x - y, a, b)
 
 
@@ -408,6 +480,9 @@ def _multiply_simplify(a, b):
         return broadcast_to(negative(a), shape)
     if b.op is LITERAL and b.shape == () and a.op is not LITERAL:
         return multiply(b, a)  # numbers first: 2 * x
+    negative_number = a.op is LITERAL and a.shape == () and scalar_value(a) < 0
+    if negative_number and b.op is SUBTRACT:  # -c * (x - y) is c * (y - x)
+        return multiply(negative(a), subtract(b.args[1], b.args[0]))
     if a.op is NEGATIVE:
         return negative(multiply(a.args[0], b))
     if b.op is NEGATIVE:
@@ -525,7 +600,14 @@ def _power_element(a, b):
     return objects.map2(_real_power, a, b)
 
 
-POWER = _binary("power", "**", EXPONENT, np.power, _power_element, _power_vjp, _power_simplify, "^")
+def power_numpy(a, b):
+    """C's pow in float64: NumPy's power of 0-d arrays takes sqrt for an exponent of 0.5, which is
+    nan at -inf where pow gives inf; of arrays with an axis it does not."""
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    return np.power(np.atleast_1d(a), np.atleast_1d(b)).reshape(shape)
+
+
+POWER = _binary("power", "**", EXPONENT, power_numpy, _power_element, _power_vjp, _power_simplify, "^")
 
 
 def _maximum_vjp(g, out, a, b):
@@ -562,15 +644,18 @@ MINIMUM = Op(
 
 def _comparison(name, symbol, numpy_function, exact_function):
     scalar = _folding(name, lambda a, b: int(exact_function(a, b)), 2)
+    source = Source(("a", "b"), f"numpy.where(a {symbol} b, 1.0, 0.0)", f"(a {symbol} b ? 1.0 : 0.0)")
     return Op(
         name,
         _broadcast_shape(symbol),
         lambda a, b: numpy_function(a, b).astype(np.float64),
         lambda a, b: objects.map2(scalar, a, b),
         lambda g, out, a, b: (None, None),
+        simplify=lambda a, b: _fold(lambda x, y: int(exact_function(x, y)), a, b),
         spelling=Infix(symbol, 0, symbol.replace(">=", r"\geq").replace("<=", r"\leq")),
         differentiable=False,
         exact_scalar=lambda a, b: int(exact_function(a, b)),
+        source=source,
     )
 
 
@@ -587,7 +672,14 @@ def _where_scalar_exact(c, a, b):
     return a if c else b
 
 
-_where_scalar = _folding("where", _where_scalar_exact, 3)
+_where_undefined = se.Function("where")
+
+
+def _where_scalar(c, a, b):
+    """a or b where the condition is a number (NaN counts as true, as NumPy's c != 0), else a formula."""
+    if functions.is_number(c):
+        return a if float(c) != 0 else b
+    return _where_undefined(c, a, b)
 
 
 def _where_element(c, a, b):
@@ -623,12 +715,285 @@ WHERE = Op(
     simplify=_where_simplify,
     spelling=Function("where", r"\operatorname{where}"),
     exact_scalar=_where_scalar_exact,
+    source=Source(("c", "a", "b"), "numpy.where(c != 0, a, b)", "(c != 0 ? a : b)"),
 )
+
+
+# ---- element functions SymEngine lacks ------------------------------------------------------------
+# Each has an undefined SymEngine function of its own name as its element form, folded to a number
+# on numbers; the evaluators of element expressions and the exporters find it in ELEMENT_FUNCTIONS
+# (its exact value on Python numbers, its float64 form, its NumPy and C text).
+
+
+def _float_of(number) -> float:
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number > 0 else -math.inf
+
+
+def _element_scalar(name: str, exact, numpy_function):
+    """The element form: an undefined function named like the operation. On numbers it folds,
+    exactly where `exact` gives a value (all arguments exact), in float64 where an argument is a
+    float; an exact argument whose value is not exact stays a formula (log1p(1), as log(2) does)."""
+    undefined = se.Function(name)
+
+    def scalar(*args):
+        if len(args) == 1 and name in _IDEMPOTENT_ON_ONE:
+            return args[0]
+        if all(functions.is_number(a) for a in args):
+            if any(isinstance(a, se.RealDouble) for a in args):
+                with np.errstate(all="ignore"):
+                    return se.RealDouble(float(numpy_function(*(np.float64(_float_of(a)) for a in args))))
+            value = exact(*(_python(a) for a in args))
+            if value is not None:
+                return element_number(value)
+        return undefined(*args)
+
+    return scalar
+
+
+_IDEMPOTENT_ON_ONE = ("amax", "amin", "logaddexp")  # of one argument: that argument
+
+
+def _element_function(name, numpy_function, exact, derivatives, source: Source, *, latex=None,
+                      differentiable=True, doc=""):  # fmt: skip
+    """An element-wise operation (NumPy broadcasting) whose element form is `_element_scalar`;
+    `derivatives(out, *args)` gives each argument's local derivative as nodes."""
+    scalar = _element_scalar(name, exact, numpy_function)
+
+    def vjp(g, out, *args):
+        if not differentiable:
+            return (None,) * len(args)
+        return tuple(unbroadcast(g * d, a.shape) for d, a in zip(derivatives(out, *args), args))
+
+    return Op(
+        name,
+        _broadcast_shape(name),
+        numpy_function,
+        lambda *args: objects.map_n(scalar, *args),
+        vjp,
+        spelling=Function(name, latex or rf"\operatorname{{{name}}}"),
+        differentiable=differentiable,
+        exact_scalar=exact,
+        source=source,
+        doc=doc,
+    )
+
+
+def _unary_source(numpy_text: str, c_text: str) -> Source:
+    return Source(("x",), numpy_text, c_text)
+
+
+def _at(value, result):
+    """An exact function's value at the one point where it is exact (else None)."""
+    return lambda x: result if x == value else None
+
+
+def _integer_root(n: int, k: int) -> int:
+    """The integer k-th root of n >= 0, rounded down (Newton's method on integers)."""
+    if n < 2:
+        return n
+    x = 1 << -(-n.bit_length() // k)
+    while True:
+        y = ((k - 1) * x + n // x ** (k - 1)) // k
+        if y >= x:
+            return x
+        x = y
+
+
+def _exact_root(x, k: int):
+    """The exact k-th root of a rational (k odd, or x >= 0), else None."""
+    q = Fraction(x)
+    if q < 0 and k % 2 == 0:
+        return None
+    top, bottom = _integer_root(abs(q.numerator), k), _integer_root(q.denominator, k)
+    if top**k != abs(q.numerator) or bottom**k != q.denominator:
+        return None
+    root = Fraction(top, bottom)
+    return _exact_value(-root if q < 0 else root)
+
+
+def _exact_value(q: Fraction):
+    return q.numerator if q.denominator == 1 else q
+
+
+def _exact_log(base: int):
+    """log_base(x) where x is an integer power of `base`, else None."""
+
+    def log(x):
+        q = Fraction(x)
+        if q <= 0:
+            return None
+        inverted = q.numerator == 1 and q.denominator > 1
+        n = q.denominator if inverted else q.numerator
+        if (q.denominator != 1 and not inverted) or n < 1:
+            return None
+        k = 0
+        while n % base == 0:
+            n //= base
+            k += 1
+        return None if n != 1 else (-k if inverted else k)
+
+    return log
+
+
+def _exact_hypot(a, b):
+    return _exact_root(Fraction(a) ** 2 + Fraction(b) ** 2, 2)
+
+
+def _vectorized(function):
+    """A scalar float function (math.erf) on arrays of float64, 0-d in, 0-d out."""
+    return lambda x: np.asarray(
+        np.frompyfunc(function, 1, 1)(np.asarray(x, dtype=np.float64)), dtype=np.float64
+    )
+
+
+def _two_over_sqrt_pi():
+    return 2 / sqrt(math_constant("pi"))
+
+
+def _cotangents_of_extremes(out, *args):
+    """Ties of an extreme (amax, amin, max, min) split the gradient equally among the tied."""
+    hits = [equal(a, out) for a in args]
+    shape = np.broadcast_shapes(*(h.shape for h in hits))
+    count = sum_(CONCATENATE(*(reshape(broadcast_to(h, shape), (1, *shape)) for h in hits), axis=0), 0)
+    return [hit / count for hit in hits]
+
+
+def _amax_numpy(*args):
+    out = args[0]
+    for a in args[1:]:
+        out = np.maximum(out, a)  # NaN propagates
+    return out
+
+
+def _amin_numpy(*args):
+    out = args[0]
+    for a in args[1:]:
+        out = np.minimum(out, a)
+    return out
+
+
+def _logaddexp_numpy(*args):
+    out = args[0]
+    for a in args[1:]:
+        out = np.logaddexp(out, a)
+    return out
+
+
+def _exact_floor(x):
+    return math.floor(x)
+
+
+def _exact_ceil(x):
+    return math.ceil(x)
+
+
+def _exact_round(x):
+    return round(Fraction(x))  # half to even, as NumPy
+
+
+def _exact_atan2(y, x):
+    return 0 if y == 0 and x > 0 else None
+
+
+def _hypot_derivatives(out, a, b):
+    safe = where(greater(out, 0), out, 1)  # at a = b = 0, a kink: 0, as abs'(0)
+    return [a / safe, b / safe]
+
+
+def _atan2_derivatives(out, y, x):
+    denominator = x**2 + y**2
+    return [x / denominator, -y / denominator]
+
+
+_NAN_AWARE_C = "((isnan(a) || isnan(b)) ? NAN : (a {} b ? a : b))"
+
+LOG1P = _element_function(
+    "log1p", np.log1p, _at(0, 0), lambda out, x: [1 / (1 + x)], _unary_source("numpy.log1p(x)", "log1p(x)")
+)
+EXPM1 = _element_function(
+    "expm1", np.expm1, _at(0, 0), lambda out, x: [exp(x)], _unary_source("numpy.expm1(x)", "expm1(x)")
+)
+LOG2 = _element_function(
+    "log2", np.log2, _exact_log(2), lambda out, x: [1 / x / log(2)],
+    _unary_source("numpy.log2(x)", "log2(x)"), latex=r"\log_{2}",
+)  # fmt: skip
+LOG10 = _element_function(
+    "log10", np.log10, _exact_log(10), lambda out, x: [1 / x / log(10)],
+    _unary_source("numpy.log10(x)", "log10(x)"), latex=r"\log_{10}",
+)  # fmt: skip
+CBRT = _element_function(
+    "cbrt", np.cbrt, lambda x: _exact_root(x, 3), lambda out, x: [1 / (3 * out**2)],
+    _unary_source("numpy.cbrt(x)", "cbrt(x)"), latex=r"\sqrt[3]",
+)  # fmt: skip
+FLOOR = _element_function(
+    "floor", np.floor, _exact_floor, None, _unary_source("numpy.floor(x)", "floor(x)"), differentiable=False
+)
+CEIL = _element_function(
+    "ceil", np.ceil, _exact_ceil, None, _unary_source("numpy.ceil(x)", "ceil(x)"), differentiable=False
+)
+ROUND = _element_function(
+    "round", np.round, _exact_round, None, _unary_source("numpy.round(x)", "rint(x)"), differentiable=False,
+    doc="to the nearest integer, halves to even",
+)  # fmt: skip
+ERF = _element_function(
+    "erf", _vectorized(math.erf), _at(0, 0), lambda out, x: [_two_over_sqrt_pi() * exp(-(x**2))],
+    _unary_source("numpy.vectorize(math.erf, otypes=[float])(x)", "erf(x)"),
+)  # fmt: skip
+ERFC = _element_function(
+    "erfc", _vectorized(math.erfc), _at(0, 1), lambda out, x: [-(_two_over_sqrt_pi() * exp(-(x**2)))],
+    _unary_source("numpy.vectorize(math.erfc, otypes=[float])(x)", "erfc(x)"),
+)  # fmt: skip
+ARCSINH = _element_function(
+    "asinh", np.arcsinh, _at(0, 0), lambda out, x: [1 / sqrt(x**2 + 1)],
+    _unary_source("numpy.arcsinh(x)", "asinh(x)"), latex=r"\operatorname{arsinh}",
+)  # fmt: skip
+ARCCOSH = _element_function(
+    "acosh", np.arccosh, _at(1, 0), lambda out, x: [1 / sqrt(x**2 - 1)],
+    _unary_source("numpy.arccosh(x)", "acosh(x)"), latex=r"\operatorname{arcosh}",
+)  # fmt: skip
+ARCTANH = _element_function(
+    "atanh", np.arctanh, _at(0, 0), lambda out, x: [1 / (1 - x**2)],
+    _unary_source("numpy.arctanh(x)", "atanh(x)"), latex=r"\operatorname{artanh}",
+)  # fmt: skip
+ARCTAN2 = _element_function(
+    "atan2", np.arctan2, _exact_atan2, _atan2_derivatives,
+    Source(("a", "b"), "numpy.arctan2(a, b)", "atan2(a, b)"), latex=r"\operatorname{atan2}",
+)  # fmt: skip
+HYPOT = _element_function(
+    "hypot",
+    np.hypot,
+    _exact_hypot,
+    _hypot_derivatives,
+    Source(("a", "b"), "numpy.hypot(a, b)", "hypot(a, b)"),
+)
+LOGADDEXP = _element_function(
+    "logaddexp", _logaddexp_numpy, lambda *args: None, lambda out, *args: [exp(a - out) for a in args],
+    Source(("a", "b"), "numpy.logaddexp(a, b)",
+           "((isinf(a) && a == b) ? a : fmax(a, b) + log1p(exp(-fabs(a - b))))", fold=True),
+    doc="log(exp(a) + exp(b) + ...), stable",
+)  # fmt: skip
+AMAX = _element_function(
+    "amax", _amax_numpy, lambda *args: max(args), _cotangents_of_extremes,
+    Source(("a", "b"), "numpy.maximum(a, b)", _NAN_AWARE_C.format(">="), fold=True), latex=r"\max",
+    doc="the largest argument; ties share the gradient equally (the element form of max)",
+)  # fmt: skip
+AMIN = _element_function(
+    "amin", _amin_numpy, lambda *args: min(args), _cotangents_of_extremes,
+    Source(("a", "b"), "numpy.minimum(a, b)", _NAN_AWARE_C.format("<="), fold=True), latex=r"\min",
+    doc="the smallest argument; ties share the gradient equally (the element form of min)",
+)  # fmt: skip
 
 
 # Operations whose element form is a SymEngine function of their own name (folded on numbers):
 # the evaluators and exporters of element expressions look them up here.
-ELEMENT_FUNCTIONS = {op.name: op for op in (*COMPARISONS.values(), WHERE)}
+ELEMENT_FUNCTIONS = {
+    op.name: op
+    for op in (*COMPARISONS.values(), WHERE, LOG1P, EXPM1, LOG2, LOG10, CBRT, FLOOR, CEIL, ROUND, ERF, ERFC)
+    + (ARCSINH, ARCCOSH, ARCTANH, ARCTAN2, HYPOT, LOGADDEXP, AMAX, AMIN)
+}
 
 
 # ---- reductions and shapes --------------------------------------------------------------------
@@ -643,10 +1008,7 @@ def _sum_shape(x, axes=(), keepdims=False):
 
 
 def _sum_vjp(g, out, x, axes=(), keepdims=False):
-    if keepdims:
-        return (BROADCAST(g, shape=x.shape, dims=tuple(range(x.ndim))),)
-    kept = tuple(i for i in range(x.ndim) if i not in axes)
-    return (BROADCAST(g, shape=x.shape, dims=kept),)
+    return (restore(g, x.shape, axes, keepdims),)
 
 
 def _sum_simplify(x, axes=(), keepdims=False):
@@ -654,6 +1016,10 @@ def _sum_simplify(x, axes=(), keepdims=False):
         return x
     if is_zero(x):
         return zeros(_sum_shape(x.shape, axes, keepdims))
+    if x.op is NEGATIVE:
+        return negative(SUM(x.args[0], axes=axes, keepdims=keepdims))
+    if x.op is MULTIPLY and x.args[0].op is LITERAL and x.args[0].shape == ():  # sum(c * x) is c * sum(x)
+        return multiply(x.args[0], SUM(x.args[1], axes=axes, keepdims=keepdims))
     if x.op is BROADCAST:
         dims = x.param("dims")
         if not set(axes) & set(dims):  # summing copies: count * the source, broadcast to the rest
@@ -788,6 +1154,10 @@ def _transpose_simplify(x, perm=()):
     if x.op is TRANSPOSE:
         inner = x.param("perm")
         return TRANSPOSE(x.args[0], perm=tuple(inner[p] for p in perm))
+    if x.op is MATMUL and x.ndim == 2 and all(a.ndim == 2 for a in x.args):
+        left, right = x.args
+        if left.op is TRANSPOSE or right.op is TRANSPOSE:  # (X.T @ A).T is A.T @ X: no more .T
+            return matmul(transpose(right), transpose(left))
     return None
 
 
@@ -958,6 +1328,507 @@ MATMUL = Op(
 )
 
 
+# ---- more reductions: prod, max, min, logsumexp (same parameters as sum) --------------------------
+
+
+def restore(u: Node, shape, axes, keepdims: bool) -> Node:
+    """A reduced array broadcast back to the shape it was reduced from (the undoing of a reduction)."""
+    if keepdims:
+        return BROADCAST(u, shape=tuple(shape), dims=tuple(range(len(shape))))
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    return BROADCAST(u, shape=tuple(shape), dims=kept)
+
+
+def _nonempty_reduction(name: str):
+    def rule(x, axes=(), keepdims=False):
+        if any(x[i] == 0 for i in axes):
+            raise ShapeError(f"{name} of an empty array has no value (an axis of length 0 is reduced)")
+        return _sum_shape(x, axes, keepdims)
+
+    return rule
+
+
+def _numpy_spelling(function) -> str:
+    """How exported NumPy code calls a reduction's function (axis=..., keepdims=...)."""
+    if getattr(function, "__module__", "") == "numpy":
+        return f"np.{function.__name__}"
+    return function.__name__  # a function of this module, copied into the exported code
+
+
+def _reduction(name, shape_rule, numpy_function, combine, vjp, latex, doc=""):
+    return Op(
+        name,
+        shape_rule,
+        lambda x, axes=(), keepdims=False: numpy_function(x, axis=axes, keepdims=keepdims),
+        lambda x, axes=(), keepdims=False: objects.reduce_axes(x, axes, keepdims, combine),
+        vjp,
+        simplify=lambda x, axes=(), keepdims=False: x if not axes else None,
+        spelling=Function(name, latex, _sum_keywords, numpy=_numpy_spelling(numpy_function)),
+        doc=doc,
+    )
+
+
+def _product(*items):
+    return se.Mul(*items) if items else functions.ONE
+
+
+PROD_EXACT_GROUP = 16  # products over at most this many elements differentiate exactly at zeros, to any order
+
+
+def _prod_vjp(g, out, x, axes=(), keepdims=False):
+    """g times the product of the other elements."""
+    back = lambda u: restore(u, x.shape, axes, keepdims)  # noqa: E731
+    group = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    others = _others_product(x, axes) if group <= PROD_EXACT_GROUP else _others_quotient(x, axes, back)
+    return (back(g) * others,)
+
+
+def _others_product(x: Node, axes) -> Node:
+    """The product of the other elements of each group as a product itself (the group spread
+    over a new axis with 1 on its diagonal): a polynomial, so exact at zeros to every order."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    batch = tuple(x.shape[i] for i in kept)
+    n = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    flat = reshape(TRANSPOSE(x, perm=tuple(kept) + tuple(axes)), batch + (n,))
+    spread = BROADCAST(flat, shape=batch + (n, n), dims=tuple(range(len(batch))) + (len(batch) + 1,))
+    others = PROD(where(EYE(n=n), 1, spread), axes=(len(batch) + 1,), keepdims=False)
+    moved = reshape(others, batch + tuple(x.shape[i] for i in axes))
+    return TRANSPOSE(moved, perm=tuple(int(i) for i in np.argsort(kept + list(axes))))
+
+
+def _others_quotient(x: Node, axes, back) -> Node:
+    """The product of the others as the product over x, exact where x has zeros (one zero: only it
+    gets the product of the rest; two or more: nothing); higher derivatives at zeros are not."""
+    zero = equal(x, 0)
+    safe = where(zero, 1, x)
+    rest = back(PROD(safe, axes=axes, keepdims=False))
+    zeros_count = back(SUM(zero, axes=axes, keepdims=False))
+    return where(zero, where(equal(zeros_count, 1), rest, 0), where(equal(zeros_count, 0), rest / safe, 0))
+
+
+def _extreme_vjp(g, out, x, axes=(), keepdims=False):
+    back = lambda u: restore(u, x.shape, axes, keepdims)  # noqa: E731
+    hit = equal(x, back(out))
+    count = back(SUM(hit, axes=axes, keepdims=keepdims))
+    return (back(g) * hit / count,)
+
+
+def _logsumexp_numpy(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) shifted by the maximum (kept finite), as JAX and SciPy compute it; axis
+    None is every axis, as in NumPy."""
+    axis = tuple(range(np.ndim(x))) if axis is None else axis
+    with np.errstate(all="ignore"):
+        top = np.max(x, axis=axis, keepdims=True) if x.size else np.zeros([1] * x.ndim)
+        top = np.where(np.isfinite(top), top, 0.0)
+        out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _logsumexp_vjp(g, out, x, axes=(), keepdims=False):
+    back = lambda u: restore(u, x.shape, axes, keepdims)  # noqa: E731
+    return (back(g) * exp(x - back(out)),)
+
+
+def _scalar_of(row: Op):
+    """A row's element form on scalars (for combining the elements a reduction meets)."""
+    return lambda *items: row.element(*items)[()]
+
+
+PROD = _reduction("prod", _sum_shape, np.prod, _product, _prod_vjp, r"\prod")
+MAX = _reduction("max", _nonempty_reduction("max"), np.max, _scalar_of(AMAX), _extreme_vjp, r"\max",
+                 doc="ties share the gradient equally")  # fmt: skip
+MIN = _reduction("min", _nonempty_reduction("min"), np.min, _scalar_of(AMIN), _extreme_vjp, r"\min",
+                 doc="ties share the gradient equally")  # fmt: skip
+LOGSUMEXP = _reduction(
+    "logsumexp", _nonempty_reduction("logsumexp"), _logsumexp_numpy, _scalar_of(LOGADDEXP), _logsumexp_vjp,
+    r"\operatorname{logsumexp}",
+)  # fmt: skip
+
+
+def _axis_keywords(node):
+    return {"axis": str(node.param("axis"))}
+
+
+def _along(row: Op):
+    """The row's element form along one axis: each slice reduced to a value kept as a length-1 axis."""
+    return lambda x, axis: objects.reduce_axes(x, (axis,), True, _scalar_of(row))
+
+
+def _softmax_element(x, axis=-1):
+    return objects.map_n(lambda a, total: se.exp(a - total), x, _along(LOGADDEXP)(x, axis))
+
+
+def _log_softmax_element(x, axis=-1):
+    return objects.map_n(lambda a, total: a - total, x, _along(LOGADDEXP)(x, axis))
+
+
+def log_softmax_numpy(x, axis=-1):
+    """x - logsumexp(x) along the axis, shifted by the maximum (kept finite): stable."""
+    with np.errstate(all="ignore"):
+        top = np.max(x, axis=axis, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        return x - (np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top)
+
+
+def softmax_numpy(x, axis=-1):
+    """exp(log_softmax(x)): stable, and self-contained for exported code."""
+    with np.errstate(all="ignore"):
+        top = np.max(x, axis=axis, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        return np.exp(x - (np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top))
+
+
+SOFTMAX = Op(
+    "softmax",
+    _same_shape,
+    softmax_numpy,
+    _softmax_element,
+    lambda g, out, x, axis=-1: (out * (g - sum_(g * out, axis, keepdims=True)),),
+    spelling=Function("softmax", r"\operatorname{softmax}", _axis_keywords),
+    doc="exp(x - logsumexp(x, axis, keepdims=True)), stable",
+)
+LOG_SOFTMAX = Op(
+    "log_softmax",
+    _same_shape,
+    log_softmax_numpy,
+    _log_softmax_element,
+    lambda g, out, x, axis=-1: (g - SOFTMAX(x, axis=axis) * sum_(g, axis, keepdims=True),),
+    spelling=Function("log_softmax", r"\operatorname{log\_softmax}", _axis_keywords),
+    doc="x - logsumexp(x, axis, keepdims=True), stable",
+)
+
+
+def reverse(x: Node, axes) -> Node:
+    """x with the order of its elements along `axes` reversed (NumPy's flip)."""
+    key = tuple(
+        ("slice", None, None, -1) if i in axes else ("slice", None, None, None) for i in range(x.ndim)
+    )
+    return getitem(x, key)
+
+
+def _cumsum_element(x, axis=0):
+    out = np.empty(x.shape, dtype=object)
+    for index in np.ndindex(*(d for i, d in enumerate(x.shape) if i != axis)):
+        running = []
+        for k in range(x.shape[axis]):
+            position = index[:axis] + (k,) + index[axis:]
+            running.append(x[position])
+            out[position] = se.Add(*running)
+    return out
+
+
+CUMSUM = Op(
+    "cumsum",
+    _same_shape,
+    lambda x, axis=0: np.cumsum(x, axis=axis),
+    _cumsum_element,
+    lambda g, out, x, axis=0: (reverse(CUMSUM(reverse(g, (axis,)), axis=axis), (axis,)),),
+    spelling=Function(
+        "cumsum", r"\operatorname{cumsum}", lambda node: {"axis": str(node.param("axis"))}, numpy="np.cumsum"
+    ),
+)
+
+
+# ---- matrix functions: det, logdet, inv, solve --------------------------------------------------
+# The element forms are exact: Fraction elimination on exact numbers, a cofactor expansion (a shared
+# graph, no division) on symbols. lower.py bounds the side of a symbolic matrix (MATRIX_ELEMENT_SIDE).
+
+MATRIX_ELEMENT_SIDE = 6
+
+
+def _square(name: str):
+    def rule(x):
+        if len(x) < 2 or x[-1] != x[-2]:
+            raise ShapeError(f"{name} needs a square matrix (or a stack of them), got shape {_text(x)}")
+        return x
+
+    return rule
+
+
+MATRIX_EXACT_SIDE = 64  # exact elimination (Fractions, O(n^3) with growing numbers) up to this side
+
+
+def _numbers_of(matrix: np.ndarray):
+    """'exact', 'float' (a float entry, or too large to eliminate exactly) or None (a formula)."""
+    if not all(functions.is_number(v) for v in matrix.flat):
+        return None
+    floats = any(isinstance(v, se.RealDouble) for v in matrix.flat)
+    return "float" if floats or matrix.shape[0] > MATRIX_EXACT_SIDE else "exact"
+
+
+def _fractions(matrix: np.ndarray) -> list[list[Fraction]]:
+    return [[Fraction(_python(v)) for v in row] for row in matrix]
+
+
+def _exact_det(rows: list[list[Fraction]]) -> Fraction:
+    m = [row[:] for row in rows]
+    n, det = len(m), Fraction(1)
+    for k in range(n):
+        pivot = next((i for i in range(k, n) if m[i][k] != 0), None)
+        if pivot is None:
+            return Fraction(0)
+        if pivot != k:
+            m[k], m[pivot] = m[pivot], m[k]
+            det = -det
+        det *= m[k][k]
+        for i in range(k + 1, n):
+            factor = m[i][k] / m[k][k]
+            if factor:
+                m[i] = [a - factor * b for a, b in zip(m[i], m[k])]
+    return det
+
+
+def _exact_inverse(rows: list[list[Fraction]]) -> list[list[Fraction]] | None:
+    n = len(rows)
+    m = [row[:] + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(rows)]
+    for k in range(n):
+        pivot = next((i for i in range(k, n) if m[i][k] != 0), None)
+        if pivot is None:
+            return None
+        m[k], m[pivot] = m[pivot], m[k]
+        m[k] = [v / m[k][k] for v in m[k]]
+        for i in range(n):
+            if i != k and m[i][k]:
+                factor = m[i][k]
+                m[i] = [a - factor * b for a, b in zip(m[i], m[k])]
+    return [row[n:] for row in m]
+
+
+class _Minors:
+    """Determinants of the square submatrices of a matrix of formulas, by cofactor expansion along
+    their first row, each computed once (so the results share one graph)."""
+
+    def __init__(self, matrix: np.ndarray):
+        self.matrix = matrix
+        self.memo: dict = {}
+
+    def det(self, rows: tuple[int, ...], cols: tuple[int, ...]):
+        if not rows:
+            return functions.ONE
+        key = (rows, cols)
+        found = self.memo.get(key)
+        if found is None:
+            terms = []
+            for k, col in enumerate(cols):
+                entry = self.matrix[rows[0], col]
+                if entry != 0:
+                    minor = self.det(rows[1:], cols[:k] + cols[k + 1 :])
+                    terms.append(entry * minor if k % 2 == 0 else -(entry * minor))
+            found = self.memo[key] = se.Add(*terms) if terms else functions.ZERO
+        return found
+
+
+def _det_of(matrix: np.ndarray):
+    kind = _numbers_of(matrix)
+    if kind == "float":
+        return se.RealDouble(float(np.linalg.det(np.array(matrix, dtype=np.float64))))
+    if kind == "exact":
+        return element_number(_exact_value(_exact_det(_fractions(matrix))))
+    n = matrix.shape[0]
+    return _Minors(matrix).det(tuple(range(n)), tuple(range(n)))
+
+
+def _inverse_of(matrix: np.ndarray) -> np.ndarray:
+    n = matrix.shape[0]
+    kind = _numbers_of(matrix)
+    if kind == "float":
+        return objects.map1(se.RealDouble, _float_inverse(np.array(matrix, dtype=np.float64)))
+    if kind == "exact":
+        inverse = _exact_inverse(_fractions(matrix))
+        if inverse is None:
+            return objects.filled((n, n), se.nan)  # singular: undefined, as 1/0 is
+        return objects.map1(
+            element_number, np.array([[_exact_value(v) for v in row] for row in inverse], object)
+        )
+    minors = _Minors(matrix)
+    everything = tuple(range(n))
+    det = minors.det(everything, everything)
+    out = np.empty((n, n), dtype=object)
+    for i in range(n):
+        for j in range(n):
+            cofactor = minors.det(everything[:j] + everything[j + 1 :], everything[:i] + everything[i + 1 :])
+            out[i, j] = (cofactor if (i + j) % 2 == 0 else -cofactor) / det
+    return out
+
+
+def _float_inverse(x: np.ndarray) -> np.ndarray:
+    """NumPy's inverse; a singular matrix gives NaN (never an exception)."""
+    try:
+        return np.linalg.inv(x)
+    except np.linalg.LinAlgError:
+        return np.full(x.shape, np.nan)
+
+
+def _float_inverses(x: np.ndarray) -> np.ndarray:
+    if x.ndim == 2:
+        return _float_inverse(x)
+    out = np.empty(x.shape)
+    for index in np.ndindex(*x.shape[:-2]):
+        out[index] = _float_inverse(x[index])
+    return out
+
+
+def _per_matrix(function, x: np.ndarray, scalar: bool) -> np.ndarray:
+    """`function` on each matrix of a stack of matrices (object arrays)."""
+    out = np.empty(x.shape[:-2] if scalar else x.shape, dtype=object)
+    for index in np.ndindex(*x.shape[:-2]):
+        out[index] = function(x[index])
+    return out
+
+
+def _log_of_det(matrix: np.ndarray):
+    det = _det_of(matrix)
+    if functions.is_number(det) and float(det) <= 0:
+        return -se.oo if float(det) == 0 else se.nan  # log(0) and the log of a negative number
+    return se.log(det)
+
+
+def _logdet_numpy(x):
+    sign, log_abs = np.linalg.slogdet(x)
+    return np.where(sign > 0, log_abs, np.where(sign == 0, -np.inf, np.nan))
+
+
+def _matrices(g: Node, x: Node) -> Node:
+    """A value per matrix of a stack, broadcast over each matrix's entries."""
+    return BROADCAST(g, shape=x.shape, dims=tuple(range(x.ndim - 2)))
+
+
+DET = Op(
+    "det",
+    lambda x: _square("det")(x)[:-2],
+    lambda x: np.linalg.det(x),
+    lambda x: _per_matrix(_det_of, x, scalar=True),
+    lambda g, out, x: (_matrices(g * out, x) * _swap(INV(x)),),
+    spelling=Function("det", r"\det", numpy="np.linalg.det"),
+    doc="d det(X) / dX = det(X) inv(X).T",
+)
+LOGDET = Op(
+    "logdet",
+    lambda x: _square("logdet")(x)[:-2],
+    _logdet_numpy,
+    lambda x: _per_matrix(_log_of_det, x, scalar=True),
+    lambda g, out, x: (_matrices(g, x) * _swap(INV(x)),),
+    spelling=Function("logdet", r"\log\det"),
+    doc="log(det(X)) for det(X) > 0 (NaN for det(X) < 0)",
+)
+INV = Op(
+    "inv",
+    _square("inv"),
+    _float_inverses,
+    lambda x: _per_matrix(_inverse_of, x, scalar=False),
+    lambda g, out, x: (-(_swap(out) @ g @ _swap(out)),),
+    spelling=Function("inv", r"\operatorname{inv}", numpy="np.linalg.inv"),
+)
+
+
+def _solve_shape(a, b):
+    if len(a) != 2 or a[0] != a[1]:
+        raise ShapeError(f"solve needs a square matrix as its first argument, got shape {_text(a)}")
+    if len(b) not in (1, 2) or b[0] != a[0]:
+        raise ShapeError(
+            f"solve: a right-hand side of shape {_text(b)} does not fit a matrix of shape {_text(a)}"
+        )
+    return b
+
+
+def _solve_numpy(a, b):
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        return np.full(b.shape, np.nan)
+
+
+def _solve_vjp(g, out, a, b):
+    db = SOLVE(transpose(a), g)
+    return (-(_outer(db, out) if out.ndim == 1 else db @ transpose(out)), db)
+
+
+SOLVE = Op(
+    "solve",
+    _solve_shape,
+    _solve_numpy,
+    lambda a, b: objects.matmul(objects.tensor(_inverse_of(a)), b),
+    _solve_vjp,
+    spelling=Function("solve", r"\operatorname{solve}"),
+    doc="x with a @ x = b",
+)
+
+
+# ---- einsum ---------------------------------------------------------------------------------------
+
+
+def einsum_text(inputs: tuple[str, ...], output: str) -> str:
+    return ",".join(inputs) + "->" + output
+
+
+def _einsum_shape(*shapes, inputs=(), output=""):
+    sizes: dict[str, int] = {}
+    if len(shapes) != len(inputs):
+        raise ShapeError(f"einsum: {len(inputs)} subscripts for {len(shapes)} operands")
+    for letters, shape in zip(inputs, shapes):
+        if len(letters) != len(shape):
+            raise ShapeError(f"einsum: subscripts '{letters}' for an operand of shape {_text(shape)}")
+        for letter, size in zip(letters, shape):
+            if sizes.setdefault(letter, size) != size:
+                raise ShapeError(f"einsum: '{letter}' stands for sizes {sizes[letter]} and {size}")
+    return tuple(sizes[letter] for letter in output)
+
+
+def _einsum_element(*args, inputs=(), output=""):
+    letters = sorted(set("".join(inputs)))
+    sizes = {
+        letter: size for subscripts, arg in zip(inputs, args) for letter, size in zip(subscripts, arg.shape)
+    }
+    product = None
+    for subscripts, arg in zip(inputs, args):
+        order = sorted(range(len(subscripts)), key=lambda k: letters.index(subscripts[k]))
+        moved = np.transpose(arg, order)
+        present = [subscripts[k] for k in order]
+        spread = moved.reshape(tuple(sizes[letter] if letter in present else 1 for letter in letters))
+        product = spread if product is None else product * spread
+    product = np.broadcast_to(product, tuple(sizes[letter] for letter in letters))
+    summed = tuple(i for i, letter in enumerate(letters) if letter not in output)
+    reduced = objects.sum_axes(product, summed) if summed else product
+    remaining = [letter for letter in letters if letter in output]
+    return objects.tensor(np.transpose(reduced, [remaining.index(letter) for letter in output]))
+
+
+def _einsum_vjp(g, out, *args, inputs=(), output=""):
+    cotangents = []
+    for i, (subscripts, x) in enumerate(zip(inputs, args)):
+        others = [(inputs[j], args[j]) for j in range(len(args)) if j != i]
+        available = set(output).union(*(set(s) for s, _ in others))
+        kept = "".join(letter for letter in subscripts if letter in available)
+        part = EINSUM(g, *(a for _, a in others), inputs=(output, *(s for s, _ in others)), output=kept)
+        if len(kept) < len(subscripts):
+            part = BROADCAST(part, shape=x.shape, dims=tuple(subscripts.index(letter) for letter in kept))
+        cotangents.append(part)
+    return tuple(cotangents)
+
+
+def _einsum_simplify(*args, inputs=(), output=""):
+    try:
+        shape = _einsum_shape(*(a.shape for a in args), inputs=inputs, output=output)
+    except ShapeError:
+        return None
+    if any(is_zero(a) for a in args):
+        return zeros(shape)
+    if len(args) == 1 and sorted(inputs[0]) == sorted(output):
+        return TRANSPOSE(args[0], perm=tuple(inputs[0].index(letter) for letter in output))
+    return None
+
+
+EINSUM = Op(
+    "einsum",
+    _einsum_shape,
+    lambda *args, inputs=(), output="": np.einsum(einsum_text(inputs, output), *args, optimize=len(args) > 2),
+    _einsum_element,
+    _einsum_vjp,
+    simplify=_einsum_simplify,
+    spelling=Special("einsum"),
+)
+
+
 # ---- the public constructors ------------------------------------------------------------------
 
 
@@ -995,6 +1866,14 @@ def where(c, a, b):
 
 def greater(a, b):
     return GREATER(a, b)
+
+
+def equal(a, b):
+    return EQUAL(a, b)
+
+
+def exp(x):
+    return EXP(x)
 
 
 def sin(x):
@@ -1039,6 +1918,15 @@ UNARY_FUNCTIONS = {
     for op in (SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH, COSH, TANH, EXP, LOG, SQRT, ABS)
     + (SIGMOID, RELU, SOFTPLUS, STOP, STEP, SIGN)
 }
+
+
+# The element-wise operations: each result element depends on the same element of each argument
+# (closed-form Jacobians use their local derivatives; softmax, cumsum and solve keep shapes too but
+# are not element-wise).
+ELEMENTWISE = frozenset(
+    {*UNARY_FUNCTIONS.values(), NEGATIVE, ADD, SUBTRACT, MULTIPLY, DIVIDE, POWER, MAXIMUM, MINIMUM, WHERE}
+    | set(ELEMENT_FUNCTIONS.values())
+)
 
 
 # ---- constructors -------------------------------------------------------------------------------

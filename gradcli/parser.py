@@ -14,6 +14,7 @@ import sys
 from gradcli import spelling
 from gradcli.errors import GradcliError, LimitError, Span
 from gradcli.model import (
+    CONSTANTS,
     FUNCTIONS,
     KEYWORDS,
     AtAdd,
@@ -29,6 +30,7 @@ from gradcli.model import (
     Num,
     Program,
     Slice,
+    Str,
     Transpose,
     TupleExpr,
     Unary,
@@ -70,6 +72,7 @@ _TOKEN_WORDS = {
     "DOT": "'.'",
     "COMPARE": "a comparison",
     "ELLIPSIS": "'...'",
+    "STRING": "a string",
     "VAR": "'var'",
     "CONST": "'const'",
     "SEMICOLON": "';'",
@@ -213,6 +216,9 @@ class _ToModel(Transformer):
         if str(token) in ("True", "False"):  # Python's booleans are the numbers 1 and 0
             return Num(int(str(token) == "True"), _span(token))
         return Name(str(token), _span(token))
+
+    def string(self, meta, token):
+        return Str(str(token)[1:-1], _span(token))
 
     def list_expr(self, meta, *items):
         return ListExpr(tuple(i for i in items if i is not None), _span(meta))
@@ -543,7 +549,7 @@ def _named_output(statements: list, expression: bool) -> list:
 
 def _implicit_variables(statements: list) -> list[Declaration]:
     """An -e program's names that are never declared or defined, as scalar variables (by first use)."""
-    bound = {s.name for s in statements} | set(FUNCTIONS) | set(KEYWORDS)
+    bound = {s.name for s in statements} | set(FUNCTIONS) | set(KEYWORDS) | set(CONSTANTS)
     first: dict[str, Span] = {}
     for statement in statements:
         if isinstance(statement, Definition):
@@ -588,18 +594,27 @@ def parse_literal(text: str, label: str) -> Literal:
 def _check_names(statements) -> None:
     """Each name defined once, before use; no keyword or function used as a name."""
     first: dict[str, Span] = {}
+    constants_used: dict[str, Span] = {}  # pi, e, inf used as constants (before any binding of theirs)
     for statement in statements:
         if isinstance(statement, Definition):
             for node, _ in names_in(statement.expr):
                 if node.id in FUNCTIONS:
                     raise GradcliError(f"'{node.id}' is a function; call it as {node.id}(...)", node.span)
-                if node.id not in first:
+                if node.id in CONSTANTS and node.id not in first:
+                    constants_used.setdefault(node.id, node.span)
+                elif node.id not in first:
                     if node.id == statement.name:
                         raise GradcliError(f"'{node.id}' is used in its own definition", node.span)
                     raise GradcliError(f"unknown name '{node.id}'{_known(node.id, first)}", node.span)
         if statement.name in FUNCTIONS or statement.name in KEYWORDS:
             what = "a keyword" if statement.name in KEYWORDS else "the name of a function"
             raise GradcliError(f"'{statement.name}' is {what}; choose another name", statement.span)
+        if statement.name in constants_used:
+            raise GradcliError(
+                f"'{statement.name}' is used as a constant at line {constants_used[statement.name].line}; "
+                "choose another name",
+                statement.span,
+            )
         if statement.name in first:
             earlier = first[statement.name]
             raise GradcliError(

@@ -35,6 +35,8 @@ def sample(program: Program, request: Request, low: float | None, high: float | 
         )
     prepared = api.prepare(program, request)
     (name,) = prepared.targets
+    if api.intermediates(program, prepared.targets):
+        raise GradcliError(f"--wrt {name}: '{name}' is a defined name; plot varies a variable")
     symbols = prepared.lowered.symbols[name]
     if symbols.shape != ():
         raise GradcliError(

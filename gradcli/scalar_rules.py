@@ -52,18 +52,21 @@ def partial(node: se.Basic, index: int) -> se.Basic:
         result = ONE
     elif operation == "mul":
         result = se.Mul(*(args[:index] + args[index + 1 :]))
+    elif operation == "pow" and args[0] == se.E:  # exp(x), stored as E ** x: x is argument 1
+        result = _partials("exp", (args[1],))[0] if index == 1 else functions.ZERO
     else:
-        if operation == "pow" and args[0] == se.E:
-            operation, args, index = "exp", (args[1],), 0
-        row = _OPERATIONS[operation]
-        _, cotangents = _template(row, len(args))
-        cotangent = cotangents[index]
-        if cotangent is None:
-            result = functions.ZERO
-        else:
-            leaves = {f"_{i}": objects.tensor(a) for i, a in enumerate(args)}
-            with np.errstate(all="ignore"):
-                (value,) = elements.evaluate([cotangent], leaves)
-            result = value[()]
+        for i, value in enumerate(_partials(operation, args)):
+            _memo[(node, i)] = value
+        return _memo[key]
     _memo[key] = result
     return result
+
+
+def _partials(operation: str, args: tuple) -> list:
+    """The operation's local derivative with respect to each argument, all from one walk."""
+    _, cotangents = _template(_OPERATIONS[operation], len(args))
+    live = [c for c in cotangents if c is not None]
+    leaves = {f"_{i}": objects.tensor(a) for i, a in enumerate(args)}
+    with np.errstate(all="ignore"):
+        values = iter(elements.evaluate(live, leaves))
+    return [functions.ZERO if c is None else next(values)[()] for c in cotangents]

@@ -57,12 +57,12 @@ def _has_float(value) -> bool:
 
 def prepare(program: Program, request: Request, *, targets_needed: bool = True) -> Whole:
     """Check the request against the program and build its array program (no element expanded)."""
-    from gradcli.api import resolve_names
+    from gradcli.api import intermediates, resolve_names
 
     outputs, targets = resolve_names(program, request)
     if targets_needed and not targets:
         raise GradcliError("the program declares no variable ('var NAME') to differentiate by")
-    arrays = build(program, request.stop, request.limits)
+    arrays = build(program, request.stop, request.limits, intermediates(program, targets))
     seeds = []
     for name in outputs:
         shape = arrays.node(name).shape
@@ -237,26 +237,34 @@ def float_gradients(whole: Whole, limits) -> dict[str, np.ndarray | None]:
 
 
 def needs_whole_arrays(program: Program, request: Request) -> bool:
-    """Whether the per-element view would exceed the `elements` limit, so the gradient's numbers
-    come from whole arrays instead (the first order only: higher orders are per element)."""
+    """Whether the per-element view would exceed its limits, so the gradient's numbers come from
+    whole arrays instead (the first order only: higher orders are per element)."""
+    return _beyond_elements(program, request) is not None
+
+
+def _beyond_elements(program: Program, request: Request) -> str | None:
+    """Why the per-element view cannot take this program (None: it can)."""
+    from gradcli.lower import per_element_obstacle
+
     arrays = build(program, request.stop, request.limits)
     limit = request.limits.elements
     for node in postorder(list(arrays.nodes.values())):
         if node.size > limit:
-            return True
-        if node.op is ops.MATMUL and node.size * node.args[0].shape[-1] > 10 * limit:
-            return True
-    return False
+            return f"the program's arrays exceed --limit elements={limit}"
+        obstacle = per_element_obstacle(node, request.limits)
+        if obstacle is not None:
+            return obstacle
+    return None
 
 
 def gradient(program: Program, request: Request):
     """The gradient in float64 from whole arrays, with its matrix form; no per-element formulas."""
     from gradcli.model import GradResult, TargetResult, Unconnected
 
+    reason = _beyond_elements(program, request)
     if request.order != 1:
         raise LimitError(
-            f"--order {request.order} is computed per element, and this program's arrays are larger "
-            f"than --limit elements={request.limits.elements}; raise the limit or use --order 1"
+            f"--order {request.order} is computed per element, and {reason}; use --order 1"
         )
     whole = prepare(program, request)
     missing = [
@@ -264,10 +272,7 @@ def gradient(program: Program, request: Request):
     ]
     needs = tuple(d.name for d in program.declarations if d.name in missing)
     computed = {} if needs else float_gradients(whole, request.limits)
-    elided = (
-        f"not built: the program's arrays exceed --limit elements={request.limits.elements} for "
-        "per-element formulas; the values come from whole-array float64 evaluation"
-    )
+    elided = f"not built: {reason}; the values come from whole-array float64 evaluation"
     results = []
     for target in whole.targets:
         shape = whole.arrays.node(target).shape

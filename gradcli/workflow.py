@@ -56,6 +56,8 @@ def step(
     if whole.needs_whole_arrays(program, request):
         return whole.step(program, request, lr, steps, progress)
     prepared = api.prepare(program, request)
+    for name in api.intermediates(program, prepared.targets):
+        raise GradcliError(f"--wrt {name}: '{name}' is a defined name; step updates variables only")
     gradients = api.gradient_arrays(prepared)
     loss = api.loss_expression(prepared)
     live = [t for t in prepared.targets if gradients[t] is not None]

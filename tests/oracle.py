@@ -6,10 +6,24 @@ its central differences are checked against an independent oracle.
 
 from __future__ import annotations
 
+import math
+
 import mpmath
 import numpy as np
 
-from gradcli.model import Binary, Call, Index, ListExpr, Name, Num, Program, Slice, Transpose, Unary
+from gradcli.model import (
+    Binary,
+    Call,
+    Index,
+    ListExpr,
+    Name,
+    Num,
+    Program,
+    Slice,
+    Transpose,
+    TupleExpr,
+    Unary,
+)
 
 _UNARY = {
     "sin": np.sin,
@@ -29,6 +43,11 @@ _UNARY = {
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
     "relu": lambda x: np.maximum(x, 0),
     "softplus": lambda x: np.log1p(np.exp(x)),
+    "erf": np.vectorize(math.erf),
+    "asinh": np.arcsinh,
+    "gelu": lambda x: x * (1 + np.vectorize(math.erf)(x / np.sqrt(2))) / 2,
+    "silu": lambda x: x / (1 + np.exp(-x)),
+    "log_sigmoid": lambda x: -np.log1p(np.exp(-x)),
     "stop": lambda x: x,
     "transpose": np.transpose,
 }
@@ -47,12 +66,107 @@ def evaluate(program: Program, values, frozen=None, stop_names=()) -> dict[str, 
     Values may be float arrays or object arrays of mpmath numbers (see `mp_evaluate`)."""
     env = {k: _array(v) for k, v in values.items()}
     frozen = {} if frozen is None else frozen
-    for d in program.definitions:
+    for index, d in enumerate(program.definitions):
+        _CONTEXT["program"], _CONTEXT["index"] = program, index
         value = _array(_expr(d.expr, env, frozen))
         if d.name in stop_names:
             value = frozen.setdefault(d.name, value)
         env[d.name] = value
     return env
+
+
+_CONTEXT: dict = {}  # the program and the definition being evaluated (for grad(y, x))
+
+
+def _grad(node, env, frozen):
+    """grad(y, x) by central differences (Richardson-extrapolated): x perturbed element by element
+    and every definition after x's (up to this one) evaluated again."""
+    program, index = _CONTEXT["program"], _CONTEXT["index"]
+    y_expr, x_name = node.args[0], node.args[1].id
+    later = [
+        d
+        for i, d in enumerate(program.definitions[:index])
+        if program.definition(x_name) is None or i > program.definitions.index(program.definition(x_name))
+    ]
+
+    def total(moved_x):
+        moved = dict(env)
+        moved[x_name] = moved_x
+        for d in later:
+            moved[d.name] = _array(_expr(d.expr, moved, frozen))
+        result = _expr(y_expr, moved, frozen)
+        _CONTEXT["program"], _CONTEXT["index"] = program, index
+        return float(np.sum(result))
+
+    base = np.array(env[x_name], dtype=float)
+    out = np.zeros_like(base)
+    for idx in np.ndindex(base.shape):
+        step = 1e-4 * max(1.0, abs(base[idx]))
+
+        def at(offset, idx=idx):
+            moved = base.copy()
+            moved[idx] += offset
+            return total(moved)
+
+        coarse = (at(step) - at(-step)) / (2 * step)
+        fine = (at(step / 2) - at(-step / 2)) / step
+        out[idx] = (4 * fine - coarse) / 3
+    return out
+
+
+def _static(node):
+    """A number, a tuple of numbers or None written in the program (axis=..., keepdims=...)."""
+    if isinstance(node, TupleExpr):
+        return tuple(_static(i) for i in node.items)
+    if isinstance(node, Unary):
+        return -_static(node.operand)
+    if isinstance(node, Name):
+        return {"None": None, "inf": np.inf, "True": 1, "False": 0}[node.id]
+    return node.value
+
+
+def _exp(x):
+    return np.frompyfunc(mpmath.exp, 1, 1)(x) if _MODE["mp"] else np.exp(x)
+
+
+def _log(x):
+    return np.frompyfunc(mpmath.log, 1, 1)(x) if _MODE["mp"] else np.log(x)
+
+
+def _softmax(x, axis=-1):
+    e = _exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    top = np.max(x, axis=axis, keepdims=True)
+    out = _log(np.sum(_exp(x - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+_AXIS_FUNCTIONS = {  # NumPy's own functions with axis/keepdims keywords, by the names gradcli gives them
+    "sum": np.sum,
+    "mean": np.mean,
+    "var": np.var,
+    "std": np.std,
+    "max": np.max,
+    "min": np.min,
+    "prod": np.prod,
+    "softmax": _softmax,
+    "log_softmax": lambda x, axis=-1: _log(_softmax(x, axis)),
+    "logsumexp": _logsumexp,
+    "norm": lambda x, ord=None, axis=None, keepdims=False: np.linalg.norm(x, ord, axis, keepdims),
+}
+_MP_AXIS = ("prod", "softmax", "log_softmax", "logsumexp")  # also on object arrays of mpf
+_MATRIX = {
+    "logdet": lambda a: np.linalg.slogdet(a)[1],
+    "det": np.linalg.det,
+    "inv": np.linalg.inv,
+    "solve": np.linalg.solve,
+    "trace": np.trace,
+    "outer": np.outer,
+    "erf": np.vectorize(math.erf),
+}
 
 
 _MODE = {"mp": False}
@@ -75,8 +189,10 @@ def mp_evaluate(program: Program, values: dict, frozen=None) -> dict:
         _MODE["mp"] = False
 
 
-def mp_gradient_element(program, values, outputs, target, index, digits=30) -> float:
-    """dL/d(target[index]) by mpmath.diff at `digits` digits, stop(...) held at the base point."""
+def mp_gradient_element(program, values, outputs, target, index, digits=30, weights=None) -> float:
+    """dL/d(target[index]) by mpmath.diff at `digits` digits, stop(...) held at the base point;
+    `weights` (output name -> array) as grad_ys."""
+    weights = weights or {}
     with mpmath.workdps(digits):
         frozen: dict = {}
         mp_evaluate(program, values, frozen)
@@ -86,7 +202,8 @@ def mp_gradient_element(program, values, outputs, target, index, digits=30) -> f
             moved[target] = np.array(moved[target], dtype=object)
             moved[target][index] = x
             env = mp_evaluate(program, moved, frozen)
-            return mpmath.fsum(mpmath.fsum(np.asarray(env[o], dtype=object).reshape(-1)) for o in outputs)
+            weighted = [np.asarray(weights.get(o, 1), dtype=object) * env[o] for o in outputs]
+            return mpmath.fsum(mpmath.fsum(np.asarray(w).reshape(-1)) for w in weighted)
 
         return float(mpmath.diff(f, mpmath.mpf(float(np.asarray(values[target])[index]))))
 
@@ -109,6 +226,11 @@ _MP_UNARY = {
     "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
     "relu": lambda x: max(x, 0),
     "softplus": lambda x: mpmath.log(1 + mpmath.exp(x)),
+    "erf": mpmath.erf,
+    "asinh": mpmath.asinh,
+    "gelu": lambda x: x * (1 + mpmath.erf(x / mpmath.sqrt(2))) / 2,
+    "silu": lambda x: x / (1 + mpmath.exp(-x)),
+    "log_sigmoid": lambda x: -mpmath.log(1 + mpmath.exp(-x)),
 }
 
 
@@ -124,6 +246,8 @@ def _plain(node, env, frozen):
     if isinstance(node, Num):
         return mpmath.mpf(node.value) if _MODE["mp"] else float(node.value)
     if isinstance(node, Name):
+        if node.id not in env:
+            return {"pi": np.pi, "e": np.e, "inf": np.inf}[node.id]
         return env[node.id]
     if isinstance(node, ListExpr):
         return _array([_expr(i, env, frozen) for i in node.items])
@@ -139,7 +263,34 @@ def _plain(node, env, frozen):
             "/": np.divide,
             "@": np.matmul,
             "**": np.power,
-        }[node.op](a, b)
+            "<": np.less,
+            "<=": np.less_equal,
+            ">": np.greater,
+            ">=": np.greater_equal,
+            "==": np.equal,
+            "!=": np.not_equal,
+        }[node.op](a, b) * 1.0
+    if isinstance(node, Call) and node.function == "grad":
+        return _grad(node, env, frozen)
+    if (
+        isinstance(node, Call)
+        and node.function in _AXIS_FUNCTIONS
+        and (node.function in _MP_AXIS or not _MODE["mp"])
+    ):
+        statics = {k: _static(v) for k, v, _ in node.keywords}
+        statics.update(zip(("ord",) if node.function == "norm" else ("axis",), map(_static, node.args[1:])))
+        return _AXIS_FUNCTIONS[node.function](_expr(node.args[0], env, frozen), **statics)
+    if isinstance(node, Call) and node.function in ("eye", "where", "einsum", "transpose", *_MATRIX):
+        if node.function == "eye":
+            return np.eye(node.args[0].value)
+        if node.function == "einsum":
+            return np.einsum(node.args[0].value, *(_expr(a, env, frozen) for a in node.args[1:]))
+        if node.function == "transpose" and len(node.args) == 2:
+            return np.transpose(_expr(node.args[0], env, frozen), _static(node.args[1]))
+        args = [_expr(a, env, frozen) for a in node.args]
+        if node.function == "where":
+            return np.where(args[0] != 0, args[1], args[2])
+        return (_MATRIX.get(node.function) or np.transpose)(*args)
     if isinstance(node, Call):
         args = [_expr(a, env, frozen) for a in node.args]
         if node.function in ("sum", "mean"):

@@ -7,7 +7,20 @@ from hypothesis import strategies as st
 
 DECLARATIONS = "var a\nvar v: [3]\nvar M: [2, 3]\nconst c = [0.5, -1.5, 2.0]\n"
 VARIABLES = {"a": (), "v": (3,), "M": (2, 3)}
-SMOOTH = ["sin", "cos", "tanh", "sigmoid", "softplus", "atan", "square"]
+SMOOTH = [
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "softplus",
+    "atan",
+    "square",
+    "erf",
+    "asinh",
+    "gelu",
+    "silu",
+    "log_sigmoid",
+]
 
 
 def _leaves(shape):
@@ -58,6 +71,8 @@ def expression(draw, shape, depth, names):
             lambda: f"mean({draw(sub((2, 3)))})",
             lambda: f"dot({draw(sub((3,)))}, {draw(sub((3,)))})",
             lambda: f"({draw(sub((2,)))})[0]",
+            lambda: f"logsumexp({draw(sub((2, 3)))}, axis=(0, 1))",
+            lambda: f"prod({draw(sub((3,)))})",
         ]
     elif shape == (3,):
         options = [
@@ -66,6 +81,8 @@ def expression(draw, shape, depth, names):
             lambda: f"({draw(sub((2,)))} @ {draw(sub((2, 3)))})",
             lambda: f"({draw(sub((2, 3)))})[1]",
             lambda: f"mean({draw(sub((2, 3)))}, axis=-2)",
+            lambda: f"softmax({draw(sub((3,)))})",
+            lambda: f"log_softmax({draw(sub((2, 3)))}, axis=0)[1]",
         ]
     elif shape == (2,):
         options = [

@@ -87,7 +87,7 @@ def test_text_output_flags_disconnected_targets(run):
     "text, args, message",
     [
         (SEED3, ("--wrt", "w3"), "--wrt w3: unknown name 'w3'"),
-        (SEED3, ("--wrt", "a"), "'a' is a defined name; expected a variable"),
+        (SEED3, ("--wrt", "a,a"), "a name is given twice in --wrt"),
         ("const c = 1\nvar x\ny = c * x\n", ("--wrt", "c"), "'c' is a const"),
         (SEED3, ("--of", "q"), "--of q: unknown name"),
         (SEED3, ("--stop", "w1"), "--stop w1: 'w1' is a var"),

@@ -12,7 +12,7 @@ from gradcli import api
 from gradcli.model import Request
 from gradcli.parser import parse, parse_literal
 
-from .oracle import central_gradient
+from .oracle import central_gradient, mp_gradient_element
 from .programs import VALUES, VARIABLES, program
 
 CONSTANTS = {"c": np.array([0.5, -1.5, 2.0])}
@@ -59,7 +59,12 @@ def test_gradients_of_random_programs_match_finite_differences(generated, values
         computed = np.array(target.value, dtype=float)
         assert computed.shape == VARIABLES[target.name]
         scale = max(1.0, float(np.max(np.abs(expected))))
-        np.testing.assert_allclose(computed, expected, rtol=1e-6, atol=1e-7 * scale, err_msg=text)
+        close = np.isclose(computed, expected, rtol=1e-6, atol=1e-7 * scale)
+        for index in np.ndindex(computed.shape):  # where differences are too coarse (sin(x ** 9)): mpmath
+            if close[index]:
+                continue
+            exact = mp_gradient_element(prog, env, outputs, target.name, index, weights=weights)
+            assert computed[index] == pytest.approx(exact, rel=1e-9, abs=1e-9), text
 
 
 def gradient_of(text: str, **request) -> dict:

@@ -48,3 +48,8 @@ def test_nested_stops_and_edges():
     by_source = {e.source: e for e in edges(parse(text))}
     assert not by_source["a"].open and by_source["a"].blockers == ("stop(...) at line 3",)
     assert by_source["b"].open  # one use of b lies outside every stop
+
+
+def test_the_language_constants_are_not_nodes(run):
+    code, out, err = run("var x = 1.0\ny = pi * x + e\n", "graph", "--format", "dot")
+    assert code == 0 and '"pi"' not in out and '"e"' not in out and '"x"' in out

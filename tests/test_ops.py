@@ -8,7 +8,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from gradcli import api, elements, numbers, ops
+from gradcli import api, elements, model, numbers
 from gradcli.evaluate import Evaluator
 from gradcli.model import Request
 from gradcli.parser import parse, parse_literal
@@ -41,23 +41,81 @@ UNARY = {
     "softplus": (lambda x: mpmath.log(1 + mpmath.exp(x)), [0.3, -1.5]),
     "step": (lambda x: mpmath.mpf(x > 0), [0.3, -1.5]),
     "sign": (lambda x: mpmath.mpf((x > 0) - (x < 0)), [0.3, -1.5]),
+    "log1p": (mpmath.log1p, [0.3, -0.7, 1e-9]),
+    "expm1": (mpmath.expm1, [0.3, -1.5, 1e-9]),
+    "log2": (lambda x: mpmath.log(x, 2), [0.3, 5.0]),
+    "log10": (mpmath.log10, [0.3, 5.0]),
+    "exp2": (lambda x: mpmath.mpf(2) ** x, [0.3, -1.5]),
+    "cbrt": (lambda x: mpmath.sign(x) * abs(x) ** (mpmath.mpf(1) / 3), [0.3, -1.5, 8.0]),
+    "reciprocal": (lambda x: 1 / x, [0.3, -1.5]),
+    "floor": (mpmath.floor, [0.3, -1.5]),
+    "ceil": (mpmath.ceil, [0.3, -1.5]),
+    "round": (mpmath.nint, [0.3, -1.7]),
+    "erf": (mpmath.erf, [0.3, -1.5]),
+    "erfc": (mpmath.erfc, [0.3, -1.5, 4.0]),
+    "asinh": (mpmath.asinh, [0.3, -1.5]),
+    "acosh": (mpmath.acosh, [1.3, 4.5]),
+    "atanh": (mpmath.atanh, [0.3, -0.8]),
+    "arcsin": (mpmath.asin, [0.3]),
+    "arccos": (mpmath.acos, [0.3]),
+    "arctan": (mpmath.atan, [-2.0]),
+    "arcsinh": (mpmath.asinh, [0.3]),
+    "arccosh": (mpmath.acosh, [1.3]),
+    "arctanh": (mpmath.atanh, [0.3]),
+    "gelu": (lambda x: x * (1 + mpmath.erf(x / mpmath.sqrt(2))) / 2, [0.3, -1.5]),
+    "silu": (lambda x: x * _sigmoid(x), [0.3, -1.5]),
+    "elu": (lambda x: x if x > 0 else mpmath.expm1(x), [0.3, -1.5]),
+    "leaky_relu": (lambda x: x if x > 0 else x / 100, [0.3, -1.5]),
+    "log_sigmoid": (lambda x: mpmath.log(_sigmoid(x)), [0.3, -1.5, 40.0]),
+    "softsign": (lambda x: x / (1 + abs(x)), [0.3, -1.5]),
 }
 BINARY = {
     "pow": (lambda a, b: a**b, [(1.3, 0.7), (2.0, -1.5)]),
     "maximum": (max, [(1.3, 0.7), (-2.0, 1.5)]),
     "minimum": (min, [(1.3, 0.7), (-2.0, 1.5)]),
     "where_gt": (lambda a, b: a if a > b else b, [(1.3, 0.7), (-2.0, 1.5)]),
+    "power": (lambda a, b: a**b, [(1.3, 0.7)]),
+    "atan2": (mpmath.atan2, [(1.3, 0.7), (-2.0, -1.5), (0.5, -2.0)]),
+    "arctan2": (mpmath.atan2, [(-2.0, 1.5)]),
+    "hypot": (mpmath.hypot, [(1.3, 0.7), (-2.0, 1.5)]),
+    "logaddexp": (
+        lambda a, b: mpmath.log(mpmath.exp(a) + mpmath.exp(b)),
+        [(1.3, 0.7), (-2.0, 30.0), (0.5, 0.5)],
+    ),
+    "elu_alpha": (lambda a, b: a if a > 0 else b * mpmath.expm1(a), [(1.3, 0.7), (-2.0, 1.5)]),
+    "leaky_slope": (lambda a, b: a if a > 0 else b * a, [(1.3, 0.7), (-2.0, 0.2)]),
+    "clip_low": (lambda a, b: min(max(a, b), 2), [(1.3, 0.7), (-2.0, 1.5), (3.0, 1.0)]),
 }
 BINARY_TEXT = {
     "pow": "pow(a, b)",
     "maximum": "maximum(a, b)",
     "minimum": "minimum(a, b)",
     "where_gt": "where(a > b, a, b)",
+    "power": "power(a, b)",
+    "atan2": "atan2(a, b)",
+    "arctan2": "arctan2(a, b)",
+    "hypot": "hypot(a, b)",
+    "logaddexp": "logaddexp(a, b)",
+    "elu_alpha": "elu(a, alpha=b)",
+    "leaky_slope": "leaky_relu(a, negative_slope=b)",
+    "clip_low": "clip(a, b, 2)",
+}
+
+
+# Functions with rows in the array table (tests/test_catalogue.py) or tested as constructors there.
+ARRAY_FUNCTIONS = {
+    *("sum", "mean", "prod", "max", "min", "var", "std", "logsumexp", "norm", "cumsum", "softmax"),
+    *("log_softmax", "matmul", "dot", "transpose", "reshape", "broadcast_to", "concatenate", "stack"),
+    *("expand_dims", "squeeze", "flip", "outer", "inner", "trace", "diag", "det", "logdet", "inv"),
+    *("solve", "einsum", "grad", "zeros", "ones", "eye", "full", "zeros_like", "ones_like", "where"),
+    *("clip", "stop"),
 }
 
 
 def test_every_language_function_has_a_row():
-    assert set(UNARY) - {"square"} == set(ops.UNARY_FUNCTIONS) - {"stop"}
+    """Each function of the language is checked by a row here or in the array table."""
+    binary = {BINARY_TEXT[name].split("(")[0] for name in BINARY}
+    assert set(model.FUNCTIONS) == set(UNARY) | binary | set(ARRAY_FUNCTIONS)
 
 
 def _derivatives(text: str, names: list[str], point: dict, order: int) -> list:

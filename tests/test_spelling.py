@@ -198,4 +198,5 @@ def test_any_text_parses_or_fails_cleanly_with_expr_and_numpy_spellings(text, ex
         assert error.message and error.filename == "<expr>"
         return
     bound = {d.name for d in program.declarations} | {d.name for d in program.definitions}
+    bound |= set(model.CONSTANTS)
     assert all(node.id in bound for d in program.definitions for node, _ in model.names_in(d.expr))

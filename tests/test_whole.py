@@ -276,3 +276,26 @@ def test_step_beyond_the_element_limit_follows_the_per_element_steps(run_json, t
     assert code == 0, err
     np.testing.assert_allclose(large["loss"], small["loss"], rtol=1e-12)
     np.testing.assert_allclose(large["values"]["w"], small["values"]["w"], rtol=1e-10, atol=1e-14)
+
+
+def test_closed_form_hessian_through_a_matrix_intermediate():
+    """A vector target broadcast into a matrix, then an element-wise function of the matrix: the
+    closed form scales each Jacobian row by u[..., None] (this raised a shape error before)."""
+    text = "var v: [3]\nvar M: [2, 3]\nd0 = v[1] + M\nd2 = mean(log(1 + square(d0)))\n"
+    request = Request(
+        of=("d2",),
+        wrt=("v",),
+        at={
+            "v": parse_literal("[0.1, 0.2, 0.3]", "--at"),
+            "M": parse_literal("[[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]]", "--at"),
+        },
+    )
+    prepared = whole.prepare(parse(text), request)
+    node, _, _ = whole.closed_hessian(prepared)  # none here (a sum over a matrix), but no error
+    per_element = api.hessian(parse(text), dataclasses.replace(request, symbolic=SymbolicMode.FULL))
+    x = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]]) + 0.2  # v[1] + M: only v[1] enters
+    expected = np.sum((2 - 2 * x**2) / (1 + x**2) ** 2) / 6
+    assert np.array(per_element.value)[1, 1] == pytest.approx(expected)
+    if node is not None:
+        closed = whole.numbers.evaluate([node], prepared.float_values())[0]
+        np.testing.assert_allclose(closed, np.array(per_element.value, dtype=float), rtol=1e-12)
