@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from gradcli import ad, catalogue, elements, functions, ops
+from gradcli import ad, catalogue, elements, functions, ops, spelling
 from gradcli.arrays import MAX_DIMENSIONS, Node, ShapeError, postorder
 from gradcli.errors import GradcliError, LimitError, Span
 from gradcli.model import (
@@ -191,7 +191,7 @@ class _Lowering:
         return ops.stack(items)
 
     def _call(self, node: Call) -> Node:
-        name = catalogue.ALIASES.get(node.function, node.function)
+        name = spelling.ALIASES.get(node.function, node.function)  # NumPy's other names
         keywords = {k: (value, span) for k, value, span in node.keywords}
         special = _SPECIAL_CALLS.get(name)
         if special is not None:

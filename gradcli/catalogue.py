@@ -25,18 +25,6 @@ UNARY_ROWS: dict[str, ops.Op] = {
     **{op.name: op for op in (ops.ERFC, ops.ARCSINH, ops.ARCCOSH, ops.ARCTANH)},
 }
 
-# NumPy's other names for the same functions.
-ALIASES = {
-    "arcsin": "asin",
-    "arccos": "acos",
-    "arctan": "atan",
-    "arcsinh": "asinh",
-    "arccosh": "acosh",
-    "arctanh": "atanh",
-    "arctan2": "atan2",
-    "power": "pow",
-}
-
 
 def square(x: Node) -> Node:
     return x**2
