@@ -373,7 +373,10 @@ def _numeric_last_order(prepared: Prepared, target: str) -> TargetResult | None:
     keys = list(itertools.combinations_with_replacement(range(size), order - 1))
     connected = prepared.connected()
     offset = sum(prepared.lowered.symbols[t].size for t in connected[: connected.index(target)])
-    rows = _seeded_rows(prepared, [tuple((target, i) for i in key) for key in keys])
+    try:
+        rows = _seeded_rows(prepared, [tuple((target, i) for i in key) for key in keys])
+    except numbers.MissingValueError:  # the array program uses a value the simplified entries do not
+        return None
     computed = {key: row[offset : offset + size] for key, row in zip(keys, rows)}
     value = nested(_symmetric_tensor(computed, shape, order))
     return TargetResult(target, "ok", None, shape * order, None, skipped, value, ())
@@ -499,16 +502,8 @@ def _hessian(program: Program, request: Request, closed) -> MatrixResult:
     first = [g if alive else functions.ZERO for g, alive in zip(_joined(gradients, prepared), live)]
     live_symbols = [s if alive else se.Dummy() for s, alive in zip(symbols, live)]
     skipped = _numbers_suffice(prepared, first)
-    if skipped is not None:
-        numbers_matrix = np.zeros((len(symbols), len(symbols)))
-        columns = np.flatnonzero(live)
-        if closed is not None:  # the closed form: a few BLAS calls instead of a sweep per row
-            numbers_matrix = numbers.evaluate([closed], float_values(prepared))[0]
-        else:
-            keys = [((t, i),) for t in connected for i in range(prepared.lowered.symbols[t].size)]
-            rows = iter(_seeded_rows(prepared, keys))
-            for i in columns:
-                numbers_matrix[i, columns] = next(rows)
+    numbers_matrix = _float_hessian(prepared, closed, connected, live) if skipped is not None else None
+    if numbers_matrix is not None:
         symmetric = np.triu(numbers_matrix) + np.triu(numbers_matrix, 1).T  # the upper triangle, mirrored
         return MatrixResult(
             "hessian", program.filename, prepared.outputs, prepared.targets, request.unconnected,
@@ -516,6 +511,23 @@ def _hessian(program: Program, request: Request, closed) -> MatrixResult:
         )  # fmt: skip
     matrix = differentiate.hessian(first, live_symbols)
     return _matrix_result("hessian", prepared, names, names, matrix, floats, floats)
+
+
+def _float_hessian(prepared: Prepared, closed, connected: list[str], live: list[bool]) -> np.ndarray | None:
+    """The Hessian in float64 from its closed form or one seeded row per element; None where the
+    array program needs a value that the simplified per-element entries do not."""
+    numbers_matrix = np.zeros((len(live), len(live)))
+    columns = np.flatnonzero(live)
+    try:
+        if closed is not None:  # the closed form: a few BLAS calls instead of a sweep per row
+            return numbers.evaluate([closed], float_values(prepared))[0]
+        keys = [((t, i),) for t in connected for i in range(prepared.lowered.symbols[t].size)]
+        rows = iter(_seeded_rows(prepared, keys))
+    except numbers.MissingValueError:
+        return None
+    for i in columns:
+        numbers_matrix[i, columns] = next(rows)
+    return numbers_matrix
 
 
 def _joined(gradients: dict, prepared: Prepared) -> list:

@@ -233,7 +233,10 @@ def _real(scalar_function):
     (sqrt(-1), log(-2.0), (-1.0) ** 0.5), so no complex number reaches a result."""
 
     def real(*args):
-        result = scalar_function(*args)
+        try:
+            result = scalar_function(*args)
+        except RuntimeError:  # SymEngine refuses sin(zoo), sinh(oo): NaN, as NumPy gives
+            return functions.NAN
         numbers = all(functions.is_number(a) for a in args) and not result.free_symbols
         infinite = type(result).__name__ in ("ComplexInfinity", "Infinity", "NegativeInfinity", "NaN")
         if numbers and not infinite and (result.is_real is False or result.has(se.I)):

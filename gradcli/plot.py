@@ -13,7 +13,7 @@ import numpy as np
 
 from gradcli import api, deadline
 from gradcli.errors import GradcliError
-from gradcli.evaluate import vectorized
+from gradcli.evaluate import to_float, vectorized
 from gradcli.model import Program, Request
 
 POINTS = 401
@@ -44,7 +44,7 @@ def sample(program: Program, request: Request, low: float | None, high: float | 
         )
     symbol = symbols[()]
     current = prepared.values.get(symbol)
-    at = None if current is None else float(current)
+    at = None if current is None else to_float(current)
     if low is None or high is None:
         if at is None:
             raise GradcliError(f"{name} has no value; give --range A:B or --at {name}=VALUE")
@@ -93,16 +93,23 @@ def terminal(curves: Curves, width: int | None = None, height: int | None = None
             "nothing to draw: L and its derivatives are not finite anywhere on this range; choose "
             "another --range"
         )
-    if curves.at is not None and math.isfinite(curves.at):
+    if curves.at is not None and math.isfinite(to_float(curves.at)) and abs(to_float(curves.at)) < 1e300:
         plt.vertical_line(curves.at)
     plt.xlabel(curves.name)
     plt.title(
         f"L and its derivatives along {curves.name}"
-        + (f" (current value {curves.at:g})" if curves.at is not None else "")
+        + (f" (current value {to_float(curves.at):g})" if curves.at is not None else "")
     )
     if width and height:
         plt.plotsize(width, height)
-    return plt.build() if colour else plt.uncolorize(plt.build())
+    try:
+        drawing = plt.build()
+    except (OverflowError, ValueError):  # plotext's own scaling of extreme values
+        raise GradcliError(
+            "the terminal plot cannot scale these values; choose another --range or write a picture "
+            "with --output FILE.png"
+        ) from None
+    return drawing if colour else plt.uncolorize(drawing)
 
 
 def image(curves: Curves, image_format: str, width: int, height: int) -> bytes:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcli import ad, backward, elements, numbers, objects, ops
-from gradcli.arrays import Node, postorder
+from gradcli.arrays import MAX_DIMENSIONS, Node, postorder
 from gradcli.build import ArrayProgram, build
 from gradcli.errors import GradcliError, LimitError
 from gradcli.graph import disconnection_reasons
@@ -67,6 +67,10 @@ def prepare(program: Program, request: Request, *, targets_needed: bool = True) 
     for name in outputs:
         shape = arrays.node(name).shape
         literal = request.grad_ys.get(name)
+        if literal is not None and len(literal.shape) > MAX_DIMENSIONS:
+            raise GradcliError(
+                f"--grad-ys {name}: {len(literal.shape)} axes; at most {MAX_DIMENSIONS} are supported"
+            )
         weight = ops.literal(1) if literal is None else ops.literal(literal.value)
         try:
             if np.broadcast_shapes(weight.shape, shape) != shape:
@@ -263,9 +267,7 @@ def gradient(program: Program, request: Request):
 
     reason = _beyond_elements(program, request)
     if request.order != 1:
-        raise LimitError(
-            f"--order {request.order} is computed per element, and {reason}; use --order 1"
-        )
+        raise LimitError(f"--order {request.order} is computed per element, and {reason}; use --order 1")
     whole = prepare(program, request)
     missing = [
         n for n in numbers.leaves([whole.arrays.node(o) for o in whole.outputs]) if n not in whole.literals

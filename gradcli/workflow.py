@@ -178,7 +178,8 @@ def check_finite_differences(program: Program, request: Request, rtol: float, at
     prepared = api.prepare(program, request)
     gradients = api.gradient_arrays(prepared)
     loss = api.loss_expression(prepared)
-    _require_values(prepared, [loss], "check")
+    targets_symbols = [s for t in prepared.targets for s in prepared.lowered.symbols[t].flat]
+    _require_values(prepared, [loss, *targets_symbols], "check")
     base = Evaluator(prepared.values, request.limits.bits)
     frozen = {node: to_float(value) for node, value in _frozen_stops([loss], base).items()}
     tape = Tape([loss])

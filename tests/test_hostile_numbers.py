@@ -162,3 +162,31 @@ def test_plot_of_curves_without_finite_values(run):
     assert code == 0 and "dL/dw1" in out  # L is nan there, its derivative is not
     code, out, err = run("var x = 1.0\ny = sqrt(-1 - x * x)\n", "plot", "--wrt", "x")
     assert code == 1 and out == "" and "not finite" in err
+
+
+@pytest.mark.parametrize("expr", ["sinh((x - x) ** -1)", "atan(1 / (x - x))"])
+def test_functions_of_complex_infinity_are_nan(run_json, expr):
+    code, doc, err = run_json(f"var x = 1.0\ny = x + {expr}\n", "grad", "--symbolic", "none")
+    assert code == 0, err
+
+
+def test_a_constant_complex_infinity_is_a_located_error(run):
+    code, out, err = run("var x = 1.0\ny = x + sin(pow(0 * x, -1))\n", "grad")  # 0 * x is 0
+    assert code == 1 and out == "" and "undefined for its constant inputs" in err
+
+
+def test_check_needs_values_of_its_targets(run):
+    code, out, err = run("var w: [2]\nvar v = 1.0\ny = sum(w) * 0 + v\n", "check", "--wrt", "w,v")
+    assert code == 1 and out == "" and "needs a value for w" in err
+
+
+def test_grad_ys_with_more_than_32_axes(run):
+    weights = "[" * 40 + "1" + "]" * 40
+    args = ["hessian", "--grad-ys", f"y={weights}", "--symbolic", "none"]
+    code, out, err = run("var x: [2]\ny = x * 2\n", *args)
+    assert code == 1 and out == "" and ("32" in err or "shape" in err)
+
+
+def test_plot_at_a_huge_current_value(run):
+    code, out, err = run("var x = 1e308\ny = x * 2\n", "plot", "--wrt", "x", "--range", "-1:1")
+    assert code in (0, 1) and "internal error" not in err
