@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from gradcli import deadline
 from gradcli.arrays import Node, postorder
-from gradcli.ops import broadcast_to
+from gradcli.ops import broadcast_to, variable, zeros
 
 
 def depends_on(roots: Iterable[Node], targets: Iterable[Node]) -> set[int]:
@@ -74,3 +74,37 @@ def backward(seeds: list[tuple[Node, Node]], targets: list[Node]) -> Sweep:
             if cotangent is not None and id(arg) in reached:
                 cotangents.setdefault(id(arg), []).append(cotangent)
     return Sweep([results.get(id(t)) for t in targets], totals)
+
+
+def seeded(
+    seeds: list[tuple[Node, Node]], targets: list[Node], seeded_targets: tuple[int, ...]
+) -> tuple[list[Node], list[Node]]:
+    """Derivatives of order N = len(seeded_targets) + 1 contracted with seed vectors, as array
+    programs: the k-th seed is a variable shaped like targets[seeded_targets[k]], and each
+    target's node is the derivative tensor of L contracted with the seeds over its first N - 1
+    indices (order 2: a Hessian-vector product); one-hot seeds give one row of the tensor.
+    Only the seeded targets are contracted, so no zero seed meets an infinite derivative.
+    The seeds' names cannot be written in a program, so they never meet a declared name."""
+    derivatives = gradients(seeds, targets)
+    variables = []
+    for k, index in enumerate(seeded_targets, 1):
+        seed = variable(f"<seed {k}>", targets[index].shape)
+        derivatives = gradients([(derivatives[index], seed)], targets)
+        variables.append(seed)
+    return variables, derivatives
+
+
+def hessian_vector(
+    seeds: list[tuple[Node, Node]], targets: list[Node], vectors: list[Node | None]
+) -> list[Node]:
+    """The Hessian of L (cross blocks included) times the vector whose part for each target is
+    `vectors[i]` (None: zeros), as one node per target, without forming the Hessian: the
+    gradient of sum over targets of sum(gradient * vector) (reverse over reverse)."""
+    pairs = [(g, v) for g, v in zip(vjp(seeds, targets), vectors) if g is not None and v is not None]
+    return gradients(pairs, targets)
+
+
+def gradients(seeds: list[tuple[Node, Node]], targets: list[Node]) -> list[Node]:
+    """`vjp` with zeros where no gradient reaches a target."""
+    results = vjp(seeds, targets) if seeds else [None] * len(targets)
+    return [r if r is not None else zeros(t.shape) for r, t in zip(results, targets)]

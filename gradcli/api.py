@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 import symengine as se
 
-from gradcli import ad, deadline, differentiate, functions, numbers, ops
+from gradcli import ad, differentiate, functions, numbers, ops
 from gradcli.arrays import Node
 from gradcli.errors import GradcliError, LimitError
 from gradcli.evaluate import MISSING, Evaluator, to_float
@@ -268,40 +269,6 @@ def first_derivatives(prepared: Prepared) -> dict[str, Node]:
     return {t: r if r is not None else ops.zeros(ir.node(t).shape) for t, r in zip(connected, results)}
 
 
-def seeded_derivatives(
-    prepared: Prepared, seed_targets: tuple[str, ...]
-) -> tuple[list[Node], dict[str, Node]]:
-    """Derivatives of L of order N = len(seed_targets) + 1 as array programs of seed variables: the
-    k-th seed is a vector over seed_targets[k]'s elements, and each connected target's node is the
-    derivative tensor contracted with the seeds (order 2: a Hessian-vector product). With one-hot
-    seeds it is one row of the tensor. Only the seeded targets are contracted, so no zero seed
-    meets an infinite derivative. The program is built once for all rows."""
-    ir = prepared.lowered.ir
-    connected = prepared.connected()
-    nodes = first_derivatives(prepared)
-    seeds = []
-    for k, target in enumerate(seed_targets, 1):
-        seed = ops.variable(f"_seed{k}", ir.node(target).shape)
-        following = ad.vjp([(nodes[target], seed)], [ir.node(t) for t in connected])
-        nodes = {t: r if r is not None else ops.zeros(ir.node(t).shape) for t, r in zip(connected, following)}
-        seeds.append(seed)
-    return seeds, nodes
-
-
-def _symmetric_tensor(
-    rows: dict[tuple[int, ...], np.ndarray], shape: tuple[int, ...], order: int
-) -> np.ndarray:
-    """The symmetric order-N tensor whose entries [k, :] are rows[k] for each sorted k (flat
-    indices over `shape`); every other entry is a copy of its sorted twin, so it is exactly symmetric."""
-    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    flat = {key: np.asarray(row, dtype=object).reshape(-1) for key, row in rows.items()}
-    out = np.empty((n,) * order, dtype=object)
-    for key in itertools.product(range(n), repeat=order):
-        ordered = tuple(sorted(key))
-        out[key] = flat[ordered[:-1]][ordered[-1]]
-    return out.reshape(shape * order)
-
-
 def gradient_arrays(prepared: Prepared, order: int | None = None) -> dict[str, np.ndarray | None]:
     """Each target's derivative of `order` (default: the request's) as an array of SymEngine
     expressions (None: disconnected): the gradient from the element view of its array program,
@@ -336,28 +303,18 @@ def float_values(prepared: Prepared) -> dict[str, np.ndarray]:
     return out
 
 
-def _seeded_rows(prepared: Prepared, keys) -> list[np.ndarray]:
-    """Rows of a derivative tensor in float64: for each key (one (target, flat index) pair per
-    seed), its entries over every connected target's elements, flattened in order."""
+def _seeded_rows(prepared: Prepared, keys) -> Iterator[np.ndarray]:
+    """Rows of a derivative tensor in float64 (whole.derivative_rows): for each key (one
+    (target, flat index) pair per seed), its entries over every connected target's elements."""
+    from gradcli import whole
+
     ir = prepared.lowered.ir
     connected = prepared.connected()
-    values = float_values(prepared)
-    programs = {}
-    rows = []
-    for key in keys:
-        deadline.check()
-        seed_targets = tuple(target for target, _ in key)
-        if seed_targets not in programs:
-            seeds, nodes = seeded_derivatives(prepared, seed_targets)
-            programs[seed_targets] = seeds, [ops.reshape(nodes[t], (ir.node(t).size,)) for t in connected]
-        seeds, flat_nodes = programs[seed_targets]
-        assignment = dict(values)
-        for seed, (target, index) in zip(seeds, key):
-            one_hot = np.zeros(ir.node(target).size)
-            one_hot[index] = 1.0
-            assignment[seed.param("name")] = one_hot.reshape(ir.node(target).shape)
-        rows.append(np.concatenate([r.reshape(-1) for r in numbers.evaluate(flat_nodes, assignment)]))
-    return rows
+    position = {t: i for i, t in enumerate(connected)}
+    keys = [tuple((position[t], i) for t, i in key) for key in keys]
+    return whole.derivative_rows(
+        prepared.seeds, [ir.node(t) for t in connected], float_values(prepared), keys
+    )
 
 
 def _numeric_last_order(prepared: Prepared, target: str) -> TargetResult | None:
@@ -368,6 +325,8 @@ def _numeric_last_order(prepared: Prepared, target: str) -> TargetResult | None:
     skipped = _numbers_suffice(prepared, list(below.flat))
     if skipped is None:
         return None
+    from gradcli import whole
+
     shape = prepared.lowered.shape(target)
     size = int(np.prod(shape, dtype=np.int64)) if shape else 1
     keys = list(itertools.combinations_with_replacement(range(size), order - 1))
@@ -375,10 +334,10 @@ def _numeric_last_order(prepared: Prepared, target: str) -> TargetResult | None:
     offset = sum(prepared.lowered.symbols[t].size for t in connected[: connected.index(target)])
     try:
         rows = _seeded_rows(prepared, [tuple((target, i) for i in key) for key in keys])
+        computed = {key: row[offset : offset + size] for key, row in zip(keys, rows)}
     except numbers.MissingValueError:  # the array program uses a value the simplified entries do not
         return None
-    computed = {key: row[offset : offset + size] for key, row in zip(keys, rows)}
-    value = nested(_symmetric_tensor(computed, shape, order))
+    value = nested(whole.symmetric_tensor(computed, size, order).reshape(shape * order))
     return TargetResult(target, "ok", None, shape * order, None, skipped, value, ())
 
 
@@ -484,13 +443,19 @@ def hessian(program: Program, request: Request) -> MatrixResult:
     from gradcli import whole
 
     if whole.needs_whole_arrays(program, request):
-        closed = whole.hessian(program, request)
-        if closed is not None:
-            return closed
+        return whole.hessian(program, request)
     whole_request = whole.prepare(program, request)
     closed, matrix_text, matrix_why = whole.closed_hessian(whole_request)
     result = _hessian(program, request, closed)
     return dataclasses.replace(result, matrix=matrix_text, matrix_elided=matrix_why)
+
+
+def hessian_vector_product(program: Program, request: Request, vectors: dict[str, Literal]) -> GradResult:
+    """The Hessian of L times a vector with one part per target (a missing part is zeros), in
+    float64 from the array program, without forming the Hessian (whole.hessian_vector)."""
+    from gradcli import whole
+
+    return whole.hessian_vector(program, request, vectors)
 
 
 def _hessian(program: Program, request: Request, closed) -> MatrixResult:
@@ -522,11 +487,10 @@ def _float_hessian(prepared: Prepared, closed, connected: list[str], live: list[
         if closed is not None:  # the closed form: a few BLAS calls instead of a sweep per row
             return numbers.evaluate([closed], float_values(prepared))[0]
         keys = [((t, i),) for t in connected for i in range(prepared.lowered.symbols[t].size)]
-        rows = iter(_seeded_rows(prepared, keys))
+        for i, row in zip(columns, _seeded_rows(prepared, keys)):
+            numbers_matrix[i, columns] = row
     except numbers.MissingValueError:
         return None
-    for i in columns:
-        numbers_matrix[i, columns] = next(rows)
     return numbers_matrix
 
 
@@ -570,6 +534,10 @@ def _numbers_suffice(prepared: Prepared, first: list) -> str | None:
 
 def jacobian(program: Program, request: Request) -> MatrixResult:
     """d(output element)/d(target element) for every output and target element (no weights)."""
+    from gradcli import whole
+
+    if whole.needs_whole_arrays(program, request):
+        return whole.jacobian(program, request)
     prepared = prepare(program, request)
     symbols, names, floats, live = _columns(prepared)
     outputs, rows = [], []

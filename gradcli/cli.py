@@ -228,7 +228,7 @@ _NEXT_ASSIGNMENT = re.compile(r",\s*(?=[A-Za-z_]\w*\s*=)")  # the ",y=" of "--at
 
 
 def _assignments(option: str, items: tuple[str, ...], memory_mib: int = Limits.memory) -> dict:
-    """NAME=LITERAL options; with --at, NAME=@PATH reads the value from a file."""
+    """NAME=LITERAL options; with --at and --vector, NAME=@PATH reads the value from a file."""
     from gradcli.parser import parse_literal
 
     result = {}
@@ -242,7 +242,7 @@ def _assignments(option: str, items: tuple[str, ...], memory_mib: int = Limits.m
             raise GradcliError(f"{option} {item!r}: one NAME=VALUE per {option}; repeat it: {repeated}")
         if name in result:
             raise GradcliError(f"{option} {name} is given twice")
-        if option == "--at" and literal.startswith("@"):
+        if option in ("--at", "--vector") and literal.startswith("@"):
             from gradcli import values
 
             result[name] = values.literal_of(values.read_array(literal[1:], memory_mib, f"{option} {name}"))
@@ -545,19 +545,37 @@ def _grad_at_points(program, request, points: str, output: str | None, strict: b
 @target_options
 @grad_ys_option
 @display_options
+@click.option(
+    "--vector",
+    "vector",
+    metavar="NAME=LIT",
+    multiple=True,
+    help="The Hessian times this vector instead of the Hessian (one part per target, like --at; "
+    "a target without one contributes zeros): never forms the Hessian.",
+)
 @_with_limits
-def hessian(source, limits, output_format, strict, **options):
+def hessian(source, limits, output_format, strict, vector, **options):
     """Full Hessian of L over every element of every target, cross blocks included.
 
     \b
     Examples:
       gradcli hessian -e 'x**2 * y'
       gradcli hessian model.txt --at 'x=[1.,2.]' --symbolic full
+      gradcli hessian model.txt --at w=@w.npy --vector w=@v.npy
     """
     from gradcli import api, latex, render
 
-    result = api.hessian(*_load(source, limits, **options))
+    program, request = _load(source, limits, **options)
     weighted = bool(options["grad_ys"])
+    if vector:
+        if output_format == OutputFormat.LATEX.value:
+            raise GradcliError("--vector gives numbers, not formulas: use --format text or json")
+        vectors = _assignments("--vector", vector, limits.memory)
+        product = api.hessian_vector_product(program, request, vectors)
+        _emit(output_format, product, render.grad_document, lambda r: _terminal().grad_text(r))
+        _finish(product.disconnected, strict)
+        return
+    result = api.hessian(program, request)
     _emit(
         output_format,
         result,

@@ -319,6 +319,7 @@ class GradResult:
     gradients: tuple[TargetResult, ...]
     loss: Number | None = None  # L at the values (None: a value is missing)
     loss_needs: tuple[str, ...] = ()  # the variables L needs a value for
+    vector: tuple[str, ...] = ()  # a Hessian-vector product (hessian --vector): the targets given a part
 
     @property
     def disconnected(self) -> dict[str, str]:

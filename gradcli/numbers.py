@@ -23,8 +23,37 @@ def evaluate(roots: list[Node], values: dict[str, np.ndarray]) -> list[np.ndarra
     """The float64 value of each root; `values` maps declared names to arrays of their shapes.
     Raises MissingValueError when a needed name has no value."""
     memo: dict[int, np.ndarray] = {}
+    _run(postorder(roots), memo, values)
+    return [memo[id(r)] for r in roots]
+
+
+class Repeated:
+    """The roots evaluated again and again while the names in `changing` take new values (the
+    seeds of derivative rows): every node that does not depend on them is computed once, here."""
+
+    def __init__(self, roots: list[Node], values: dict[str, np.ndarray], changing: set[str]):
+        self.roots = roots
+        self._values = values
+        varying: set[int] = set()
+        order = postorder(roots)
+        for node in order:
+            leaf = node.op is ops.VARIABLE or node.op is ops.CONSTANT
+            if (leaf and node.param("name") in changing) or any(id(a) in varying for a in node.args):
+                varying.add(id(node))
+        self._fixed: dict[int, np.ndarray] = {}
+        _run([n for n in order if id(n) not in varying], self._fixed, values)
+        self._varying = [n for n in order if id(n) in varying]
+
+    def __call__(self, changed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        memo = dict(self._fixed)
+        _run(self._varying, memo, {**self._values, **changed})
+        return [memo[id(r)] for r in self.roots]
+
+
+def _run(order: list[Node], memo: dict[int, np.ndarray], values: dict[str, np.ndarray]) -> None:
+    """Evaluate the nodes of `order` (children first) into `memo`."""
     with np.errstate(all="ignore"):
-        for node in postorder(roots):
+        for node in order:
             if node.op is ops.VARIABLE or node.op is ops.CONSTANT:
                 name = node.param("name")
                 if name not in values:
@@ -35,11 +64,8 @@ def evaluate(roots: list[Node], values: dict[str, np.ndarray]) -> list[np.ndarra
             params = dict(node.params)
             args = [memo[id(a)] for a in node.args]
             memo[id(node)] = np.asarray(node.op.numpy(*args, **params), dtype=np.float64)
-    return [memo[id(r)] for r in roots]
 
 
 def leaves(roots: list[Node]) -> list[str]:
     """The declared names the roots use, in no particular order."""
-    return sorted(
-        {n.param("name") for n in postorder(roots) if n.op is ops.VARIABLE or n.op is ops.CONSTANT}
-    )
+    return sorted({n.param("name") for n in postorder(roots) if n.op is ops.VARIABLE or n.op is ops.CONSTANT})

@@ -42,7 +42,7 @@ def grad_document(result: GradResult) -> dict:
         if t.needs:
             entry["needs"] = list(t.needs)
         gradients[t.name] = entry
-    return {
+    document = {
         "command": result.command,
         "file": result.file,
         "of": list(result.of),
@@ -50,8 +50,10 @@ def grad_document(result: GradResult) -> dict:
         "order": result.order,
         "unconnected": result.unconnected.value,
         "L": result.loss,
-        "gradients": gradients,
     }
+    if result.vector:  # a Hessian-vector product (hessian --vector)
+        return {**document, "vector": list(result.vector), "products": gradients}
+    return {**document, "gradients": gradients}
 
 
 def matrix_document(result: MatrixResult) -> dict:

@@ -66,9 +66,12 @@ def _disconnected_banner(name: str, reason: str) -> Text:
 
 def grad_text(result: GradResult) -> Group:
     order = "" if result.order == 1 else f" (order {result.order})"
+    if result.vector:
+        order = f" times the vector given for {', '.join(result.vector)}"
+    what = "Hessian" if result.vector else "gradient" if result.order == 1 else "derivative"
     lines = [
         Text.assemble(
-            ("gradient" if result.order == 1 else "derivative", "bold"),
+            (what, "bold"),
             order,
             " of ",
             (", ".join(result.of), "bold"),

@@ -6,11 +6,13 @@ with per-element expressions: a 784x128 layer is one matmul.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from gradcli import ad, backward, elements, numbers, objects, ops
+from gradcli import ad, backward, deadline, elements, numbers, objects, ops
 from gradcli.arrays import MAX_DIMENSIONS, Node, postorder
 from gradcli.build import ArrayProgram, build
 from gradcli.errors import GradcliError, LimitError
@@ -266,18 +268,20 @@ def gradient(program: Program, request: Request):
     from gradcli.model import GradResult, TargetResult, Unconnected
 
     reason = _beyond_elements(program, request)
-    if request.order != 1:
-        raise LimitError(f"--order {request.order} is computed per element, and {reason}; use --order 1")
     whole = prepare(program, request)
-    missing = [
-        n for n in numbers.leaves([whole.arrays.node(o) for o in whole.outputs]) if n not in whole.literals
-    ]
-    needs = tuple(d.name for d in program.declarations if d.name in missing)
-    computed = {} if needs else float_gradients(whole, request.limits)
-    elided = f"not built: {reason}; the values come from whole-array float64 evaluation"
+    for target in whole.targets:
+        _check_result(whole.arrays.node(target).shape * request.order, request.limits)
+    needs = _needs(whole, [whole.arrays.node(o) for o in whole.outputs])
+    computed = {}
+    if not needs and request.order == 1:
+        computed = float_gradients(whole, request.limits)
+    elif not needs:
+        computed = {t: higher_order(whole, t, request.order, request.limits) for t in _connected(whole)}
+    how = "whole-array float64 evaluation" if request.order == 1 else "seeded rows in float64"
+    elided = f"not built: {reason}; the values come from {how}"
     results = []
     for target in whole.targets:
-        shape = whole.arrays.node(target).shape
+        shape = whole.arrays.node(target).shape * request.order
         reason = whole.reasons[target]
         if reason is not None and request.unconnected is Unconnected.NONE:
             results.append(TargetResult(target, "disconnected", reason, shape, None, None, None, ()))
@@ -290,7 +294,8 @@ def gradient(program: Program, request: Request):
         status = "ok" if reason is None else "disconnected"
         results.append(TargetResult(target, status, reason, shape, None, elided, value, needs))
     result = GradResult(
-        "grad", program.filename, whole.outputs, whole.targets, 1, request.unconnected, tuple(results),
+        "grad", program.filename, whole.outputs, whole.targets, request.order, request.unconnected,
+        tuple(results),
         loss=None if needs else loss(whole, request.limits), loss_needs=needs,
     )  # fmt: skip
     return with_matrix(result, whole)
@@ -360,31 +365,229 @@ def closed_hessian(whole: Whole) -> tuple[Node | None, str | None, str | None]:
 
 
 def hessian(program: Program, request: Request):
-    """The Hessian from its whole-array closed form in float64, for programs larger than the
-    per-element view allows; None where there is no closed form."""
+    """The Hessian in float64 for programs larger than the per-element view allows: from its
+    whole-array closed form where the rules give one, else one seeded row per target element."""
     from gradcli.lower import labels
-    from gradcli.model import MatrixResult
+    from gradcli.model import MatrixResult, Unconnected
 
     whole = prepare(program, request)
+    shown = [t for t in whole.targets if whole.reasons[t] is None or request.unconnected is Unconnected.ZERO]
+    names = tuple(n for t in shown for n in labels(t, whole.arrays.node(t).shape))
+    _check_result((len(names), len(names)), request.limits)
     node, text, why = closed_hessian(whole)
-    if node is None:
-        return None
-    (target,) = whole.targets
-    names = tuple(labels(target, whole.arrays.node(target).shape))
-    missing = [n for n in numbers.leaves([node]) if n not in whole.literals]
-    needs = tuple(d.name for d in program.declarations if d.name in missing)
+    needs = _needs(whole, [node] if node is not None else [whole.arrays.node(o) for o in whole.outputs])
     value = None
     if not needs:
-        check_memory([node], request.limits, whole.arrays)
-        (matrix,) = numbers.evaluate([node], whole.float_values())
-        value = (np.triu(matrix) + np.triu(matrix, 1).T).tolist()  # exactly symmetric
+        if node is not None:
+            check_memory([node], request.limits, whole.arrays)
+            (matrix,) = numbers.evaluate([node], whole.float_values())
+            matrix = np.triu(matrix) + np.triu(matrix, 1).T  # exactly symmetric
+        else:
+            matrix = full_hessian(whole, shown, request.limits)
+        value = matrix.tolist()
+    how = "the whole-array closed form" if node is not None else "one seeded row per element"
     elided = (
         f"not built: the program's arrays exceed --limit elements={request.limits.elements}; "
-        "the values come from the whole-array closed form in float64"
+        f"the values come from {how} in float64"
     )
+    disconnected = {t: r for t, r in whole.reasons.items() if r is not None}
     return MatrixResult(
         "hessian", program.filename, whole.outputs, whole.targets, request.unconnected, names, names,
-        None, elided, value, needs, {}, None, text, why,
+        None, elided, value, needs, disconnected, None, text, why,
+    )  # fmt: skip
+
+
+# ---- derivative rows: Hessians and higher orders without a closed form ------------------------------
+
+
+def derivative_rows(
+    seeds: list[tuple[Node, Node]], targets: list[Node], values: dict[str, np.ndarray], keys
+) -> Iterator[np.ndarray]:
+    """Rows of L's derivative tensors in float64: for each key (one (target index, flat index)
+    pair per seed), the derivative contracted with those one-hot seeds, over every target's
+    elements, flattened in order. One array program per seeded-target tuple (ad.seeded); the
+    nodes that no seed reaches are evaluated once for all rows (numbers.Repeated), so a row
+    costs only its seed's share of the program. Raises numbers.MissingValueError."""
+    programs = {}
+    for key in keys:
+        deadline.check()
+        seeded = tuple(index for index, _ in key)
+        if seeded not in programs:
+            variables, nodes = ad.seeded(seeds, targets, seeded)
+            flat = [ops.reshape(n, (t.size,)) for n, t in zip(nodes, targets)]
+            names = {v.param("name") for v in variables}
+            programs[seeded] = variables, numbers.Repeated(flat, values, names)
+        variables, run = programs[seeded]
+        one_hots = {}
+        for variable, (index, element) in zip(variables, key):
+            one_hot = np.zeros(targets[index].size)
+            one_hot[element] = 1.0
+            one_hots[variable.param("name")] = one_hot.reshape(targets[index].shape)
+        yield np.concatenate(run(one_hots))
+
+
+def symmetric_tensor(rows: dict[tuple[int, ...], np.ndarray], size: int, order: int) -> np.ndarray:
+    """The symmetric order-N tensor over `size` elements whose entries [k, :] are rows[k] for each
+    sorted (N - 1)-tuple k; every other entry is a copy of its sorted twin, so it is exactly
+    symmetric (order 2: the upper triangle of the rows, mirrored)."""
+    keys = list(rows)
+    table = np.stack([rows[k] for k in keys])
+    indices = np.sort(np.indices((size,) * order).reshape(order, -1), axis=0)
+    lookup = np.zeros((size,) * (order - 1), dtype=np.int64)
+    for r, key in enumerate(keys):
+        lookup[key] = r
+    return table[lookup[tuple(indices[:-1])], indices[-1]].reshape((size,) * order)
+
+
+def _check_result(shape: tuple[int, ...], limits) -> None:
+    from gradcli.api import _check_result_size
+
+    _check_result_size(shape, limits)
+
+
+def _needs(whole: Whole, nodes: list[Node]) -> tuple[str, ...]:
+    """The declared names, in file order, that the nodes use and that have no value."""
+    missing = [n for n in numbers.leaves(nodes) if n not in whole.literals]
+    return tuple(d.name for d in whole.program.declarations if d.name in missing)
+
+
+def _connected(whole: Whole) -> list[str]:
+    return [t for t in whole.targets if whole.reasons[t] is None]
+
+
+def higher_order(whole: Whole, target: str, order: int, limits) -> np.ndarray:
+    """The order-N derivative of L with respect to one target, in float64 from seeded rows."""
+    connected = _connected(whole)
+    nodes = [whole.arrays.node(t) for t in connected]
+    x = whole.arrays.node(target)
+    _check_result(x.shape * order, limits)
+    check_memory(nodes, limits, whole.arrays)
+    index = connected.index(target)
+    offset = sum(n.size for n in nodes[:index])
+    keys = list(itertools.combinations_with_replacement(range(x.size), order - 1))
+    seeds = [(whole.arrays.node(n), w) for n, w in whole.seeds]
+    rows = derivative_rows(seeds, nodes, whole.float_values(), [tuple((index, i) for i in k) for k in keys])
+    computed = {key: row[offset : offset + x.size] for key, row in zip(keys, rows)}
+    return symmetric_tensor(computed, x.size, order).reshape(x.shape * order)
+
+
+def full_hessian(whole: Whole, columns: list[str], limits) -> np.ndarray:
+    """The Hessian of L over every element of `columns` (targets; disconnected ones give zero
+    rows and columns), one seeded row per connected element, exactly symmetric."""
+    connected = _connected(whole)
+    nodes = [whole.arrays.node(t) for t in connected]
+    live, total = _live_columns(whole, columns)
+    check_memory(nodes, limits, whole.arrays)
+    keys = [((i, e),) for i, node in enumerate(nodes) for e in range(node.size)]
+    seeds = [(whole.arrays.node(n), w) for n, w in whole.seeds]
+    matrix = np.zeros((total, total))
+    for i, row in zip(live, derivative_rows(seeds, nodes, whole.float_values(), keys)):
+        matrix[i, live] = row
+    return np.triu(matrix) + np.triu(matrix, 1).T
+
+
+def _live_columns(whole: Whole, columns: list[str]) -> tuple[np.ndarray, int]:
+    """The positions of the connected targets' elements among the elements of `columns`, and
+    how many elements `columns` has."""
+    sizes = [whole.arrays.node(t).size for t in columns]
+    starts = np.cumsum([0, *sizes])
+    live = [np.arange(starts[i], starts[i + 1]) for i, t in enumerate(columns) if whole.reasons[t] is None]
+    return np.concatenate([np.zeros(0, dtype=np.int64), *live]), int(starts[-1])
+
+
+def jacobian(program: Program, request: Request):
+    """d(output element)/d(target element) in float64 for programs larger than the per-element view
+    allows: one reverse sweep per output element, seeded one-hot."""
+    from gradcli.lower import labels
+    from gradcli.model import MatrixResult, Unconnected
+
+    whole = prepare(program, request)
+    shown = [t for t in whole.targets if whole.reasons[t] is None or request.unconnected is Unconnected.ZERO]
+    cols = tuple(n for t in shown for n in labels(t, whole.arrays.node(t).shape))
+    outputs = [whole.arrays.node(o) for o in whole.outputs]
+    rows = tuple(n for o, y in zip(whole.outputs, outputs) for n in labels(o, y.shape))
+    _check_result((len(rows), len(cols)), request.limits)
+    needs = _needs(whole, outputs)
+    value = None
+    if not needs:
+        nodes = [whole.arrays.node(t) for t in _connected(whole)]
+        live, total = _live_columns(whole, shown)
+        matrix = np.zeros((len(rows), total))
+        values = whole.float_values()
+        row = 0
+        for y in outputs if nodes else ():  # no connected target: every entry is zero
+            seed = ops.variable("<seed 1>", y.shape)
+            flat = [ops.reshape(g, (g.size,)) for g in ad.gradients([(y, seed)], nodes)]
+            check_memory(flat, request.limits, whole.arrays)
+            run = numbers.Repeated(flat, values, {"<seed 1>"})
+            for element in range(y.size):
+                deadline.check()
+                one_hot = np.zeros(y.size)
+                one_hot[element] = 1.0
+                matrix[row, live] = np.concatenate(run({"<seed 1>": one_hot.reshape(y.shape)}))
+                row += 1
+        value = matrix.tolist()
+    elided = (
+        f"not built: the program's arrays exceed --limit elements={request.limits.elements}; "
+        "the values come from one reverse sweep per output element in float64"
+    )
+    disconnected = {t: r for t, r in whole.reasons.items() if r is not None}
+    return MatrixResult(
+        "jacobian", program.filename, whole.outputs, whole.targets, request.unconnected, rows, cols,
+        None, elided, value, needs, disconnected,
+    )  # fmt: skip
+
+
+def hessian_vector(program: Program, request: Request, vectors: dict[str, Literal]):
+    """The Hessian of L times a vector, as jax's Hessian-vector products: per target t the sum
+    over targets s of H[t, s] @ vectors[s] (cross blocks included; a target without a part in
+    `vectors` contributes zeros), in float64 from the array program; the Hessian is never formed,
+    so its cost is a few gradients whatever the number of parameters."""
+    from gradcli.model import GradResult, TargetResult, Unconnected
+
+    whole = prepare(program, request)
+    for name, literal in vectors.items():
+        if name not in whole.targets:
+            raise GradcliError(
+                f"--vector {name}: '{name}' is not a target; targets: {', '.join(whole.targets)}"
+            )
+        shape = whole.arrays.node(name).shape
+        if literal.shape != shape:
+            raise GradcliError(
+                f"--vector {name}: a vector of shape {list(literal.shape)} for '{name}', "
+                f"of shape {list(shape)}"
+            )
+    connected = _connected(whole)
+    nodes = [whole.arrays.node(t) for t in connected]
+    parts = {t: ops.variable(f"<vector {t}>", whole.arrays.node(t).shape) for t in connected if t in vectors}
+    seeds = [(whole.arrays.node(n), w) for n, w in whole.seeds]
+    products = ad.hessian_vector(seeds, nodes, [parts.get(t) for t in connected])
+    needs = _needs(whole, [whole.arrays.node(o) for o in whole.outputs])
+    computed = {}
+    if not needs:
+        check_memory(products, request.limits, whole.arrays)
+        values = whole.float_values()
+        values.update(
+            {v.param("name"): np.asarray(vectors[t].value, dtype=np.float64) for t, v in parts.items()}
+        )
+        computed = dict(zip(connected, numbers.evaluate(products, values)))
+    elided = "not built: a Hessian-vector product is computed in float64 from the array program"
+    results = []
+    for target in whole.targets:
+        shape = whole.arrays.node(target).shape
+        reason = whole.reasons[target]
+        if reason is not None and request.unconnected is Unconnected.NONE:
+            results.append(TargetResult(target, "disconnected", reason, shape, None, None, None, ()))
+            continue
+        value = None
+        if not needs:
+            array = computed.get(target, np.zeros(shape))
+            value = array.tolist() if shape else float(array)
+        status = "ok" if reason is None else "disconnected"
+        results.append(TargetResult(target, status, reason, shape, None, elided, value, needs))
+    return GradResult(
+        "hessian", program.filename, whole.outputs, whole.targets, 2, request.unconnected, tuple(results),
+        loss=None if needs else loss(whole, request.limits), loss_needs=needs, vector=tuple(vectors),
     )  # fmt: skip
 
 

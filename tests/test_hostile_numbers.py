@@ -13,17 +13,20 @@ BIG = "var a: [100000]\nvar b: [100000, 1]\ny = sum(a * b)\n"  # 10**10 elements
     ["sum(a * b)", "sum(pow(a, b))", "sum(maximum(a, b))"],
 )
 def test_sizes_are_checked_from_the_shape_before_anything_is_built(run, tmp_path, expr):
-    """10**10 elements: per element (hessian) the `elements` limit refuses them, on whole arrays
-    (grad) the `memory` limit does, both from the shapes before anything is built."""
+    """10**10 elements: per element (C export) the `elements` limit refuses them, on whole arrays
+    (grad) the `memory` limit does, both from the shapes before anything is built; a Hessian
+    over 200000 elements is refused by the result limit."""
     import numpy as np
 
     np.save(tmp_path / "a.npy", np.ones(100000))
     np.save(tmp_path / "b.npy", np.ones((100000, 1)))
     text = f"var a: [100000]\nvar b: [100000, 1]\ny = {expr}\n"
-    code, out, err = run(text, "hessian")
+    code, out, err = run(text, "export", "--lang", "c")
     assert (
         code == 1 and out == "" and "would have 10000000000 elements" in err and "--limit elements=N" in err
     )
+    code, out, err = run(text, "hessian")
+    assert code == 1 and out == "" and "would have 40000000000 elements" in err and "--limit result=N" in err
     at = ["--at", f"a=@{tmp_path / 'a.npy'}", "--at", f"b=@{tmp_path / 'b.npy'}"]
     code, out, err = run(text, "grad", *at)
     assert (
@@ -32,7 +35,7 @@ def test_sizes_are_checked_from_the_shape_before_anything_is_built(run, tmp_path
 
 
 def test_a_list_beyond_the_element_limit_is_refused_per_element(run):
-    code, out, err = run("var a: [100000]\ny = sum([a, a])\n", "jacobian")
+    code, out, err = run("var a: [100000]\ny = sum([a, a])\n", "export", "--lang", "c")
     assert code == 1 and out == "" and "would have 200000 elements" in err
 
 

@@ -33,7 +33,8 @@ def _literal(array) -> str:
     return json.dumps(np.asarray(array).tolist())
 
 
-COMMANDS = ["grad", "grad2", "hessian", "jacobian", "check", "check-expect"]  # grad2: --order 2
+# grad2: --order 2; hvp: hessian --vector
+COMMANDS = ["grad", "grad2", "hessian", "hvp", "jacobian", "check", "check-expect"]
 
 
 @st.composite
@@ -68,6 +69,15 @@ def invocation(draw, command: str):
     strict = command in ("grad", "hessian", "jacobian") and draw(st.booleans())
     if strict:
         args.append("--strict")
+    vectors = {}
+    if command == "hvp":
+        for name in draw(st.lists(st.sampled_from(wrt), min_size=1, unique=True)):
+            count = int(np.prod(VARIABLES[name]))
+            parts = draw(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 2.0]), min_size=count, max_size=count))
+            vectors[name] = np.array(parts).reshape(VARIABLES[name])
+            args += ["--vector", f"{name}={_literal(vectors[name])}"]
+    if command not in ("check", "check-expect") and draw(st.booleans()):
+        args += ["--limit", "elements=2"]  # every program has v: [3], so whole arrays serve it
     known = {
         "values": {**values, **CONSTANTS},
         "given": given_values,
@@ -77,6 +87,7 @@ def invocation(draw, command: str):
         "stop": stop,
         "unconnected": unconnected,
         "strict": strict,
+        "vectors": vectors,
     }
     return text, command, args, known
 
@@ -115,7 +126,7 @@ def _check(path, text, command, args, known):
     values, outputs, wrt = known["values"], known["outputs"], known["wrt"]
     stop, weights = tuple(known["stop"]), known["weights"]
     complete = set(VARIABLES) <= known["given"]
-    name = {"grad2": "grad", "check-expect": "check"}.get(command, command)
+    name = {"grad2": "grad", "check-expect": "check", "hvp": "hessian"}.get(command, command)
     extra = ["--order", "2"] if command == "grad2" else []
     if command == "check-expect":
         code, out, err = _run(["grad", str(path), *args, "--format", "json"])
@@ -135,6 +146,9 @@ def _check(path, text, command, args, known):
     doc = json.loads(out)
     disconnected = set(doc["disconnected"] if "disconnected" in doc else doc_disconnected(doc))
     assert code == (3 if known["strict"] and disconnected else 0)
+    if command == "hvp":
+        _check_product(prog, doc, known, disconnected, complete, text)
+        return
     if name == "grad":
         for target in wrt:
             entry = doc["gradients"][target]
@@ -162,7 +176,34 @@ def _check(path, text, command, args, known):
 
 
 def doc_disconnected(doc) -> list[str]:
-    return [name for name, entry in doc["gradients"].items() if entry["status"] == "disconnected"]
+    entries = doc["products"] if "products" in doc else doc["gradients"]
+    return [name for name, entry in entries.items() if entry["status"] == "disconnected"]
+
+
+def _check_product(prog, doc, known, disconnected, complete, text):
+    """hessian --vector: each target's part of H @ v, with H from central differences over every
+    target (cross blocks included) and v zero where no part was given."""
+    wrt, vectors = known["wrt"], known["vectors"]
+    assert doc["vector"] == list(vectors)
+    entries = doc["products"]
+    for target in wrt:
+        if target in disconnected and known["unconnected"] == "none":
+            assert entries[target]["value"] is None
+        else:
+            _check_missing(entries[target]["value"], entries[target].get("needs"), known, complete)
+    if not complete:
+        return
+    hessian = central_hessian(
+        prog, known["values"], known["outputs"], wrt, known["weights"] or None, tuple(known["stop"])
+    )
+    v = np.concatenate([vectors.get(t, np.zeros(VARIABLES[t])).reshape(-1) for t in wrt])
+    product, start = hessian @ v, 0
+    for target in wrt:
+        size = int(np.prod(VARIABLES[target]))
+        if entries[target]["value"] is not None:
+            computed = np.reshape(entries[target]["value"], VARIABLES[target])
+            _close(computed, product[start : start + size].reshape(VARIABLES[target]), text)
+        start += size
 
 
 def _check_missing(value, needs, known, complete):
