@@ -5,7 +5,7 @@
 The command-line campaign (fuzz/generate.py): N random programs, each with a random command and
 option set drawn from the whole option space (grad at any order, hessian, jacobian, check with and
 without --expect, step, export to NumPy and C, graph, --points, plot; --of, --wrt, --stop, scalar
-and array --grad-ys, --at, --unconnected, --symbolic, --format, --strict, --limit), 30% of them with
+and array --grad-ys, --at, --vector, --unconnected, --symbolic, --format, --strict, --limit), 30% of them with
 hostile mutations of the program and hostile option values. Each runs in process (click's
 CliRunner) under `--limit time=5`. It checks: no exit 4, stdout empty on an input error, JSON
 that parses, exported NumPy that compiles (and one C export in 50 that cc compiles).

@@ -257,6 +257,12 @@ def command_line(rng: random.Random, facts: dict, hostile: bool) -> tuple[str, l
         options += ["--format", rng.choice(["text", "json", "latex", "json"])]
         if rng.random() < 0.3:
             options.append("--strict")
+    if command == "hessian" and rng.random() < 0.3:  # Hessian-vector products
+        targets = [v for v in variables if rng.random() < 0.7] or variables[:1]
+        for name in targets:
+            shape = shapes[name] if not (hostile and rng.random() < 0.2) else (7,)
+            vector = literal(rng, shape) if not (hostile and rng.random() < 0.1) else "[1, 2"
+            options += ["--vector", f"{name}={vector}"]
     if command == "grad" and rng.random() < 0.3:
         options += ["--order", str(rng.choice([1, 2, 3, 0, 11, -1]) if hostile else rng.choice([1, 2, 3]))]
     if command == "check":
@@ -285,7 +291,8 @@ def command_line(rng: random.Random, facts: dict, hostile: bool) -> tuple[str, l
         options += ["--wrt", rng.choice(scalars) if scalars else (variables or ["x"])[0]]
         options += ["--order", str(rng.choice([1, 2])), "--range", rng.choice(["-1:1", "0:2", "1:-1"])]
     if rng.random() < 0.1:
-        options += ["--limit", rng.choice(["time=3", "elements=50", "bits=64", "exponent=5", "result=4"])]
+        limit = ["time=3", "elements=50", "elements=2", "bits=64", "exponent=5", "result=4"]
+        options += ["--limit", rng.choice(limit)]
     options += ["--limit", "time=5"]
     return command, options, files
 

@@ -66,9 +66,10 @@ def _disconnected_banner(name: str, reason: str) -> Text:
 
 def grad_text(result: GradResult) -> Group:
     order = "" if result.order == 1 else f" (order {result.order})"
-    if result.vector:
-        order = f" times the vector given for {', '.join(result.vector)}"
-    what = "Hessian" if result.vector else "gradient" if result.order == 1 else "derivative"
+    what = "gradient" if result.order == 1 else "derivative"
+    given = ""
+    if result.vector:  # hessian --vector
+        what, order, given = "Hessian-vector product", "", f" (vector given for {', '.join(result.vector)})"
     lines = [
         Text.assemble(
             (what, "bold"),
@@ -77,6 +78,7 @@ def grad_text(result: GradResult) -> Group:
             (", ".join(result.of), "bold"),
             " with respect to ",
             (", ".join(result.wrt), "bold"),
+            given,
         ),
         _loss_line(result),
         Text(""),

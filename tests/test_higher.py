@@ -146,3 +146,10 @@ def test_symmetric_tensor_copies_each_entry_from_its_sorted_twin(size, order, da
     for index in itertools.product(range(size), repeat=order):
         ordered = tuple(sorted(index))
         assert tensor[index] == rows[ordered[:-1]][ordered[-1]]
+
+
+def test_hessian_vector_product_in_text_names_what_it_is(run):
+    code, out, err = run("var x = 1.5\nvar y = -2.0\nf = x ** 2 * y\n", "hessian", "--vector", "x=1")
+    assert code == 0, err
+    assert out.startswith("Hessian-vector product of f with respect to x, y (vector given for x)")
+    assert "value    -4.0" in out and "value    3.0" in out
