@@ -6,7 +6,8 @@ The library, without click or Rich:
     program = gradcli.parse(open("model.txt").read(), "model.txt")
     result = gradcli.gradient(program, gradcli.Request(wrt=("w1",), order=2))
 
-`parse`, `gradient`, `hessian` and `jacobian` are imported on first use, so that importing the
+`parse`, `parse_literal`, `gradient`, `hessian`, `hessian_vector_product` and `jacobian` are
+imported on first use, so that importing the
 package (and `gradcli --help`) stays fast.
 """
 
@@ -15,12 +16,13 @@ from gradcli.model import Limits, Request, SymbolicMode, Unconnected
 
 __all__ = [
     "GradcliError", "LimitError", "Limits", "Request", "SymbolicMode", "Unconnected",
-    "parse", "gradient", "hessian", "jacobian",
+    "parse", "parse_literal", "gradient", "hessian", "hessian_vector_product", "jacobian",
 ]  # fmt: skip
+_LIBRARY = ("parse", "parse_literal", "gradient", "hessian", "hessian_vector_product", "jacobian")
 
 
 def __getattr__(name: str):
-    if name in ("parse", "gradient", "hessian", "jacobian"):
+    if name in _LIBRARY:
         from gradcli import api
 
         return getattr(api, name)

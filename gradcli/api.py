@@ -28,7 +28,7 @@ from gradcli.model import (
     Unconnected,
 )
 from gradcli.objects import tensor
-from gradcli.parser import did_you_mean, parse  # noqa: F401 - parse is part of the API
+from gradcli.parser import did_you_mean, parse, parse_literal  # noqa: F401 - parse* are part of the API
 from gradcli.printing import AUTO_MAX_OPERATIONS, nested, operations, symbolic
 
 
