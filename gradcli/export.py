@@ -288,7 +288,7 @@ def c_source(program: Program, request: Request) -> str:
     outputs, out_position = [" *   out[0]  L"], 1
     body = []
     for target, array in built.gradients.items():
-        shape = next(s for n, s, _ in built.inputs if n == target)
+        shape = built.shapes[target]
         count = size(shape)
         note = ""
         if array is None:

@@ -336,3 +336,14 @@ def test_exported_code_covers_the_catalogue(tmp_path):
     numbers = [float(line) for line in result.stdout.split()]
     _close(np.array(numbers[1:4]), expected["x"])
     _close(np.array(numbers[4:]).reshape(2, 2), expected["A"])
+
+
+def test_c_export_of_a_gradient_with_respect_to_a_defined_name(tmp_path):
+    """--wrt may name a defined name (as tf.gradients allows); its block of out[] has its shape
+    (this raised StopIteration, exit 4). d sum(sin(h)) / dh = cos(h) with h = x * x."""
+    program = parse("var x = [1.0, 2.0]\nh = x * x\nf = sum(sin(h))\n")
+    source = export.c_source(program, Request(wrt=("h",)))
+    assert "out[1..2]  d L / d h, row-major" in source
+    if shutil.which("cc"):
+        out = _compile_and_run(tmp_path, source, [1.0, 2.0], 3)
+        np.testing.assert_allclose(out, [np.sin(1.0) + np.sin(4.0), np.cos(1.0), np.cos(4.0)], rtol=1e-12)
