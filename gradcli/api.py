@@ -312,8 +312,9 @@ def _seeded_rows(prepared: Prepared, keys) -> Iterator[np.ndarray]:
     connected = prepared.connected()
     position = {t: i for i, t in enumerate(connected)}
     keys = [tuple((position[t], i) for t, i in key) for key in keys]
+    targets = [ir.node(t) for t in connected]
     return whole.derivative_rows(
-        prepared.seeds, [ir.node(t) for t in connected], float_values(prepared), keys
+        prepared.seeds, targets, float_values(prepared), keys, prepared.request.limits
     )
 
 

@@ -39,6 +39,15 @@ class Whole:
     def program(self) -> Program:
         return self.arrays.program
 
+    @property
+    def pairs(self) -> list[tuple[Node, Node]]:
+        """Each output's node with its weights: the seeds of a VJP."""
+        return [(self.arrays.node(name), weight) for name, weight in self.seeds]
+
+    def connected(self) -> list[str]:
+        """The targets some gradient reaches."""
+        return [t for t in self.targets if self.reasons[t] is None]
+
     def float_values(self) -> dict[str, np.ndarray]:
         return {name: np.asarray(lit.value, dtype=np.float64) for name, lit in self.literals.items()}
 
@@ -228,12 +237,8 @@ def _values(whole: Whole, nodes: list[Node], limits) -> list:
 
 def float_gradients(whole: Whole, limits) -> dict[str, np.ndarray | None]:
     """Each target's gradient in float64 from the whole-array backward program (None: no value)."""
-    connected = [t for t in whole.targets if whole.reasons[t] is None]
-    pairs = [(whole.arrays.node(n), w) for n, w in whole.seeds]
-    results = ad.vjp(pairs, [whole.arrays.node(t) for t in connected])
-    nodes = [
-        r if r is not None else ops.zeros(whole.arrays.node(t).shape) for t, r in zip(connected, results)
-    ]
+    connected = whole.connected()
+    nodes = ad.gradients(whole.pairs, [whole.arrays.node(t) for t in connected])
     check_memory(nodes, limits, whole.arrays)
     computed = numbers.evaluate(nodes, whole.float_values())
     return dict(zip(connected, computed))
@@ -265,7 +270,7 @@ def _beyond_elements(program: Program, request: Request) -> str | None:
 
 def gradient(program: Program, request: Request):
     """The gradient in float64 from whole arrays, with its matrix form; no per-element formulas."""
-    from gradcli.model import GradResult, TargetResult, Unconnected
+    from gradcli.model import GradResult
 
     reason = _beyond_elements(program, request)
     whole = prepare(program, request)
@@ -276,12 +281,25 @@ def gradient(program: Program, request: Request):
     if not needs and request.order == 1:
         computed = float_gradients(whole, request.limits)
     elif not needs:
-        computed = {t: higher_order(whole, t, request.order, request.limits) for t in _connected(whole)}
+        computed = {t: higher_order(whole, t, request.order, request.limits) for t in whole.connected()}
     how = "whole-array float64 evaluation" if request.order == 1 else "seeded rows in float64"
     elided = f"not built: {reason}; the values come from {how}"
+    results = _target_results(whole, request, request.order, computed, needs, elided)
+    result = GradResult(
+        "grad", program.filename, whole.outputs, whole.targets, request.order, request.unconnected,
+        results, loss=None if needs else loss(whole, request.limits), loss_needs=needs,
+    )  # fmt: skip
+    return with_matrix(result, whole)
+
+
+def _target_results(whole: Whole, request: Request, order: int, computed: dict, needs, elided: str):
+    """One TargetResult per target from float64 arrays (`computed`: connected targets' values; a
+    target without one is zeros): disconnected targets flagged, null without --unconnected zero."""
+    from gradcli.model import TargetResult, Unconnected
+
     results = []
     for target in whole.targets:
-        shape = whole.arrays.node(target).shape * request.order
+        shape = whole.arrays.node(target).shape * order
         reason = whole.reasons[target]
         if reason is not None and request.unconnected is Unconnected.NONE:
             results.append(TargetResult(target, "disconnected", reason, shape, None, None, None, ()))
@@ -293,12 +311,7 @@ def gradient(program: Program, request: Request):
             value = nested(np.asarray(array, dtype=object)) if shape else float(array)
         status = "ok" if reason is None else "disconnected"
         results.append(TargetResult(target, status, reason, shape, None, elided, value, needs))
-    result = GradResult(
-        "grad", program.filename, whole.outputs, whole.targets, request.order, request.unconnected,
-        tuple(results),
-        loss=None if needs else loss(whole, request.limits), loss_needs=needs,
-    )  # fmt: skip
-    return with_matrix(result, whole)
+    return tuple(results)
 
 
 def loss(whole: Whole, limits) -> float:
@@ -353,7 +366,7 @@ def closed_hessian(whole: Whole) -> tuple[Node | None, str | None, str | None]:
         return None, None, "the target is disconnected"
     if x.ndim != 1:
         return None, None, "a whole-array Hessian is given for a vector target"
-    pairs = [(whole.arrays.node(n), w) for n, w in whole.seeds]
+    pairs = whole.pairs
     (gradient,) = ad.vjp(pairs, [x])
     node = jacobians.jacobian(gradient, x) if gradient is not None else ops.zeros(x.shape * 2)
     if node is None:
@@ -401,7 +414,7 @@ def hessian(program: Program, request: Request):
 
 
 def derivative_rows(
-    seeds: list[tuple[Node, Node]], targets: list[Node], values: dict[str, np.ndarray], keys
+    seeds: list[tuple[Node, Node]], targets: list[Node], values: dict[str, np.ndarray], keys, limits
 ) -> Iterator[np.ndarray]:
     """Rows of L's derivative tensors in float64: for each key (one (target index, flat index)
     pair per seed), the derivative contracted with those one-hot seeds, over every target's
@@ -415,6 +428,7 @@ def derivative_rows(
         if seeded not in programs:
             variables, nodes = ad.seeded(seeds, targets, seeded)
             flat = [ops.reshape(n, (t.size,)) for n, t in zip(nodes, targets)]
+            check_memory(flat, limits)
             names = {v.param("name") for v in variables}
             programs[seeded] = variables, numbers.Repeated(flat, values, names)
         variables, run = programs[seeded]
@@ -451,22 +465,17 @@ def _needs(whole: Whole, nodes: list[Node]) -> tuple[str, ...]:
     return tuple(d.name for d in whole.program.declarations if d.name in missing)
 
 
-def _connected(whole: Whole) -> list[str]:
-    return [t for t in whole.targets if whole.reasons[t] is None]
-
-
 def higher_order(whole: Whole, target: str, order: int, limits) -> np.ndarray:
     """The order-N derivative of L with respect to one target, in float64 from seeded rows."""
-    connected = _connected(whole)
+    connected = whole.connected()
     nodes = [whole.arrays.node(t) for t in connected]
     x = whole.arrays.node(target)
     _check_result(x.shape * order, limits)
-    check_memory(nodes, limits, whole.arrays)
     index = connected.index(target)
     offset = sum(n.size for n in nodes[:index])
     keys = list(itertools.combinations_with_replacement(range(x.size), order - 1))
-    seeds = [(whole.arrays.node(n), w) for n, w in whole.seeds]
-    rows = derivative_rows(seeds, nodes, whole.float_values(), [tuple((index, i) for i in k) for k in keys])
+    seeded = [tuple((index, i) for i in k) for k in keys]
+    rows = derivative_rows(whole.pairs, nodes, whole.float_values(), seeded, limits)
     computed = {key: row[offset : offset + x.size] for key, row in zip(keys, rows)}
     return symmetric_tensor(computed, x.size, order).reshape(x.shape * order)
 
@@ -474,14 +483,12 @@ def higher_order(whole: Whole, target: str, order: int, limits) -> np.ndarray:
 def full_hessian(whole: Whole, columns: list[str], limits) -> np.ndarray:
     """The Hessian of L over every element of `columns` (targets; disconnected ones give zero
     rows and columns), one seeded row per connected element, exactly symmetric."""
-    connected = _connected(whole)
+    connected = whole.connected()
     nodes = [whole.arrays.node(t) for t in connected]
     live, total = _live_columns(whole, columns)
-    check_memory(nodes, limits, whole.arrays)
     keys = [((i, e),) for i, node in enumerate(nodes) for e in range(node.size)]
-    seeds = [(whole.arrays.node(n), w) for n, w in whole.seeds]
     matrix = np.zeros((total, total))
-    for i, row in zip(live, derivative_rows(seeds, nodes, whole.float_values(), keys)):
+    for i, row in zip(live, derivative_rows(whole.pairs, nodes, whole.float_values(), keys, limits)):
         matrix[i, live] = row
     return np.triu(matrix) + np.triu(matrix, 1).T
 
@@ -510,7 +517,7 @@ def jacobian(program: Program, request: Request):
     needs = _needs(whole, outputs)
     value = None
     if not needs:
-        nodes = [whole.arrays.node(t) for t in _connected(whole)]
+        nodes = [whole.arrays.node(t) for t in whole.connected()]
         live, total = _live_columns(whole, shown)
         matrix = np.zeros((len(rows), total))
         values = whole.float_values()
@@ -543,7 +550,7 @@ def hessian_vector(program: Program, request: Request, vectors: dict[str, Litera
     over targets s of H[t, s] @ vectors[s] (cross blocks included; a target without a part in
     `vectors` contributes zeros), in float64 from the array program; the Hessian is never formed,
     so its cost is a few gradients whatever the number of parameters."""
-    from gradcli.model import GradResult, TargetResult, Unconnected
+    from gradcli.model import GradResult
 
     whole = prepare(program, request)
     for name, literal in vectors.items():
@@ -557,10 +564,10 @@ def hessian_vector(program: Program, request: Request, vectors: dict[str, Litera
                 f"--vector {name}: a vector of shape {list(literal.shape)} for '{name}', "
                 f"of shape {list(shape)}"
             )
-    connected = _connected(whole)
+    connected = whole.connected()
     nodes = [whole.arrays.node(t) for t in connected]
     parts = {t: ops.variable(f"<vector {t}>", whole.arrays.node(t).shape) for t in connected if t in vectors}
-    seeds = [(whole.arrays.node(n), w) for n, w in whole.seeds]
+    seeds = whole.pairs
     products = ad.hessian_vector(seeds, nodes, [parts.get(t) for t in connected])
     needs = _needs(whole, [whole.arrays.node(o) for o in whole.outputs])
     computed = {}
@@ -572,21 +579,9 @@ def hessian_vector(program: Program, request: Request, vectors: dict[str, Litera
         )
         computed = dict(zip(connected, numbers.evaluate(products, values)))
     elided = "not built: a Hessian-vector product is computed in float64 from the array program"
-    results = []
-    for target in whole.targets:
-        shape = whole.arrays.node(target).shape
-        reason = whole.reasons[target]
-        if reason is not None and request.unconnected is Unconnected.NONE:
-            results.append(TargetResult(target, "disconnected", reason, shape, None, None, None, ()))
-            continue
-        value = None
-        if not needs:
-            array = computed.get(target, np.zeros(shape))
-            value = array.tolist() if shape else float(array)
-        status = "ok" if reason is None else "disconnected"
-        results.append(TargetResult(target, status, reason, shape, None, elided, value, needs))
+    results = _target_results(whole, request, 1, computed, needs, elided)
     return GradResult(
-        "hessian", program.filename, whole.outputs, whole.targets, 2, request.unconnected, tuple(results),
+        "hessian", program.filename, whole.outputs, whole.targets, 2, request.unconnected, results,
         loss=None if needs else loss(whole, request.limits), loss_needs=needs, vector=tuple(vectors),
     )  # fmt: skip
 
@@ -606,9 +601,7 @@ def step(program: Program, request: Request, lr: float, steps: int, progress=Non
         term = ops.sum_(weight * whole.arrays.node(name))
         loss = term if loss is None else loss + term
     connected = [t for t in whole.targets if whole.reasons[t] is None]
-    results = ad.vjp(
-        [(whole.arrays.node(n), w) for n, w in whole.seeds], [whole.arrays.node(t) for t in connected]
-    )
+    results = ad.vjp(whole.pairs, [whole.arrays.node(t) for t in connected])
     nodes = [
         r if r is not None else ops.zeros(whole.arrays.node(t).shape) for t, r in zip(connected, results)
     ]

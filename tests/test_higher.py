@@ -153,3 +153,14 @@ def test_hessian_vector_product_in_text_names_what_it_is(run):
     assert code == 0, err
     assert out.startswith("Hessian-vector product of f with respect to x, y (vector given for x)")
     assert "value    -4.0" in out and "value    3.0" in out
+
+
+def test_seeded_rows_are_bounded_by_the_memory_limit(run):
+    """The Hessian's seeded program is checked against --limit memory from its shapes before any
+    row is evaluated (here a 1000 x 1000 intermediate: 8 MiB, over a 4 MiB limit)."""
+    text = "var x: [1000]\nf = sum(sin(x[:, None] * x[None, :]))\n"
+    args = ("--at", f"x={[0.001 * i for i in range(1000)]}", "--limit", "elements=10", "--limit", "memory=4")
+    code, out, err = run(text, "hessian", *args)
+    assert code == 1 and out == "" and "--limit memory=MIB" in err
+    code, out, err = run(text, "grad", "--order", "2", *args)
+    assert code == 1 and out == "" and "--limit memory=MIB" in err
