@@ -17,40 +17,54 @@ import symengine as se
 from gradcli import deadline, functions, scalar_rules
 
 
-def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic]:
-    """Every node reachable from `roots`, each once, children before parents (no recursion).
+def walk(roots: Iterable[se.Basic], known: Container = ()) -> tuple[list[se.Basic], dict[se.Basic, tuple]]:
+    """Every node reachable from `roots`, each once, children before parents (no recursion), and
+    each listed node's arguments. Nodes in `known` (a memo of earlier walks) are neither listed nor
+    descended into.
 
-    Nodes in `known` (a memo of earlier walks) are neither listed nor descended into."""
+    SymEngine makes new Python objects for a node's arguments at each `.args`, and a dict finds an
+    equal but new object only by a slow comparison; the arguments returned are the very objects
+    listed (or found in `known`), so dicts keyed by them find each by identity."""
     order: list[se.Basic] = []
-    done: set[se.Basic] = set()
+    arguments: dict[se.Basic, tuple] = {}
+    listed: dict[se.Basic, se.Basic] = {}  # each node -> the object listed for it
     for root in roots:
-        if root in done or root in known:
+        if root in listed or root in known:
             continue
-        stack = [(root, iter(root.args))]
-        done.add(root)
+        listed[root] = root
+        stack = [(root, root.args, [])]
         while stack:
-            node, children = stack[-1]
-            for child in children:
-                if child not in done and child not in known:
-                    done.add(child)
-                    stack.append((child, iter(child.args)))
+            node, args, same = stack[-1]
+            for i in range(len(same), len(args)):
+                child = args[i]
+                found = listed.get(child)
+                if found is not None:
+                    same.append(found)
+                elif child in known:
+                    same.append(child)
+                else:
+                    listed[child] = child
+                    same.append(child)
+                    stack.append((child, child.args, []))
                     break
             else:
                 stack.pop()
                 order.append(node)
-    return order
+                arguments[node] = tuple(same)
+    return order, arguments
 
 
-    return order
+def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic]:
+    """Every node reachable from `roots`, each once, children before parents (see `walk`)."""
+    return walk(roots, known)[0]
 
 
 def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> dict[se.Symbol, se.Basic]:
     """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on."""
-    order = postorder(seeds)
+    order, arguments = walk(seeds)
     depends: dict[se.Basic, bool] = {}
-    arguments: dict[se.Basic, tuple] = {}
     for node in order:
-        args = arguments[node] = node.args
+        args = arguments[node]
         depends[node] = any(depends[a] for a in args) if args else node in wanted
     adjoints: dict[se.Basic, list[se.Basic]] = {}
     for node, weight in seeds.items():
@@ -68,7 +82,7 @@ def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> di
             result[node] = total
             continue
         operation = functions.kind(node)
-        if total == 0 or operation == "stop":
+        if functions.is_zero(total) or operation == "stop":
             continue
         for index, arg in enumerate(args):
             if not depends[arg]:
@@ -76,8 +90,8 @@ def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> di
             if operation == "add":  # the local derivative is 1: pass the adjoint on unchanged
                 adjoints.setdefault(arg, []).append(total)
                 continue
-            local = scalar_rules.partial(node, index)
-            if local != 0:
+            local = scalar_rules.partial(node, index, args)
+            if not functions.is_zero(local):
                 adjoints.setdefault(arg, []).append(total * local)
     return result
 
@@ -93,7 +107,8 @@ def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.n
     for _ in range(order - 1):
         following = {}
         for key, expr in entries.items():
-            partials = reverse_sweep({expr: functions.ONE}, set(symbols[key[-1] :])) if expr != 0 else {}
+            wanted = set(symbols[key[-1] :])
+            partials = {} if functions.is_zero(expr) else reverse_sweep({expr: functions.ONE}, wanted)
             for j in range(key[-1], len(symbols)):
                 following[key + (j,)] = partials.get(symbols[j], functions.ZERO)
         entries = following
@@ -110,7 +125,7 @@ def hessian(first: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
     out = np.full((n, n), functions.ZERO, dtype=object)
     position = {s: j for j, s in enumerate(symbols)}
     for i, expr in enumerate(first):
-        if expr == 0:
+        if functions.is_zero(expr):
             continue
         for symbol, value in reverse_sweep({expr: functions.ONE}, set(symbols[i:])).items():
             j = position[symbol]

@@ -14,7 +14,7 @@ import numpy as np
 import symengine as se
 
 from gradcli import functions
-from gradcli.differentiate import postorder
+from gradcli.differentiate import walk
 from gradcli.lower import distinct
 from gradcli.model import SymbolicMode
 
@@ -30,10 +30,11 @@ def operations(exprs: Iterable[se.Basic]) -> tuple[list[int], bool]:
     exprs = list(exprs)
     size: dict[se.Basic, int] = {}
     stops = False
-    for node in postorder(exprs):
+    order, arguments = walk(exprs)
+    for node in order:
         operation = functions.kind(node)
         stops = stops or operation == "stop"
-        args = node.args if operation != "leaf" else ()
+        args = arguments[node] if operation != "leaf" else ()
         size[node] = max(len(args) - 1, 1) + sum(size[a] for a in args) if args else 0
     return [size[e] for e in exprs], stops
 
@@ -41,13 +42,14 @@ def operations(exprs: Iterable[se.Basic]) -> tuple[list[int], bool]:
 def strip_stops(expr: se.Basic, memo: dict | None = None) -> se.Basic:
     """The expression with every stop(x) replaced by x (for display and nothing else)."""
     memo = {} if memo is None else memo
-    for node in postorder([expr], memo):
+    order, arguments = walk([expr], memo)
+    for node in order:
         operation = functions.kind(node)
         if operation == "stop":
-            memo[node] = memo[node.args[0]]
+            memo[node] = memo[arguments[node][0]]
         elif operation != "leaf":
-            args = tuple(memo[a] for a in node.args)
-            memo[node] = node if args == tuple(node.args) else node.func(*args)
+            args = tuple(memo[a] for a in arguments[node])
+            memo[node] = node if args == arguments[node] else node.func(*args)
         else:
             memo[node] = node
     return memo[expr]
@@ -66,10 +68,13 @@ class _Printer:
 
     def __init__(self):
         self.memo: dict[se.Basic, tuple[str, int, str | None]] = {}
+        self.arguments: dict[se.Basic, tuple] = {}  # each printed node's arguments (see walk)
 
     def texts(self, nodes: list) -> list[str]:
         """The text of each node, all printed in one walk of their shared graph."""
-        for item in postorder(nodes, self.memo):
+        order, arguments = walk(nodes, self.memo)
+        self.arguments.update(arguments)
+        for item in order:
             self.memo[item] = self._print(item)
         return [self.memo[node][0] for node in nodes]
 
@@ -86,7 +91,7 @@ class _Printer:
         if operation == "pow":
             return self._pow(node)
         if operation != "leaf":
-            return f"{operation}({', '.join(self._wrap(a, _ADD) for a in node.args)})", _ATOM, None
+            return f"{operation}({', '.join(self._wrap(a, _ADD) for a in self.arguments[node])})", _ATOM, None
         if not functions.is_number(node):
             return str(node), _ATOM, None
         text = _number(node)
@@ -99,7 +104,7 @@ class _Printer:
         """Positive terms first, constants last, otherwise alphabetical by what follows a number
         coefficient, as SymPy sorts: `a - 1`, `1 - a`, `a - 2*b`, `v[0] + 2*v[1] + v[2]`."""
         parts = []
-        for term in node.args:
+        for term in self.arguments[node]:
             text, own, magnitude = self.memo[term]
             negative = magnitude is not None
             body = magnitude if negative else (f"({text})" if own <= _ADD else text)
@@ -114,7 +119,7 @@ class _Printer:
         return out
 
     def _mul(self, node) -> tuple[str, int, str | None]:
-        args = node.args
+        args = self.arguments[node]
         negative = False
         numerator: list[str] = []
         denominator: list[str] = []
@@ -144,14 +149,14 @@ class _Printer:
 
     def _factor_order(self, factor) -> tuple[int, str]:
         """Symbols and their powers first, then everything else; alphabetical within each."""
-        base = factor.args[0] if functions.kind(factor) == "pow" else factor
+        base = self.arguments[factor][0] if functions.kind(factor) == "pow" else factor
         return (0 if isinstance(base, se.Symbol) else 1, self.memo[factor][0])
 
     def _inverse(self, factor) -> str | None:
         """For x**-k with an exact k (SymPy writes these as divisions), the text of x**k; else None."""
         if functions.kind(factor) != "pow":
             return None
-        base, exponent = factor.args
+        base, exponent = self.arguments[factor]
         if base == se.E or not isinstance(exponent, se.Rational) or float(exponent) >= 0:
             return None
         magnitude = -exponent
@@ -163,7 +168,7 @@ class _Printer:
         return f"{self._wrap(base, _POW + 1)}**{shown}"
 
     def _pow(self, node) -> tuple[str, int, str | None]:
-        base, exponent = node.args
+        base, exponent = self.arguments[node]
         if base == se.E:
             return f"exp({self._wrap(exponent, _ADD)})", _ATOM, None
         if exponent == functions.HALF:
