@@ -38,15 +38,17 @@ def walk(roots: Iterable[se.Basic], known: Container = ()) -> tuple[list[se.Basi
             for i in range(len(same), len(args)):
                 child = args[i]
                 found = listed.get(child)
-                if found is not None:
-                    same.append(found)
-                elif child in known:
-                    same.append(child)
-                else:
+                if found is None and child not in known:
                     listed[child] = child
                     same.append(child)
-                    stack.append((child, child.args, []))
-                    break
+                    grandchildren = child.args
+                    if grandchildren:
+                        stack.append((child, grandchildren, []))
+                        break
+                    order.append(child)  # a leaf: listed at once
+                    arguments[child] = ()
+                else:
+                    same.append(child if found is None else found)
             else:
                 stack.pop()
                 order.append(node)
