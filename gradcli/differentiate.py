@@ -17,22 +17,26 @@ import symengine as se
 from gradcli import deadline, functions, scalar_rules
 
 
-def walk(roots: Iterable[se.Basic], known: Container = ()) -> tuple[list[se.Basic], dict[se.Basic, tuple]]:
+def walk(
+    roots: Iterable[se.Basic], known: Container = (), arguments: dict | None = None
+) -> tuple[list[se.Basic], dict[se.Basic, tuple]]:
     """Every node reachable from `roots`, each once, children before parents (no recursion), and
     each listed node's arguments. Nodes in `known` (a memo of earlier walks) are neither listed nor
     descended into.
 
     SymEngine makes new Python objects for a node's arguments at each `.args`, and a dict finds an
     equal but new object only by a slow comparison; the arguments returned are the very objects
-    listed (or found in `known`), so dicts keyed by them find each by identity."""
+    listed (or found in `known`), so dicts keyed by them find each by identity. `arguments` from
+    an earlier walk of the same graph is read instead of `.args`, and extended."""
     order: list[se.Basic] = []
-    arguments: dict[se.Basic, tuple] = {}
+    arguments = {} if arguments is None else arguments
     listed: dict[se.Basic, se.Basic] = {}  # each node -> the object listed for it
     for root in roots:
         if root in listed or root in known:
             continue
         listed[root] = root
-        stack = [(root, root.args, [])]
+        args = arguments.get(root)
+        stack = [(root, root.args if args is None else args, [])]
         while stack:
             node, args, same = stack[-1]
             for i in range(len(same), len(args)):
@@ -41,7 +45,9 @@ def walk(roots: Iterable[se.Basic], known: Container = ()) -> tuple[list[se.Basi
                 if found is None and child not in known:
                     listed[child] = child
                     same.append(child)
-                    grandchildren = child.args
+                    grandchildren = arguments.get(child)
+                    if grandchildren is None:
+                        grandchildren = child.args
                     if grandchildren:
                         stack.append((child, grandchildren, []))
                         break
@@ -61,9 +67,12 @@ def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic
     return walk(roots, known)[0]
 
 
-def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> dict[se.Symbol, se.Basic]:
-    """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on."""
-    order, arguments = walk(seeds)
+def reverse_sweep(
+    seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol], arguments: dict | None = None
+) -> dict[se.Symbol, se.Basic]:
+    """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on.
+    `arguments`: from a walk of a graph holding the seeds (see `walk`)."""
+    order, arguments = walk(seeds, arguments=arguments)
     depends: dict[se.Basic, bool] = {}
     for node in order:
         args = arguments[node]
@@ -108,9 +117,10 @@ def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.n
     entries: dict[tuple[int, ...], se.Basic] = {(i,): e for i, e in enumerate(first.flat)}
     for _ in range(order - 1):
         following = {}
+        _, arguments = walk(entries.values())  # the entries share nodes: each is read once
         for key, expr in entries.items():
-            wanted = set(symbols[key[-1] :])
-            partials = {} if functions.is_zero(expr) else reverse_sweep({expr: functions.ONE}, wanted)
+            wanted, seed = set(symbols[key[-1] :]), {expr: functions.ONE}
+            partials = {} if functions.is_zero(expr) else reverse_sweep(seed, wanted, arguments)
             for j in range(key[-1], len(symbols)):
                 following[key + (j,)] = partials.get(symbols[j], functions.ZERO)
         entries = following
@@ -126,10 +136,11 @@ def hessian(first: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
     n = len(symbols)
     out = np.full((n, n), functions.ZERO, dtype=object)
     position = {s: j for j, s in enumerate(symbols)}
+    _, arguments = walk(first)  # the entries share nodes: each is read once
     for i, expr in enumerate(first):
         if functions.is_zero(expr):
             continue
-        for symbol, value in reverse_sweep({expr: functions.ONE}, set(symbols[i:])).items():
+        for symbol, value in reverse_sweep({expr: functions.ONE}, set(symbols[i:]), arguments).items():
             j = position[symbol]
             out[i, j] = out[j, i] = value
     return out
@@ -139,8 +150,9 @@ def jacobian(outputs: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
     """d(output element)/d(symbol) for every pair: one sweep per output element."""
     out = np.full((len(outputs), len(symbols)), functions.ZERO, dtype=object)
     wanted = set(symbols)
+    _, arguments = walk(outputs)  # the outputs share nodes: each is read once
     for i, expr in enumerate(outputs):
-        partials = reverse_sweep({expr: functions.ONE}, wanted)
+        partials = reverse_sweep({expr: functions.ONE}, wanted, arguments)
         for j, symbol in enumerate(symbols):
             out[i, j] = partials.get(symbol, functions.ZERO)
     return out
