@@ -24,13 +24,13 @@ _ADD, _MUL, _POW, _ATOM = 1, 2, 3, 4  # precedence, loosest first
 _COEFFICIENT = re.compile(r"^[0-9.e+-]+\*")  # a leading number factor, ignored when ordering terms
 
 
-def operations(exprs: Iterable[se.Basic]) -> tuple[list[int], bool]:
+def operations(exprs: Iterable[se.Basic], arguments: dict | None = None) -> tuple[list[int], bool]:
     """The operation count of each expression written out as a tree (shared parts counted per use),
-    and whether any of them holds a stop(...)."""
+    and whether any of them holds a stop(...). `arguments`: see differentiate.walk."""
     exprs = list(exprs)
     size: dict[se.Basic, int] = {}
     stops = False
-    order, arguments = walk(exprs)
+    order, arguments = walk(exprs, arguments=arguments)
     for node in order:
         operation = functions.kind(node)
         stops = stops or operation == "stop"
@@ -66,14 +66,13 @@ class _Printer:
     """Prints each node once; the memo holds (text, precedence, magnitude), where magnitude is the
     text without its leading minus for a negative number or product (so `a - 2*b` needs no new node)."""
 
-    def __init__(self):
+    def __init__(self, arguments: dict | None = None):
         self.memo: dict[se.Basic, tuple[str, int, str | None]] = {}
-        self.arguments: dict[se.Basic, tuple] = {}  # each printed node's arguments (see walk)
+        self.arguments = {} if arguments is None else arguments  # each node's arguments (see walk)
 
     def texts(self, nodes: list) -> list[str]:
         """The text of each node, all printed in one walk of their shared graph."""
-        order, arguments = walk(nodes, self.memo)
-        self.arguments.update(arguments)
+        order, _ = walk(nodes, self.memo, self.arguments)
         for item in order:
             self.memo[item] = self._print(item)
         return [self.memo[node][0] for node in nodes]
@@ -201,7 +200,9 @@ def symbolic(
     if mode is SymbolicMode.NONE:
         return None, "skipped (--symbolic none)"
     unique, codes = factored or distinct(array)
-    sizes, stops = operations(unique)  # Python ints: a deep chain written out has astronomically many
+    arguments: dict = {}  # of the nodes of `unique`, read once (see differentiate.walk)
+    # Python ints: a deep chain written out has astronomically many operations
+    sizes, stops = operations(unique, arguments)
     largest = max(sizes, default=0)
     if mode is SymbolicMode.AUTO and largest > AUTO_MAX_OPERATIONS:
         return None, f"{largest} operations; --symbolic full prints it"
@@ -213,5 +214,5 @@ def symbolic(
         stripped: dict = {}
         unique = [strip_stops(e, stripped) for e in unique]
     strings = np.empty(len(unique), dtype=object)
-    strings[:] = _Printer().texts(unique)
+    strings[:] = _Printer(arguments).texts(unique)
     return nested(strings[codes.reshape(-1)].reshape(array.shape)), None
