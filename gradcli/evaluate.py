@@ -233,10 +233,15 @@ def _leaf(node):
 class Evaluator:
     """Evaluates expressions at one assignment of values, sharing work across all of them."""
 
-    def __init__(self, values: dict[se.Symbol, Value], max_bits: int = 100_000):
+    def __init__(
+        self, values: dict[se.Symbol, Value], max_bits: int = 100_000, arguments: dict | None = None
+    ):
+        """`arguments`: from walks of the graphs to evaluate, if the caller has them (see
+        differentiate.walk)."""
         self.values = values
         self.max_bits = max_bits
         self.memo: dict[se.Basic, object] = {}
+        self.arguments = {} if arguments is None else arguments
 
     def __call__(self, expr: se.Basic):
         if expr not in self.memo:
@@ -251,7 +256,7 @@ class Evaluator:
     def _evaluate_graph(self, roots: list[se.Basic]) -> None:
         memo = self.memo
         with np.errstate(all="ignore"):
-            order, arguments = walk(roots, memo)
+            order, arguments = walk(roots, memo, self.arguments)
             for node in order:
                 if isinstance(node, se.Symbol):
                     memo[node] = self.values.get(node, MISSING)

@@ -191,16 +191,21 @@ def nested(array):
 
 
 def symbolic(
-    array: np.ndarray, mode: SymbolicMode, max_operations: int, factored: tuple | None = None
+    array: np.ndarray,
+    mode: SymbolicMode,
+    max_operations: int,
+    factored: tuple | None = None,
+    arguments: dict | None = None,
 ) -> tuple[object | None, str | None]:
     """(nested lists of strings or one string, None) or (None, why it is elided).
 
     Each distinct expression is measured and printed once (a Hessian is mostly the same zero);
-    `factored` is `distinct(array)` when the caller has it already."""
+    `factored` is `distinct(array)` when the caller has it already; `arguments` (see
+    differentiate.walk) is filled for the nodes walked, for the caller's next walk of them."""
     if mode is SymbolicMode.NONE:
         return None, "skipped (--symbolic none)"
     unique, codes = factored or distinct(array)
-    arguments: dict = {}  # of the nodes of `unique`, read once (see differentiate.walk)
+    arguments = {} if arguments is None else arguments
     # Python ints: a deep chain written out has astronomically many operations
     sizes, stops = operations(unique, arguments)
     largest = max(sizes, default=0)
