@@ -69,6 +69,7 @@ class _Printer:
     def __init__(self, arguments: dict | None = None):
         self.memo: dict[se.Basic, tuple[str, int, str | None]] = {}
         self.arguments = {} if arguments is None else arguments  # each node's arguments (see walk)
+        self._rationals: dict = {}  # see _rational
 
     def texts(self, nodes: list) -> list[str]:
         """The text of each node, all printed in one walk of their shared graph."""
@@ -124,16 +125,15 @@ class _Printer:
         denominator: list[str] = []
         if functions.is_number(args[0]):
             coefficient, args = args[0], args[1:]
-            if float(coefficient) < 0:
-                negative, coefficient = True, -coefficient
             if isinstance(coefficient, se.Rational):
-                top, bottom = (int(part) for part in coefficient.get_num_den())
-                if top != 1:
-                    numerator.append(str(top))
-                if bottom != 1:
-                    denominator.append(str(bottom))
-            elif coefficient != 1 or not args:
-                numerator.append(_number(coefficient))
+                negative, top, bottom = self._rational(coefficient)
+                numerator += top
+                denominator += bottom
+            else:
+                if float(coefficient) < 0:
+                    negative, coefficient = True, -coefficient
+                if coefficient != 1 or not args:
+                    numerator.append(_number(coefficient))
         for factor in sorted(args, key=self._factor_order):
             inverse = self._inverse(factor)
             if inverse is not None:
@@ -145,6 +145,17 @@ class _Printer:
             bottom = denominator[0] if len(denominator) == 1 else f"({'*'.join(denominator)})"
             text = f"{text}/{bottom}"
         return ("-" + text, _ADD, text) if negative else (text, _MUL, None)
+
+    def _rational(self, number) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+        """Whether an exact coefficient is negative, and the texts of its magnitude's numerator and
+        denominator other than 1; each distinct coefficient is worked out once (SymEngine is slow)."""
+        found = self._rationals.get(number)
+        if found is None:
+            negative = float(number) < 0
+            top, bottom = (int(part) for part in (-number if negative else number).get_num_den())
+            found = (negative, (str(top),) if top != 1 else (), (str(bottom),) if bottom != 1 else ())
+            self._rationals[number] = found
+        return found
 
     def _factor_order(self, factor) -> tuple[int, str]:
         """Symbols and their powers first, then everything else; alphabetical within each."""
