@@ -68,7 +68,7 @@ def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic
 
 
 def reverse_sweep(
-    seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol], arguments: dict | None = None
+    seeds: dict[se.Basic, se.Basic], wanted: Container, arguments: dict | None = None
 ) -> dict[se.Symbol, se.Basic]:
     """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on.
     `arguments`: from a walk of a graph holding the seeds (see `walk`)."""
@@ -107,6 +107,22 @@ def reverse_sweep(
     return result
 
 
+class _From:
+    """The symbols numbered `start` or more by `position` (symbol -> number), as a container: one
+    for each of many sweeps costs nothing, where a set of them would hash every symbol."""
+
+    def __init__(self, position: dict, start: int):
+        self.position, self.start = position, start
+
+    def __contains__(self, symbol) -> bool:
+        return self.position.get(symbol, -1) >= self.start
+
+
+def _positions(symbols: list) -> dict:
+    """Each symbol's number (its last, if listed twice: _From then holds what a set would)."""
+    return {s: j for j, s in enumerate(symbols)}
+
+
 def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.ndarray:
     """The order-N derivative tensor from the gradient `first` (order 1): shape target.shape * N.
 
@@ -114,12 +130,13 @@ def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.n
     non-decreasing order, by one sweep of its predecessor; the rest are copies.
     """
     symbols = list(target.flat)
+    position = _positions(symbols)
     entries: dict[tuple[int, ...], se.Basic] = {(i,): e for i, e in enumerate(first.flat)}
     for _ in range(order - 1):
         following = {}
         _, arguments = walk(entries.values())  # the entries share nodes: each is read once
         for key, expr in entries.items():
-            wanted, seed = set(symbols[key[-1] :]), {expr: functions.ONE}
+            wanted, seed = _From(position, key[-1]), {expr: functions.ONE}
             partials = {} if functions.is_zero(expr) else reverse_sweep(seed, wanted, arguments)
             for j in range(key[-1], len(symbols)):
                 following[key + (j,)] = partials.get(symbols[j], functions.ZERO)
@@ -135,12 +152,12 @@ def hessian(first: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
     """The symmetric matrix of second derivatives from gradient entries `first` over `symbols`."""
     n = len(symbols)
     out = np.full((n, n), functions.ZERO, dtype=object)
-    position = {s: j for j, s in enumerate(symbols)}
+    position = _positions(symbols)
     _, arguments = walk(first)  # the entries share nodes: each is read once
     for i, expr in enumerate(first):
         if functions.is_zero(expr):
             continue
-        for symbol, value in reverse_sweep({expr: functions.ONE}, set(symbols[i:]), arguments).items():
+        for symbol, value in reverse_sweep({expr: functions.ONE}, _From(position, i), arguments).items():
             j = position[symbol]
             out[i, j] = out[j, i] = value
     return out

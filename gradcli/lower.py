@@ -60,7 +60,7 @@ def distinct(array: np.ndarray) -> tuple[list, np.ndarray]:
     """The distinct elements of an array and each element's index among them.
 
     Derivatives are mostly the one shared zero (a Hessian of a million entries may hold a few
-    thousand others), so those are found by identity, vectorised, and only the rest hashed."""
+    thousand others), so those are found by identity and only the rest hashed."""
     objects = array.reshape(-1).tolist()  # a list is iterated much faster than an object array
     zero = functions.ZERO
     rest = [i for i, x in enumerate(objects) if x is not zero]

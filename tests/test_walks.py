@@ -122,3 +122,16 @@ def test_distinct_factors_by_value_with_the_zero_first():
     assert unique == [b, a] and codes.tolist() == [0, 1]
     unique, codes = lower.distinct(np.empty((0, 3), dtype=object))
     assert unique == [] and codes.shape == (0, 3)
+
+
+def test_the_wanted_symbols_of_each_row_are_those_from_its_own_on():
+    x0, x1 = se.symbols("x0 x1")
+    first = [x0**2 * x1, x0 * x1**3, x0**3]
+    for symbols in ([x0, x1, x0], [x1, x0, se.Dummy()]):
+        matrix = differentiate.hessian(first, symbols)
+        expected = np.full((3, 3), functions.ZERO, dtype=object)
+        position = {s: j for j, s in enumerate(symbols)}
+        for i, expr in enumerate(first):
+            for symbol, value in differentiate.reverse_sweep({expr: functions.ONE}, set(symbols[i:])).items():
+                expected[i, position[symbol]] = expected[position[symbol], i] = value
+        assert (matrix == expected).all(), symbols
