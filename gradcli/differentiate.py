@@ -29,32 +29,34 @@ def walk(
     listed (or found in `known`), so dicts keyed by them find each by identity. `arguments` from
     an earlier walk of the same graph is read instead of `.args`, and extended."""
     order: list[se.Basic] = []
+    reuse = bool(arguments)  # else no lookup in it: a lookup hashes, which SymEngine does slowly
     arguments = {} if arguments is None else arguments
     listed: dict[se.Basic, se.Basic] = {}  # each node -> the object listed for it
     for root in roots:
         if root in listed or root in known:
             continue
         listed[root] = root
-        args = arguments.get(root)
-        stack = [(root, root.args if args is None else args, [])]
+        args = arguments.get(root) if reuse else None
+        stack = [(root, iter(root.args if args is None else args), [])]
         while stack:
-            node, args, same = stack[-1]
-            for i in range(len(same), len(args)):
-                child = args[i]
+            node, children, same = stack[-1]
+            for child in children:
                 found = listed.get(child)
-                if found is None and child not in known:
-                    listed[child] = child
-                    same.append(child)
-                    grandchildren = arguments.get(child)
-                    if grandchildren is None:
-                        grandchildren = child.args
-                    if grandchildren:
-                        stack.append((child, grandchildren, []))
-                        break
-                    order.append(child)  # a leaf: listed at once
-                    arguments[child] = ()
-                else:
-                    same.append(child if found is None else found)
+                if found is not None:
+                    same.append(found)
+                    continue
+                same.append(child)
+                if child in known:
+                    continue
+                listed[child] = child
+                grandchildren = arguments.get(child) if reuse else None
+                if grandchildren is None:
+                    grandchildren = child.args
+                if grandchildren:
+                    stack.append((child, iter(grandchildren), []))
+                    break
+                order.append(child)  # a leaf: listed at once
+                arguments[child] = ()
             else:
                 stack.pop()
                 order.append(node)
