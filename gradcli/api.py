@@ -401,8 +401,9 @@ def _matrix_result(
     request = prepared.request
     matrix = at_values(prepared, matrix)
     factored = distinct(matrix)
-    text, elided = symbolic(matrix, request.symbolic, request.limits.operations, factored)
-    evaluator = Evaluator(prepared.values, request.limits.bits)
+    arguments: dict = {}  # of the distinct entries' nodes: read once for the printer and the evaluator
+    text, elided = symbolic(matrix, request.symbolic, request.limits.operations, factored, arguments)
+    evaluator = Evaluator(prepared.values, request.limits.bits, arguments)
     value = _numbers(matrix, evaluator, np.logical_or.outer(float_rows, float_cols), factored)
     missing = needs(prepared, [matrix]) if value is None else ()
     return MatrixResult(

@@ -17,40 +17,67 @@ import symengine as se
 from gradcli import deadline, functions, scalar_rules
 
 
-def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic]:
-    """Every node reachable from `roots`, each once, children before parents (no recursion).
+def walk(
+    roots: Iterable[se.Basic], known: Container = (), arguments: dict | None = None
+) -> tuple[list[se.Basic], dict[se.Basic, tuple]]:
+    """Every node reachable from `roots`, each once, children before parents (no recursion), and
+    each listed node's arguments. Nodes in `known` (a memo of earlier walks) are neither listed nor
+    descended into.
 
-    Nodes in `known` (a memo of earlier walks) are neither listed nor descended into."""
+    SymEngine makes new Python objects for a node's arguments at each `.args`, and a dict finds an
+    equal but new object only by a slow comparison; the arguments returned are the very objects
+    listed (or found in `known`), so dicts keyed by them find each by identity. `arguments` from
+    an earlier walk of the same graph is read instead of `.args`, and extended."""
     order: list[se.Basic] = []
-    done: set[se.Basic] = set()
+    reuse = bool(arguments)  # else no lookup in it: a lookup hashes, which SymEngine does slowly
+    arguments = {} if arguments is None else arguments
+    listed: dict[se.Basic, se.Basic] = {}  # each node -> the object listed for it
     for root in roots:
-        if root in done or root in known:
+        if root in listed or root in known:
             continue
-        stack = [(root, iter(root.args))]
-        done.add(root)
+        listed[root] = root
+        args = arguments.get(root) if reuse else None
+        stack = [(root, iter(root.args if args is None else args), [])]
         while stack:
-            node, children = stack[-1]
+            node, children, same = stack[-1]
             for child in children:
-                if child not in done and child not in known:
-                    done.add(child)
-                    stack.append((child, iter(child.args)))
+                found = listed.get(child)
+                if found is not None:
+                    same.append(found)
+                    continue
+                same.append(child)
+                if child in known:
+                    continue
+                listed[child] = child
+                grandchildren = arguments.get(child) if reuse else None
+                if grandchildren is None:
+                    grandchildren = child.args
+                if grandchildren:
+                    stack.append((child, iter(grandchildren), []))
                     break
+                order.append(child)  # a leaf: listed at once
+                arguments[child] = ()
             else:
                 stack.pop()
                 order.append(node)
-    return order
+                arguments[node] = tuple(same)
+    return order, arguments
 
 
-    return order
+def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic]:
+    """Every node reachable from `roots`, each once, children before parents (see `walk`)."""
+    return walk(roots, known)[0]
 
 
-def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> dict[se.Symbol, se.Basic]:
-    """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on."""
-    order = postorder(seeds)
+def reverse_sweep(
+    seeds: dict[se.Basic, se.Basic], wanted: Container, arguments: dict | None = None
+) -> dict[se.Symbol, se.Basic]:
+    """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on.
+    `arguments`: from a walk of a graph holding the seeds (see `walk`)."""
+    order, arguments = walk(seeds, arguments=arguments)
     depends: dict[se.Basic, bool] = {}
-    arguments: dict[se.Basic, tuple] = {}
     for node in order:
-        args = arguments[node] = node.args
+        args = arguments[node]
         depends[node] = any(depends[a] for a in args) if args else node in wanted
     adjoints: dict[se.Basic, list[se.Basic]] = {}
     for node, weight in seeds.items():
@@ -68,7 +95,7 @@ def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> di
             result[node] = total
             continue
         operation = functions.kind(node)
-        if total == 0 or operation == "stop":
+        if functions.is_zero(total) or operation == "stop":
             continue
         for index, arg in enumerate(args):
             if not depends[arg]:
@@ -76,10 +103,26 @@ def reverse_sweep(seeds: dict[se.Basic, se.Basic], wanted: set[se.Symbol]) -> di
             if operation == "add":  # the local derivative is 1: pass the adjoint on unchanged
                 adjoints.setdefault(arg, []).append(total)
                 continue
-            local = scalar_rules.partial(node, index)
-            if local != 0:
+            local = scalar_rules.partial(node, index, args)
+            if not functions.is_zero(local):
                 adjoints.setdefault(arg, []).append(total * local)
     return result
+
+
+class _From:
+    """The symbols numbered `start` or more by `position` (symbol -> number), as a container: one
+    for each of many sweeps costs nothing, where a set of them would hash every symbol."""
+
+    def __init__(self, position: dict, start: int):
+        self.position, self.start = position, start
+
+    def __contains__(self, symbol) -> bool:
+        return self.position.get(symbol, -1) >= self.start
+
+
+def _positions(symbols: list) -> dict:
+    """Each symbol's number (its last, if listed twice: _From then holds what a set would)."""
+    return {s: j for j, s in enumerate(symbols)}
 
 
 def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.ndarray:
@@ -89,11 +132,14 @@ def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.n
     non-decreasing order, by one sweep of its predecessor; the rest are copies.
     """
     symbols = list(target.flat)
+    position = _positions(symbols)
     entries: dict[tuple[int, ...], se.Basic] = {(i,): e for i, e in enumerate(first.flat)}
     for _ in range(order - 1):
         following = {}
+        _, arguments = walk(entries.values())  # the entries share nodes: each is read once
         for key, expr in entries.items():
-            partials = reverse_sweep({expr: functions.ONE}, set(symbols[key[-1] :])) if expr != 0 else {}
+            wanted, seed = _From(position, key[-1]), {expr: functions.ONE}
+            partials = {} if functions.is_zero(expr) else reverse_sweep(seed, wanted, arguments)
             for j in range(key[-1], len(symbols)):
                 following[key + (j,)] = partials.get(symbols[j], functions.ZERO)
         entries = following
@@ -108,11 +154,12 @@ def hessian(first: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
     """The symmetric matrix of second derivatives from gradient entries `first` over `symbols`."""
     n = len(symbols)
     out = np.full((n, n), functions.ZERO, dtype=object)
-    position = {s: j for j, s in enumerate(symbols)}
+    position = _positions(symbols)
+    _, arguments = walk(first)  # the entries share nodes: each is read once
     for i, expr in enumerate(first):
-        if expr == 0:
+        if functions.is_zero(expr):
             continue
-        for symbol, value in reverse_sweep({expr: functions.ONE}, set(symbols[i:])).items():
+        for symbol, value in reverse_sweep({expr: functions.ONE}, _From(position, i), arguments).items():
             j = position[symbol]
             out[i, j] = out[j, i] = value
     return out
@@ -122,8 +169,9 @@ def jacobian(outputs: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
     """d(output element)/d(symbol) for every pair: one sweep per output element."""
     out = np.full((len(outputs), len(symbols)), functions.ZERO, dtype=object)
     wanted = set(symbols)
+    _, arguments = walk(outputs)  # the outputs share nodes: each is read once
     for i, expr in enumerate(outputs):
-        partials = reverse_sweep({expr: functions.ONE}, wanted)
+        partials = reverse_sweep({expr: functions.ONE}, wanted, arguments)
         for j, symbol in enumerate(symbols):
             out[i, j] = partials.get(symbol, functions.ZERO)
     return out

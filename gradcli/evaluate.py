@@ -16,7 +16,7 @@ import numpy as np
 import symengine as se
 
 from gradcli import functions, ops
-from gradcli.differentiate import postorder
+from gradcli.differentiate import walk
 from gradcli.errors import LimitError
 from gradcli.lower import scalar
 
@@ -204,8 +204,8 @@ def _function(name: str, args):
     return numeric(_float(x))
 
 
-def _exp_or_pow(node, args, max_bits):
-    if node.args[0] == se.E:
+def _exp_or_pow(base, args, max_bits):
+    if base == se.E:
         exponent = args[1]
         if _exact(exponent) and exponent == 0:
             return 1
@@ -233,10 +233,15 @@ def _leaf(node):
 class Evaluator:
     """Evaluates expressions at one assignment of values, sharing work across all of them."""
 
-    def __init__(self, values: dict[se.Symbol, Value], max_bits: int = 100_000):
+    def __init__(
+        self, values: dict[se.Symbol, Value], max_bits: int = 100_000, arguments: dict | None = None
+    ):
+        """`arguments`: from walks of the graphs to evaluate, if the caller has them (see
+        differentiate.walk)."""
         self.values = values
         self.max_bits = max_bits
         self.memo: dict[se.Basic, object] = {}
+        self.arguments = {} if arguments is None else arguments
 
     def __call__(self, expr: se.Basic):
         if expr not in self.memo:
@@ -251,7 +256,8 @@ class Evaluator:
     def _evaluate_graph(self, roots: list[se.Basic]) -> None:
         memo = self.memo
         with np.errstate(all="ignore"):
-            for node in postorder(roots, memo):
+            order, arguments = walk(roots, memo, self.arguments)
+            for node in order:
                 if isinstance(node, se.Symbol):
                     memo[node] = self.values.get(node, MISSING)
                     continue
@@ -259,7 +265,7 @@ class Evaluator:
                 if operation == "leaf":
                     memo[node] = _leaf(node)
                     continue
-                args = [memo[a] for a in node.args]
+                args = [memo[a] for a in arguments[node]]
                 if any(a is MISSING for a in args):
                     memo[node] = MISSING
                 elif operation == "add":
@@ -267,7 +273,7 @@ class Evaluator:
                 elif operation == "mul":
                     memo[node] = _mul(args, self.max_bits)
                 elif operation == "pow":
-                    memo[node] = _exp_or_pow(node, args, self.max_bits)
+                    memo[node] = _exp_or_pow(arguments[node][0], args, self.max_bits)
                 else:
                     memo[node] = _function(operation, args)
 
@@ -308,7 +314,7 @@ class Tape:
     then run at many points: vectorised over arrays of points, or again and again as values change."""
 
     def __init__(self, roots: list):
-        order = postorder(roots)
+        order, arguments = walk(roots)
         slot = {node: index for index, node in enumerate(order)}
         self.size = len(order)
         self.slot = slot
@@ -326,9 +332,9 @@ class Tape:
                 if operation == "leaf":
                     self.constants.append((index, float(_float(_leaf(node)))))
                     continue
-                args = tuple(slot[a] for a in node.args)
+                args = tuple(slot[a] for a in arguments[node])
                 if operation == "pow":
-                    operation, args = _power_instruction(node, args)
+                    operation, args = _power_instruction(arguments[node], args)
                 self.instructions.append((index, _VECTOR_OPERATIONS[operation], args))
                 self.scalar_instructions.append((index, _scalar_operation(operation), args))
 
@@ -368,10 +374,10 @@ def _float_array(value) -> np.ndarray:
     return np.asarray(to_float(value), dtype=np.float64)
 
 
-def _power_instruction(node, args: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
+def _power_instruction(operands: tuple, args: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
     """exp for E**x; sqrt and rsqrt for an exact exponent of 1/2 and -1/2 (as the Evaluator);
-    else pow."""
-    base, exponent = node.args
+    else pow. `operands` are the power's base and exponent, `args` their slots."""
+    base, exponent = operands
     if base == se.E:
         return "exp", args[1:]
     if isinstance(exponent, se.Rational) and exponent in (functions.HALF, -functions.HALF):

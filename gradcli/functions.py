@@ -107,26 +107,31 @@ def power(a, b):
     return a**b
 
 
+def is_zero(x) -> bool:
+    """x == 0 for an element expression (exact zero; a float 0.0 is not), without SymEngine's
+    slow comparison: SymEngine gives every exact zero the type of ZERO."""
+    return type(x) is _ZERO_TYPE
 
 
 def kind(node) -> str:
     """The operation a node applies: 'add', 'mul', 'pow', a function name, or 'leaf'."""
-    node_type = type(node)
-    if node_type is se.FunctionSymbol or isinstance(node, se.FunctionSymbol):
-        return node.get_name()
-    found = _KIND_OF_TYPE.get(node_type)
+    found = _KIND_OF_TYPE.get(type(node))
     if found is None:
-        name = node_type.__name__
-        found = _KIND_OF_TYPE[node_type] = (
-            name.lower()
-            if name in ("Add", "Mul", "Pow", "Abs")
-            else name
-            if name in _FUNCTION_NAMES
-            else "leaf"
-        )
-    return found
+        found = _KIND_OF_TYPE[type(node)] = _kind_of_type(type(node))
+    return node.get_name() if found is _NAMED else found
 
 
-_KIND_OF_TYPE: dict[type, str] = {}
+def _kind_of_type(node_type: type):
+    if issubclass(node_type, se.FunctionSymbol):
+        return _NAMED
+    name = node_type.__name__
+    if name in ("Add", "Mul", "Pow", "Abs"):
+        return name.lower()
+    return name if name in _FUNCTION_NAMES else "leaf"
+
+
+_ZERO_TYPE = type(ZERO)
+_NAMED = object()  # the kind of an undefined function's type: its name, from the node
+_KIND_OF_TYPE: dict[type, object] = {}
 # SymEngine's own function classes that stand for gradcli operations (the rest are undefined functions)
 _FUNCTION_NAMES = {"sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "log", "abs"}

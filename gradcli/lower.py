@@ -60,13 +60,12 @@ def distinct(array: np.ndarray) -> tuple[list, np.ndarray]:
     """The distinct elements of an array and each element's index among them.
 
     Derivatives are mostly the one shared zero (a Hessian of a million entries may hold a few
-    thousand others), so those are found by identity, vectorised, and only the rest hashed."""
-    objects = array.reshape(-1)
-    identities = np.fromiter(map(id, objects), dtype=np.uintp, count=objects.size)
-    zero = identities == id(functions.ZERO)
-    index: dict = {functions.ZERO: 0} if zero.any() else {}
-    codes = np.zeros(objects.size, dtype=np.intp)
-    rest = np.flatnonzero(~zero)
+    thousand others), so those are found by identity and only the rest hashed."""
+    objects = array.reshape(-1).tolist()  # a list is iterated much faster than an object array
+    zero = functions.ZERO
+    rest = [i for i, x in enumerate(objects) if x is not zero]
+    index: dict = {zero: 0} if len(rest) < len(objects) else {}
+    codes = np.zeros(len(objects), dtype=np.intp)
     codes[rest] = [index.setdefault(objects[i], len(index)) for i in rest]
     return list(index), codes.reshape(array.shape)
 

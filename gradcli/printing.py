@@ -14,7 +14,7 @@ import numpy as np
 import symengine as se
 
 from gradcli import functions
-from gradcli.differentiate import postorder
+from gradcli.differentiate import walk
 from gradcli.lower import distinct
 from gradcli.model import SymbolicMode
 
@@ -24,16 +24,17 @@ _ADD, _MUL, _POW, _ATOM = 1, 2, 3, 4  # precedence, loosest first
 _COEFFICIENT = re.compile(r"^[0-9.e+-]+\*")  # a leading number factor, ignored when ordering terms
 
 
-def operations(exprs: Iterable[se.Basic]) -> tuple[list[int], bool]:
+def operations(exprs: Iterable[se.Basic], arguments: dict | None = None) -> tuple[list[int], bool]:
     """The operation count of each expression written out as a tree (shared parts counted per use),
-    and whether any of them holds a stop(...)."""
+    and whether any of them holds a stop(...). `arguments`: see differentiate.walk."""
     exprs = list(exprs)
     size: dict[se.Basic, int] = {}
     stops = False
-    for node in postorder(exprs):
+    order, arguments = walk(exprs, arguments=arguments)
+    for node in order:
         operation = functions.kind(node)
         stops = stops or operation == "stop"
-        args = node.args if operation != "leaf" else ()
+        args = arguments[node] if operation != "leaf" else ()
         size[node] = max(len(args) - 1, 1) + sum(size[a] for a in args) if args else 0
     return [size[e] for e in exprs], stops
 
@@ -41,13 +42,14 @@ def operations(exprs: Iterable[se.Basic]) -> tuple[list[int], bool]:
 def strip_stops(expr: se.Basic, memo: dict | None = None) -> se.Basic:
     """The expression with every stop(x) replaced by x (for display and nothing else)."""
     memo = {} if memo is None else memo
-    for node in postorder([expr], memo):
+    order, arguments = walk([expr], memo)
+    for node in order:
         operation = functions.kind(node)
         if operation == "stop":
-            memo[node] = memo[node.args[0]]
+            memo[node] = memo[arguments[node][0]]
         elif operation != "leaf":
-            args = tuple(memo[a] for a in node.args)
-            memo[node] = node if args == tuple(node.args) else node.func(*args)
+            args = tuple(memo[a] for a in arguments[node])
+            memo[node] = node if args == arguments[node] else node.func(*args)
         else:
             memo[node] = node
     return memo[expr]
@@ -64,12 +66,15 @@ class _Printer:
     """Prints each node once; the memo holds (text, precedence, magnitude), where magnitude is the
     text without its leading minus for a negative number or product (so `a - 2*b` needs no new node)."""
 
-    def __init__(self):
+    def __init__(self, arguments: dict | None = None):
         self.memo: dict[se.Basic, tuple[str, int, str | None]] = {}
+        self.arguments = {} if arguments is None else arguments  # each node's arguments (see walk)
+        self._rationals: dict = {}  # see _rational
 
     def texts(self, nodes: list) -> list[str]:
         """The text of each node, all printed in one walk of their shared graph."""
-        for item in postorder(nodes, self.memo):
+        order, _ = walk(nodes, self.memo, self.arguments)
+        for item in order:
             self.memo[item] = self._print(item)
         return [self.memo[node][0] for node in nodes]
 
@@ -86,7 +91,7 @@ class _Printer:
         if operation == "pow":
             return self._pow(node)
         if operation != "leaf":
-            return f"{operation}({', '.join(self._wrap(a, _ADD) for a in node.args)})", _ATOM, None
+            return f"{operation}({', '.join(self._wrap(a, _ADD) for a in self.arguments[node])})", _ATOM, None
         if not functions.is_number(node):
             return str(node), _ATOM, None
         text = _number(node)
@@ -99,7 +104,7 @@ class _Printer:
         """Positive terms first, constants last, otherwise alphabetical by what follows a number
         coefficient, as SymPy sorts: `a - 1`, `1 - a`, `a - 2*b`, `v[0] + 2*v[1] + v[2]`."""
         parts = []
-        for term in node.args:
+        for term in self.arguments[node]:
             text, own, magnitude = self.memo[term]
             negative = magnitude is not None
             body = magnitude if negative else (f"({text})" if own <= _ADD else text)
@@ -114,22 +119,21 @@ class _Printer:
         return out
 
     def _mul(self, node) -> tuple[str, int, str | None]:
-        args = node.args
+        args = self.arguments[node]
         negative = False
         numerator: list[str] = []
         denominator: list[str] = []
         if functions.is_number(args[0]):
             coefficient, args = args[0], args[1:]
-            if float(coefficient) < 0:
-                negative, coefficient = True, -coefficient
             if isinstance(coefficient, se.Rational):
-                top, bottom = (int(part) for part in coefficient.get_num_den())
-                if top != 1:
-                    numerator.append(str(top))
-                if bottom != 1:
-                    denominator.append(str(bottom))
-            elif coefficient != 1 or not args:
-                numerator.append(_number(coefficient))
+                negative, top, bottom = self._rational(coefficient)
+                numerator += top
+                denominator += bottom
+            else:
+                if float(coefficient) < 0:
+                    negative, coefficient = True, -coefficient
+                if coefficient != 1 or not args:
+                    numerator.append(_number(coefficient))
         for factor in sorted(args, key=self._factor_order):
             inverse = self._inverse(factor)
             if inverse is not None:
@@ -142,16 +146,27 @@ class _Printer:
             text = f"{text}/{bottom}"
         return ("-" + text, _ADD, text) if negative else (text, _MUL, None)
 
+    def _rational(self, number) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+        """Whether an exact coefficient is negative, and the texts of its magnitude's numerator and
+        denominator other than 1; each distinct coefficient is worked out once (SymEngine is slow)."""
+        found = self._rationals.get(number)
+        if found is None:
+            negative = float(number) < 0
+            top, bottom = (int(part) for part in (-number if negative else number).get_num_den())
+            found = (negative, (str(top),) if top != 1 else (), (str(bottom),) if bottom != 1 else ())
+            self._rationals[number] = found
+        return found
+
     def _factor_order(self, factor) -> tuple[int, str]:
         """Symbols and their powers first, then everything else; alphabetical within each."""
-        base = factor.args[0] if functions.kind(factor) == "pow" else factor
+        base = self.arguments[factor][0] if functions.kind(factor) == "pow" else factor
         return (0 if isinstance(base, se.Symbol) else 1, self.memo[factor][0])
 
     def _inverse(self, factor) -> str | None:
         """For x**-k with an exact k (SymPy writes these as divisions), the text of x**k; else None."""
         if functions.kind(factor) != "pow":
             return None
-        base, exponent = factor.args
+        base, exponent = self.arguments[factor]
         if base == se.E or not isinstance(exponent, se.Rational) or float(exponent) >= 0:
             return None
         magnitude = -exponent
@@ -163,7 +178,7 @@ class _Printer:
         return f"{self._wrap(base, _POW + 1)}**{shown}"
 
     def _pow(self, node) -> tuple[str, int, str | None]:
-        base, exponent = node.args
+        base, exponent = self.arguments[node]
         if base == se.E:
             return f"exp({self._wrap(exponent, _ADD)})", _ATOM, None
         if exponent == functions.HALF:
@@ -187,16 +202,23 @@ def nested(array):
 
 
 def symbolic(
-    array: np.ndarray, mode: SymbolicMode, max_operations: int, factored: tuple | None = None
+    array: np.ndarray,
+    mode: SymbolicMode,
+    max_operations: int,
+    factored: tuple | None = None,
+    arguments: dict | None = None,
 ) -> tuple[object | None, str | None]:
     """(nested lists of strings or one string, None) or (None, why it is elided).
 
     Each distinct expression is measured and printed once (a Hessian is mostly the same zero);
-    `factored` is `distinct(array)` when the caller has it already."""
+    `factored` is `distinct(array)` when the caller has it already; `arguments` (see
+    differentiate.walk) is filled for the nodes walked, for the caller's next walk of them."""
     if mode is SymbolicMode.NONE:
         return None, "skipped (--symbolic none)"
     unique, codes = factored or distinct(array)
-    sizes, stops = operations(unique)  # Python ints: a deep chain written out has astronomically many
+    arguments = {} if arguments is None else arguments
+    # Python ints: a deep chain written out has astronomically many operations
+    sizes, stops = operations(unique, arguments)
     largest = max(sizes, default=0)
     if mode is SymbolicMode.AUTO and largest > AUTO_MAX_OPERATIONS:
         return None, f"{largest} operations; --symbolic full prints it"
@@ -208,5 +230,5 @@ def symbolic(
         stripped: dict = {}
         unique = [strip_stops(e, stripped) for e in unique]
     strings = np.empty(len(unique), dtype=object)
-    strings[:] = _Printer().texts(unique)
+    strings[:] = _Printer(arguments).texts(unique)
     return nested(strings[codes.reshape(-1)].reshape(array.shape)), None

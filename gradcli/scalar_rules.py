@@ -40,33 +40,36 @@ def _template(operation: ops.Op, arity: int):
     return _templates[key]
 
 
-def partial(node: se.Basic, index: int) -> se.Basic:
-    """d node / d (its argument number `index`), as an element expression."""
+def partial(node: se.Basic, index: int, args: tuple | None = None) -> se.Basic:
+    """d node / d (its argument number `index`), as an element expression; `args` is `node.args`
+    if the caller has it already."""
     key = (node, index)
     found = _memo.get(key)
     if found is not None:
         return found
     operation = functions.kind(node)
-    args = node.args
+    args = node.args if args is None else args
     if operation == "add":
         result = ONE
     elif operation == "mul":
         result = se.Mul(*(args[:index] + args[index + 1 :]))
     elif operation == "pow" and args[0] == se.E:  # exp(x), stored as E ** x: x is argument 1
-        result = _partials("exp", (args[1],))[0] if index == 1 else functions.ZERO
-    else:
-        for i, value in enumerate(_partials(operation, args)):
+        result = _partials("exp", (args[1],), [0])[0] if index == 1 else functions.ZERO
+    else:  # each argument's partial from one walk, but none for a number (nothing depends on it)
+        wanted = [i for i, a in enumerate(args) if i == index or not functions.is_number(a)]
+        for i, value in zip(wanted, _partials(operation, args, wanted)):
             _memo[(node, i)] = value
         return _memo[key]
     _memo[key] = result
     return result
 
 
-def _partials(operation: str, args: tuple) -> list:
-    """The operation's local derivative with respect to each argument, all from one walk."""
+def _partials(operation: str, args: tuple, wanted: list[int]) -> list:
+    """The operation's local derivatives with respect to the arguments numbered in `wanted`."""
     _, cotangents = _template(_OPERATIONS[operation], len(args))
-    live = [c for c in cotangents if c is not None]
+    chosen = [cotangents[i] for i in wanted]
+    live = [c for c in chosen if c is not None]
     leaves = {f"_{i}": objects.tensor(a) for i, a in enumerate(args)}
     with np.errstate(all="ignore"):
         values = iter(elements.evaluate(live, leaves))
-    return [functions.ZERO if c is None else next(values)[()] for c in cotangents]
+    return [functions.ZERO if c is None else next(values)[()] for c in chosen]
