@@ -368,7 +368,9 @@ def gradient(program: Program, request: Request) -> GradResult:
             results.append(TargetResult(target, "disconnected", reason, shape, None, None, None, ()))
             continue
         array = at_values(prepared, array)
-        text, elided = symbolic(array, request.symbolic, request.limits.operations)
+        text, elided = symbolic(
+            array, request.symbolic, request.limits.operations, arguments=evaluator.arguments
+        )
         value = _numbers(array, evaluator, target in prepared.float_names)
         missing = needs(prepared, [array]) if value is None else ()
         status = "ok" if reason is None else "disconnected"
