@@ -164,3 +164,17 @@ def test_seeded_rows_are_bounded_by_the_memory_limit(run):
     assert code == 1 and out == "" and "--limit memory=MIB" in err
     code, out, err = run(text, "grad", "--order", "2", *args)
     assert code == 1 and out == "" and "--limit memory=MIB" in err
+
+
+def test_the_result_limit_bounds_higher_orders_not_gradients(run_json, run, tmp_path):
+    """A gradient is the size of its target (the memory limit bounds it); a derivative tensor of
+    order 2 over the same target is bounded by --limit result."""
+    np.save(tmp_path / "x.npy", np.linspace(-1, 1, 1200))
+    text = "var x: [1200]\nf = sum(sin(x) * x)\n"
+    at = ("--at", f"x=@{tmp_path / 'x.npy'}", "--limit", "result=1000")
+    code, doc, err = run_json(text, "grad", *at)
+    x = np.linspace(-1, 1, 1200)
+    assert code == 0, err
+    np.testing.assert_allclose(doc["gradients"]["x"]["value"], np.cos(x) * x + np.sin(x), rtol=1e-13)
+    code, out, err = run(text, "grad", "--order", "2", *at)
+    assert code == 1 and out == "" and "the result would have 1440000 elements" in err
