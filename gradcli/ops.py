@@ -1234,7 +1234,10 @@ def _scatter_numpy(u, key=(), shape=()):
     out = np.zeros(shape, dtype=u.dtype if u.dtype == object else np.float64)
     if out.dtype == object:
         out.fill(objects.ZERO)
-    np.add.at(out, numpy_key(key), u)
+    if out.dtype == object or any(isinstance(item, tuple) and item[0] == "list" for item in key):
+        np.add.at(out, numpy_key(key), u)  # a list may name an element twice: each adds
+    else:
+        out[numpy_key(key)] = u  # basic indexing names each element once (and is faster)
     return out
 
 
