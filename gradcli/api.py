@@ -449,6 +449,8 @@ def hessian(program: Program, request: Request) -> MatrixResult:
 
     if whole.needs_whole_arrays(program, request):
         return whole.hessian(program, request)
+    if request.symbolic is SymbolicMode.NONE and whole.numbers_suffice(program, request):
+        return whole.hessian(program, request, "skipped (--symbolic none)")
     whole_request = whole.prepare(program, request)
     closed, matrix_text, matrix_why = whole.closed_hessian(whole_request)
     result = _hessian(program, request, closed)

@@ -377,9 +377,19 @@ def closed_hessian(whole: Whole) -> tuple[Node | None, str | None, str | None]:
     return node, text, None
 
 
-def hessian(program: Program, request: Request):
-    """The Hessian in float64 for programs larger than the per-element view allows: from its
-    whole-array closed form where the rules give one, else one seeded row per target element."""
+def numbers_suffice(program: Program, request: Request) -> bool:
+    """Whether the float64 values from whole arrays are the whole answer where no formula is
+    shown (--symbolic none): a float takes part and every value the outputs use is known, so the
+    per-element path would give the same float64 numbers (api._numbers_suffice)."""
+    whole = prepare(program, request)
+    floats = any(_has_float(literal.value) for literal in whole.literals.values())
+    return floats and not _needs(whole, [whole.arrays.node(o) for o in whole.outputs])
+
+
+def hessian(program: Program, request: Request, skipped: str | None = None):
+    """The Hessian in float64 from whole arrays, for programs larger than the per-element view
+    allows (or, with `skipped` saying why, where no formula is wanted): from its whole-array
+    closed form where the rules give one, else one seeded row per target element."""
     from gradcli.lower import labels
     from gradcli.model import MatrixResult, Unconnected
 
@@ -399,7 +409,7 @@ def hessian(program: Program, request: Request):
             matrix = full_hessian(whole, shown, request.limits)
         value = matrix.tolist()
     how = "the whole-array closed form" if node is not None else "one seeded row per element"
-    elided = (
+    elided = skipped or (
         f"not built: the program's arrays exceed --limit elements={request.limits.elements}; "
         f"the values come from {how} in float64"
     )

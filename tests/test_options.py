@@ -78,6 +78,8 @@ def invocation(draw, command: str):
             args += ["--vector", f"{name}={_literal(vectors[name])}"]
     if command not in ("check", "check-expect") and draw(st.booleans()):
         args += ["--limit", "elements=2"]  # every program has v: [3], so whole arrays serve it
+    if command not in ("check", "check-expect"):
+        args += ["--symbolic", draw(st.sampled_from(["auto", "none", "full"]))]
     known = {
         "values": {**values, **CONSTANTS},
         "given": given_values,
