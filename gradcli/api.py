@@ -349,6 +349,8 @@ def gradient(program: Program, request: Request) -> GradResult:
 
     if whole.needs_whole_arrays(program, request):
         return whole.gradient(program, request)
+    if request.symbolic is SymbolicMode.NONE and whole.numbers_suffice(program, request, every_value=True):
+        return whole.gradient(program, request, "skipped (--symbolic none)")
     prepared = prepare(program, request)
     numeric = {}
     if request.order > 1:

@@ -268,8 +268,10 @@ def _beyond_elements(program: Program, request: Request) -> str | None:
     return None
 
 
-def gradient(program: Program, request: Request):
-    """The gradient in float64 from whole arrays, with its matrix form; no per-element formulas."""
+def gradient(program: Program, request: Request, skipped: str | None = None):
+    """The gradient (or order-N derivative) in float64 from whole arrays, with its matrix form, for
+    programs larger than the per-element view allows (or, with `skipped` saying why, where no
+    formula is wanted); no per-element formulas."""
     from gradcli.model import GradResult
 
     reason = _beyond_elements(program, request)
@@ -283,7 +285,7 @@ def gradient(program: Program, request: Request):
     elif not needs:
         computed = {t: higher_order(whole, t, request.order, request.limits) for t in whole.connected()}
     how = "whole-array float64 evaluation" if request.order == 1 else "seeded rows in float64"
-    elided = f"not built: {reason}; the values come from {how}"
+    elided = skipped or f"not built: {reason}; the values come from {how}"
     results = _target_results(whole, request, request.order, computed, needs, elided)
     result = GradResult(
         "grad", program.filename, whole.outputs, whole.targets, request.order, request.unconnected,
@@ -377,13 +379,16 @@ def closed_hessian(whole: Whole) -> tuple[Node | None, str | None, str | None]:
     return node, text, None
 
 
-def numbers_suffice(program: Program, request: Request) -> bool:
+def numbers_suffice(program: Program, request: Request, every_value: bool = False) -> bool:
     """Whether the float64 values from whole arrays are the whole answer where no formula is
-    shown (--symbolic none): a float takes part and every value the outputs use is known, so the
+    shown (--symbolic none): a float takes part (`every_value`: every declared value is a float,
+    so no result is an exact integer) and every value the outputs use is known, so the
     per-element path would give the same float64 numbers (api._numbers_suffice)."""
     whole = prepare(program, request)
-    floats = any(_has_float(literal.value) for literal in whole.literals.values())
-    return floats and not _needs(whole, [whole.arrays.node(o) for o in whole.outputs])
+    floats = [_has_float(literal.value) for literal in whole.literals.values()]
+    if not (all(floats) if every_value else any(floats)) or not floats:
+        return False
+    return not _needs(whole, [whole.arrays.node(o) for o in whole.outputs])
 
 
 def hessian(program: Program, request: Request, skipped: str | None = None):
