@@ -109,11 +109,7 @@ def at_values(prepared: Prepared, array: np.ndarray) -> np.ndarray:
 def prepare(program: Program, request: Request) -> Prepared:
     """Check the request against the program and lower it. Raises GradcliError on a bad request."""
     limits = request.limits
-    if request.order < 1 or request.order > limits.order:
-        raise LimitError(
-            f"--order must be between 1 and {limits.order}, got {request.order}"
-            + ("; raise the limit with --limit order=N" if request.order > limits.order else "")
-        )
+    check_order(request)
     outputs, targets = resolve_names(program, request)
     if not targets:
         raise GradcliError("the program declares no variable ('var NAME') to differentiate by")
@@ -134,6 +130,16 @@ def prepare(program: Program, request: Request) -> Prepared:
             float_names |= {name}
     reasons = disconnection_reasons(program, outputs, targets, request.stop)
     return Prepared(program, lowered, outputs, targets, weights, values, float_names, reasons, request)
+
+
+def check_order(request: Request) -> None:
+    """Refuse an --order below 1 or above --limit order, before any work."""
+    limit = request.limits.order
+    if request.order < 1 or request.order > limit:
+        raise LimitError(
+            f"--order must be between 1 and {limit}, got {request.order}"
+            + ("; raise the limit with --limit order=N" if request.order > limit else "")
+        )
 
 
 def _not_a(kind: str, name: str, program: Program, choices: list[str]) -> str:
@@ -347,6 +353,7 @@ def gradient(program: Program, request: Request) -> GradResult:
     """The N-th derivative of L for each target and L itself (README, "Commands"). Raises GradcliError."""
     from gradcli import whole
 
+    check_order(request)
     if whole.needs_whole_arrays(program, request):
         return whole.gradient(program, request)
     if request.symbolic is SymbolicMode.NONE and whole.numbers_suffice(program, request, every_value=True):

@@ -178,3 +178,12 @@ def test_the_result_limit_bounds_higher_orders_not_gradients(run_json, run, tmp_
     np.testing.assert_allclose(doc["gradients"]["x"]["value"], np.cos(x) * x + np.sin(x), rtol=1e-13)
     code, out, err = run(text, "grad", "--order", "2", *at)
     assert code == 1 and out == "" and "the result would have 1440000 elements" in err
+
+
+@pytest.mark.parametrize("order", ["0", "-1", "11"])
+@pytest.mark.parametrize("path", [("--symbolic", "none"), ("--limit", "elements=1"), ()])
+def test_orders_out_of_range_are_refused_on_every_path(run, order, path):
+    """Whole arrays (beyond the limit, or --symbolic none with floats) and per element alike
+    (order 0 was an internal error on whole arrays, and 11 was not refused)."""
+    code, out, err = run("var x = [1.0, 2.0]\nf = sum(x ** 3)\n", "grad", "--order", order, *path)
+    assert code == 1 and out == "" and f"--order must be between 1 and 10, got {order}" in err
