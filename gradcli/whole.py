@@ -460,6 +460,8 @@ def symmetric_tensor(rows: dict[tuple[int, ...], np.ndarray], size: int, order: 
     sorted (N - 1)-tuple k; every other entry is a copy of its sorted twin, so it is exactly
     symmetric (order 2: the upper triangle of the rows, mirrored)."""
     keys = list(rows)
+    if not keys:  # no element: the tensor is empty
+        return np.zeros((size,) * order)
     table = np.stack([rows[k] for k in keys])
     indices = np.sort(np.indices((size,) * order).reshape(order, -1), axis=0)
     lookup = np.zeros((size,) * (order - 1), dtype=np.int64)

@@ -187,3 +187,13 @@ def test_orders_out_of_range_are_refused_on_every_path(run, order, path):
     (order 0 was an internal error on whole arrays, and 11 was not refused)."""
     code, out, err = run("var x = [1.0, 2.0]\nf = sum(x ** 3)\n", "grad", "--order", order, *path)
     assert code == 1 and out == "" and f"--order must be between 1 and 10, got {order}" in err
+
+
+@pytest.mark.parametrize("path", [("--symbolic", "none"), ("--limit", "elements=1")])
+def test_a_zero_size_target_of_a_higher_order_is_an_empty_tensor(run_json, path):
+    """Seeded rows over no element (this was an internal error: nothing to stack)."""
+    text = "var e: [0]\nvar x = 1.5\ny = sum(e) + x ** 3\n"
+    code, doc, err = run_json(text, "grad", "--at", "e=[]", "--order", "3", *path)
+    assert code == 0, err
+    assert doc["gradients"]["e"]["shape"] == [0, 0, 0] and doc["gradients"]["e"]["value"] == []
+    assert doc["gradients"]["x"]["value"] == pytest.approx(6.0)
