@@ -451,15 +451,25 @@ def _columns(prepared: Prepared):
     return symbols, names, floats, live
 
 
-def hessian(program: Program, request: Request) -> MatrixResult:
+def hessian(program: Program, request: Request, formulas_with_values: bool = True) -> MatrixResult:
     """The full Hessian of L over all target elements, cross blocks included, exactly symmetric;
-    for one vector target also its whole-array closed form where the rules give one."""
+    for one vector target also its whole-array closed form where the rules give one.
+
+    `formulas_with_values=False`: the caller shows symbolic entries only where there are no values
+    (text output with --symbolic auto), so where the float64 values are the whole answer none are
+    built and the values come from whole arrays, as with --symbolic none."""
     from gradcli import whole
 
     if whole.needs_whole_arrays(program, request):
         return whole.hessian(program, request)
     if request.symbolic is SymbolicMode.NONE and whole.numbers_suffice(program, request):
         return whole.hessian(program, request, "skipped (--symbolic none)")
+    if (
+        request.symbolic is SymbolicMode.AUTO
+        and not formulas_with_values
+        and whole.numbers_suffice(program, request, every_value=True)  # no entry can stay exact
+    ):
+        return whole.hessian(program, request, "not built: only the values are shown")
     whole_request = whole.prepare(program, request)
     closed, matrix_text, matrix_why = whole.closed_hessian(whole_request)
     result = _hessian(program, request, closed)

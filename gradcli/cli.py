@@ -575,12 +575,13 @@ def hessian(source, limits, output_format, strict, vector, **options):
         _emit(output_format, product, render.grad_document, lambda r: _terminal().grad_text(r))
         _finish(product.disconnected, strict)
         return
-    result = api.hessian(program, request)
+    text = output_format == OutputFormat.TEXT.value
+    result = api.hessian(program, request, formulas_with_values=not text)
     _emit(
         output_format,
         result,
         render.matrix_document,
-        lambda r: _terminal().matrix_text(r, show_symbolic=options["symbolic"] == "full"),
+        lambda r: _terminal().matrix_text(r, options["symbolic"]),
         lambda r: latex.matrix_latex(r, weighted),
     )
     _finish(result.disconnected, strict)
@@ -600,7 +601,7 @@ def jacobian(source, limits, output_format, strict, **options):
     from gradcli import api, latex, render
 
     result = api.jacobian(*_load(source, limits, **options))
-    text = lambda r: _terminal().matrix_text(r, show_symbolic=options["symbolic"] == "full")  # noqa: E731
+    text = lambda r: _terminal().matrix_text(r, options["symbolic"])  # noqa: E731
     _emit(output_format, result, render.matrix_document, text, latex.matrix_latex)
     _finish(result.disconnected, strict)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rich.cells import cell_len
 from rich.console import Group
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -15,7 +15,6 @@ from gradcli.model import GradResult, MatrixResult
 MAX_TABLE_COLUMNS = 10
 MAX_TABLE_ROWS = 30
 MAX_TEXT_ELEMENTS = 60
-UNBOUNDED_WIDTH = 1 << 20  # a console width no table reaches: a table's natural width is measured at it
 
 
 # ---- text --------------------------------------------------------------------------------
@@ -150,9 +149,10 @@ def definiteness(matrix) -> str | None:
     return f"{kind} {counts}"
 
 
-def matrix_text(result: MatrixResult, show_symbolic: bool = False) -> Group:
-    """The matrix of values (and of symbolic entries with `show_symbolic`, or where the values are
-    unknown), labelled, as wide as the console allows."""
+def matrix_text(result: MatrixResult, symbolic: str = "auto") -> Group:
+    """The matrix of values (and of symbolic entries with --symbolic full, or where the values are
+    unknown), labelled, as wide as the console allows; `symbolic` is the --symbolic mode."""
+    show_symbolic = symbolic == "full"
     title = "Hessian" if result.command == "hessian" else "Jacobian"
     parts: list = [
         Text.assemble(
@@ -196,7 +196,7 @@ def matrix_text(result: MatrixResult, show_symbolic: bool = False) -> Group:
         parts.append(
             Text(f"values unknown: give a value to {', '.join(result.needs)} (--at)", style="yellow")
         )
-    elif result.symbolic is not None and not show_symbolic:
+    elif symbolic == "auto":
         parts.append(Text("(--symbolic full shows the symbolic entries too)", style="dim"))
     return Group(*parts)
 
@@ -211,17 +211,30 @@ class _Matrix:
     def __init__(self, rows, cols, body, numeric: bool):
         self.rows, self.cols, self.body, self.numeric = rows, cols, body, numeric
 
-    def _table(self, rows, cols, leaf) -> Table:
-        table = Table(show_edge=False, header_style="bold", box=None, padding=(0, 1))
-        table.add_column("", no_wrap=True)
-        for j in cols:
-            table.add_column("…" if j is None else self.cols[j], justify="right", no_wrap=True)
+    def _cells(self, rows, cols, leaf) -> list[list[str]]:
+        """The table's text, header first, each row led by its label ("⋮" and "…" where elided)."""
+        lines = [[""] + ["…" if j is None else self.cols[j] for j in cols]]
         for i in rows:
             if i is None:
-                table.add_row("⋮", *["⋮" for _ in cols])
-                continue
-            cells = ["…" if j is None else leaf(self.body[i][j]) for j in cols]
-            table.add_row(Text(self.rows[i], style="bold"), *cells)
+                lines.append(["⋮"] * (len(cols) + 1))
+            else:
+                lines.append([self.rows[i]] + ["…" if j is None else leaf(self.body[i][j]) for j in cols])
+        return lines
+
+    @staticmethod
+    def _width(lines: list[list[str]]) -> int:
+        """The natural width of _table(lines): each column as wide as its widest cell, plus one
+        space of padding on each side (tests/test_seeing.py checks it against Rich's measure)."""
+        return sum(max(cell_len(line[k]) for line in lines) + 2 for k in range(len(lines[0])))
+
+    @staticmethod
+    def _table(lines: list[list[str]]) -> Table:
+        table = Table(show_edge=False, header_style="bold", box=None, padding=(0, 1))
+        table.add_column(Text(lines[0][0]), no_wrap=True)
+        for label in lines[0][1:]:
+            table.add_column(Text(label), justify="right", no_wrap=True)
+        for label, *cells in lines[1:]:
+            table.add_row(Text(label, style="" if label == "⋮" else "bold"), *map(Text, cells))
         return table
 
     def __rich_console__(self, console, options):
@@ -231,10 +244,9 @@ class _Matrix:
             cols = _elided_indices(len(self.cols), limit)
             for d in digits:
                 leaf = (lambda v, d=d: _short_number(v, d)) if self.numeric else str
-                table = self._table(rows, cols, leaf)
-                natural = Measurement.get(console, options.update_width(UNBOUNDED_WIDTH), table).maximum
-                if natural <= options.max_width:
-                    yield table
+                lines = self._cells(rows, cols, leaf)
+                if self._width(lines) <= options.max_width:
+                    yield self._table(lines)
                     yield from self._note(rows, cols)
                     return
         cols = _elided_indices(len(self.cols), MAX_TABLE_COLUMNS)

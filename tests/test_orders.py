@@ -1,6 +1,7 @@
 """Higher orders, Hessians and Jacobians against mpmath differentiation at 40 digits."""
 
 import itertools
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -204,6 +205,12 @@ def test_numeric_hessian_equals_the_symbolic_one(generated, values):
     assert np.array_equal(fast, fast.T)
     scale = max(1.0, float(np.max(np.abs(exact)))) if exact.size else 1.0
     np.testing.assert_allclose(fast, exact, rtol=1e-9, atol=1e-11 * scale, err_msg=text)
+    # text output with --symbolic auto shows no formula beside values: every value here is a
+    # float, so none is built and the values are the whole-array ones
+    shown = api.hessian(parse(text), Request(of=tuple(outputs), at=at), formulas_with_values=False)
+    assert shown.symbolic is None and shown.symbolic_elided == "not built: only the values are shown"
+    assert shown.rows == symbolic.rows and shown.disconnected == symbolic.disconnected
+    np.testing.assert_array_equal(np.array(shown.value, dtype=float), fast)
 
 
 def test_large_gradients_take_the_numeric_path_and_exact_inputs_do_not(run_json):
@@ -217,6 +224,19 @@ def test_large_gradients_take_the_numeric_path_and_exact_inputs_do_not(run_json)
     exact = "var x = [1, 2, 3]\ny = sum(x ** 4) * sum(x)\n"
     code, doc, _ = run_json(exact, "hessian", "--symbolic", "none")
     assert all(type(v) is int for row in doc["value"] for v in row)  # exact inputs stay exact
+
+
+def test_text_hessians_keep_exact_entries_where_a_value_is_exact(run):
+    """Text shows no formulas beside values, so with every value a float none are built; an
+    entry that only exact values reach stays exact (12, not 12.0), as in JSON."""
+    mixed = "var x = 1.5\nvar y = 2\nf = x**2 + y**3\n"
+    code, out, _ = run(mixed, "hessian")
+    assert code == 0 and re.search(r"y +0\.0 +12 *$", out, re.M), out
+    assert "(--symbolic full shows the symbolic entries too)" in out
+    floats = "var x = 1.5\nvar y = 2.0\nf = x**2 + y**3\n"
+    code, out, _ = run(floats, "hessian")
+    assert code == 0 and re.search(r"y +0\.0 +12\.0 *$", out, re.M), out
+    assert "(--symbolic full shows the symbolic entries too)" in out
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

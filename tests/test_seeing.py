@@ -1,5 +1,6 @@
 """Seeing results: LaTeX, the dataflow graph (text, DOT, Mermaid) and plots."""
 
+import io
 import re
 import shutil
 import struct
@@ -8,11 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.cells import cell_len
+from rich.console import Console
+from rich.measure import Measurement
 
 from gradcli import api
 from gradcli import plot as plotting
 from gradcli.model import Request
 from gradcli.parser import parse
+from gradcli.terminal import _Matrix
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 
@@ -248,3 +255,26 @@ def test_plot_names_the_extra_when_missing(run, monkeypatch):
     assert code == 1 and "pip install -e '.[plot]'" in err  # works from a checkout: gradcli is not on PyPI
     pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
     assert 'plot = ["plotext' in pyproject
+
+
+# ---- terminal tables ---------------------------------------------------------------------------
+
+_CELL = st.text(alphabet="0123456789.-e[]x/ab漢⋮…", max_size=12)
+
+
+@given(
+    st.integers(min_value=1, max_value=4).flatmap(
+        lambda k: st.lists(st.lists(_CELL, min_size=k, max_size=k), min_size=1, max_size=5)
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_matrix_width_is_richs_own_measure(lines):
+    """The width a matrix table is chosen by, computed from its cells without building tables, is
+    the width Rich measures and renders (wide characters and markup-like text included)."""
+    console = Console(width=10_000, file=io.StringIO(), color_system=None, record=True)
+    table = _Matrix._table(lines)
+    assert _Matrix._width(lines) == Measurement.get(console, console.options, table).maximum
+    console.print(table)
+    rendered = console.export_text().splitlines()
+    assert max(cell_len(line.rstrip()) for line in rendered) <= _Matrix._width(lines)
+    assert len(rendered) == len(lines)
