@@ -24,6 +24,21 @@ def test_connectivity_is_decided_before_any_algebra():
     assert reasons("var w\ny = stop(w) * 2\n", ["y"], ["w"])["w"].startswith("only path passes stop")
 
 
+def test_comparisons_and_steps_pass_no_gradient_but_do_not_disconnect(run_json):
+    """Only stops disconnect (the spec's definition); a path through a comparison, where's
+    condition or floor is connected with a zero gradient, as JAX gives."""
+    for body in ("where(z > 0.1, v, 2 * v)", "floor(z) * v", "(z > 0) * v + sign(z)"):
+        assert reasons(f"var z\nvar v\ny = {body}\n", ["y"], ["z"]) == {"z": None}
+        code, doc, _ = run_json(f"var z = 0.5\nvar v = 1.5\ny = {body}\n", "grad", "--wrt", "z", "--strict")
+        assert code == 0 and doc["gradients"]["z"] == {
+            "status": "ok",
+            "shape": [],
+            "symbolic": "0",
+            "value": 0.0,
+            "matrix": "0",
+        }, body
+
+
 def test_every_blocker_on_the_way_is_named():
     text = "var a\nb = stop(a)\nc = stop(a) * 2\nd = b + c\n"
     assert reasons(text, ["d"], ["a"]) == {
