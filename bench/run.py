@@ -289,6 +289,10 @@ def main() -> int:
         ],
         "mlp 784-128-10 b256 grad (.npy)": [gradcli("grad", str(work / "mlp-small.txt"), *mlp_small_at)],
         "mlp 784-1024-10 b512 grad (.npy)": [gradcli("grad", str(work / "mlp-large.txt"), *mlp_large_at)],
+        "rosenbrock-1000, default text": [  # what a person at a terminal gets
+            [*GRADCLI, "grad", files["rosen.txt"]],
+            [*GRADCLI, "hessian", files["rosen.txt"]],
+        ],
         "rosenbrock-1000, --symbolic none": [
             gradcli("grad", files["rosen.txt"], "--symbolic", "none"),
             gradcli("hessian", files["rosen.txt"], "--symbolic", "none"),
@@ -313,6 +317,9 @@ def main() -> int:
         "1M points grad (NPZ in and out)": [
             [sys.executable, str(work / "jax_points.py"), files["points"], str(work / "jax-out.npz")]
         ],
+        "rosenbrock-1000, default text": [
+            [sys.executable, str(work / "jax_rosen.py"), str(work / "rosen.json")]
+        ],
         "rosenbrock-1000, --symbolic none": [
             [sys.executable, str(work / "jax_rosen.py"), str(work / "rosen.json")]
         ],
@@ -323,6 +330,7 @@ def main() -> int:
     }
     targets = {  # issue 14's
         "rosenbrock-1000 grad + hessian": 1.0,
+        "rosenbrock-1000, default text": 1.0,
         "rosenbrock-1000, --symbolic none": 1.0,
         "tanh network grad": 0.5,
         "chain-200 grad + order 2": 0.25,

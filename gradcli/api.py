@@ -492,7 +492,8 @@ def _hessian(program: Program, request: Request, closed) -> MatrixResult:
     gradients = gradient_arrays(prepared, 1)
     first = [g if alive else functions.ZERO for g, alive in zip(_joined(gradients, prepared), live)]
     live_symbols = [s if alive else se.Dummy() for s, alive in zip(symbols, live)]
-    skipped = _numbers_suffice(prepared, first)
+    arguments: dict = {}  # the gradient entries' graph, walked once for both uses
+    skipped = _numbers_suffice(prepared, first, arguments)
     numbers_matrix = _float_hessian(prepared, closed, connected, live) if skipped is not None else None
     if numbers_matrix is not None:
         symmetric = np.triu(numbers_matrix) + np.triu(numbers_matrix, 1).T  # the upper triangle, mirrored
@@ -500,7 +501,7 @@ def _hessian(program: Program, request: Request, closed) -> MatrixResult:
             "hessian", program.filename, prepared.outputs, prepared.targets, request.unconnected,
             tuple(names), tuple(names), None, skipped, symmetric.tolist(), (), prepared.disconnected,
         )  # fmt: skip
-    matrix = differentiate.hessian(first, live_symbols)
+    matrix = differentiate.hessian(first, live_symbols, arguments)
     return _matrix_result("hessian", prepared, names, names, matrix, floats, floats)
 
 
@@ -533,23 +534,23 @@ def _joined(gradients: dict, prepared: Prepared) -> list:
     return out
 
 
-def _numbers_suffice(prepared: Prepared, first: list) -> str | None:
+def _numbers_suffice(prepared: Prepared, first: list, arguments: dict | None = None) -> str | None:
     """Why the symbolic Hessian need not be built (None: build it). Only its float64 values are
     wanted when --symbolic none asks for none, or when the gradient entries are already too large
     to show (their derivatives would be elided too), and every value is known and a float takes
-    part (exact inputs keep the exact path)."""
+    part (exact inputs keep the exact path). `arguments`: see differentiate.walk."""
     mode = prepared.request.symbolic
     if mode is SymbolicMode.FULL:
         return None
-    nodes = differentiate.postorder(first)
-    leaves = [n for n in nodes if not n.args]
+    nodes, arguments = differentiate.walk(first, arguments=arguments)
+    leaves = [n for n in nodes if not arguments[n]]
     if any(isinstance(n, se.Symbol) and n not in prepared.values for n in leaves):
         return None
     if not prepared.float_names and not any(isinstance(n, se.RealDouble) for n in leaves):
         return None
     if mode is SymbolicMode.NONE:
         return "skipped (--symbolic none)"
-    largest = max(operations(first)[0], default=0)
+    largest = max(operations(first, arguments)[0], default=0)
     if largest <= AUTO_MAX_OPERATIONS:
         return None
     return (

@@ -150,12 +150,13 @@ def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.n
     return out.reshape(target.shape * order)
 
 
-def hessian(first: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:
-    """The symmetric matrix of second derivatives from gradient entries `first` over `symbols`."""
+def hessian(first: list[se.Basic], symbols: list[se.Symbol], arguments: dict | None = None) -> np.ndarray:
+    """The symmetric matrix of second derivatives from gradient entries `first` over `symbols`.
+    `arguments`: from an earlier walk of `first`, if the caller has one (see `walk`)."""
     n = len(symbols)
     out = np.full((n, n), functions.ZERO, dtype=object)
     position = _positions(symbols)
-    _, arguments = walk(first)  # the entries share nodes: each is read once
+    _, arguments = walk(first, arguments=arguments)  # the entries share nodes: each is read once
     for i, expr in enumerate(first):
         if functions.is_zero(expr):
             continue

@@ -50,6 +50,30 @@ class Repeated:
         return [memo[id(r)] for r in self.roots]
 
 
+class Moved:
+    """The roots evaluated again and again with the value of one node moved (the points of a
+    finite difference): every node that does not depend on it is computed once, at the unmoved
+    point, and so is every stop(...), which holds its value there."""
+
+    def __init__(self, roots: list[Node], values: dict[str, np.ndarray], node: Node):
+        self.roots, self.node = roots, node
+        order = postorder([*roots, node])
+        self._unmoved: dict[int, np.ndarray] = {}
+        _run(order, self._unmoved, values)
+        moving = {id(node)}
+        for item in order:
+            if item.op is not ops.STOP and any(id(a) in moving for a in item.args):
+                moving.add(id(item))
+        self._moving = [n for n in order if id(n) in moving and n is not node]
+        self.value = self._unmoved[id(node)]  # the node's value at the unmoved point
+
+    def __call__(self, value: np.ndarray) -> list[np.ndarray]:
+        memo = dict(self._unmoved)
+        memo[id(self.node)] = value
+        _run(self._moving, memo, {})
+        return [memo[id(r)] for r in self.roots]
+
+
 def _run(order: list[Node], memo: dict[int, np.ndarray], values: dict[str, np.ndarray]) -> None:
     """Evaluate the nodes of `order` (children first) into `memo`."""
     with np.errstate(all="ignore"):

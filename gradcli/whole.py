@@ -278,7 +278,7 @@ def gradient(program: Program, request: Request, skipped: str | None = None):
     whole = prepare(program, request)
     for target in whole.targets if request.order > 1 else ():  # a gradient is the size of its target
         _check_result(whole.arrays.node(target).shape * request.order, request.limits)
-    needs = _needs(whole, [whole.arrays.node(o) for o in whole.outputs])
+    needs = missing_values(whole, [whole.arrays.node(o) for o in whole.outputs])
     computed = {}
     if not needs and request.order == 1:
         computed = float_gradients(whole, request.limits)
@@ -318,9 +318,18 @@ def _target_results(whole: Whole, request: Request, order: int, computed: dict, 
 
 def loss(whole: Whole, limits) -> float:
     """L = sum over outputs y of sum(grad_ys[y] * y), in float64 from whole arrays."""
-    nodes = [node for name, weight in whole.seeds for node in (whole.arrays.node(name), weight)]
+    nodes = loss_terms(whole)
     check_memory(nodes, limits)
-    values = numbers.evaluate(nodes, whole.float_values())
+    return weighted_sum(numbers.evaluate(nodes, whole.float_values()))
+
+
+def loss_terms(whole: Whole) -> list[Node]:
+    """Each output's node followed by its weights: what `weighted_sum` makes L of."""
+    return [node for pair in whole.pairs for node in pair]
+
+
+def weighted_sum(values: list[np.ndarray]) -> float:
+    """L from the values of loss_terms: the sum of every output times its weights."""
     return float(sum(np.sum(values[i] * values[i + 1]) for i in range(0, len(values), 2)))
 
 
@@ -388,7 +397,7 @@ def numbers_suffice(program: Program, request: Request, every_value: bool = Fals
     floats = [_has_float(literal.value) for literal in whole.literals.values()]
     if not (all(floats) if every_value else any(floats)) or not floats:
         return False
-    return not _needs(whole, [whole.arrays.node(o) for o in whole.outputs])
+    return not missing_values(whole, [whole.arrays.node(o) for o in whole.outputs])
 
 
 def hessian(program: Program, request: Request, skipped: str | None = None):
@@ -403,7 +412,8 @@ def hessian(program: Program, request: Request, skipped: str | None = None):
     names = tuple(n for t in shown for n in labels(t, whole.arrays.node(t).shape))
     _check_result((len(names), len(names)), request.limits)
     node, text, why = closed_hessian(whole)
-    needs = _needs(whole, [node] if node is not None else [whole.arrays.node(o) for o in whole.outputs])
+    outputs = [whole.arrays.node(o) for o in whole.outputs]
+    needs = missing_values(whole, [node] if node is not None else outputs)
     value = None
     if not needs:
         if node is not None:
@@ -476,7 +486,7 @@ def _check_result(shape: tuple[int, ...], limits) -> None:
     _check_result_size(shape, limits)
 
 
-def _needs(whole: Whole, nodes: list[Node]) -> tuple[str, ...]:
+def missing_values(whole: Whole, nodes: list[Node]) -> tuple[str, ...]:
     """The declared names, in file order, that the nodes use and that have no value."""
     missing = [n for n in numbers.leaves(nodes) if n not in whole.literals]
     return tuple(d.name for d in whole.program.declarations if d.name in missing)
@@ -531,7 +541,7 @@ def jacobian(program: Program, request: Request):
     outputs = [whole.arrays.node(o) for o in whole.outputs]
     rows = tuple(n for o, y in zip(whole.outputs, outputs) for n in labels(o, y.shape))
     _check_result((len(rows), len(cols)), request.limits)
-    needs = _needs(whole, outputs)
+    needs = missing_values(whole, outputs)
     value = None
     if not needs:
         nodes = [whole.arrays.node(t) for t in whole.connected()]
@@ -586,7 +596,7 @@ def hessian_vector(program: Program, request: Request, vectors: dict[str, Litera
     parts = {t: ops.variable(f"<vector {t}>", whole.arrays.node(t).shape) for t in connected if t in vectors}
     seeds = whole.pairs
     products = ad.hessian_vector(seeds, nodes, [parts.get(t) for t in connected])
-    needs = _needs(whole, [whole.arrays.node(o) for o in whole.outputs])
+    needs = missing_values(whole, [whole.arrays.node(o) for o in whole.outputs])
     computed = {}
     if not needs:
         check_memory(products, request.limits, whole.arrays)

@@ -13,7 +13,7 @@ from gradcli.differentiate import postorder
 from gradcli.errors import GradcliError
 from gradcli.evaluate import MISSING, Evaluator, Tape, to_float
 from gradcli.lower import labels
-from gradcli.model import Program, Request, Unconnected
+from gradcli.model import Program, Request, SymbolicMode
 from gradcli.printing import nested
 
 
@@ -121,23 +121,26 @@ class CheckResult:
         return all(t.agrees for t in self.targets)
 
 
-def _close(computed: float, expected: float, rtol: float, atol: float) -> bool:
+def _close(computed: float, expected: float, rtol: float, atol: float, scale: float) -> bool:
     if math.isnan(computed) or math.isnan(expected):
         return math.isnan(computed) and math.isnan(expected)
     if math.isinf(computed) or math.isinf(expected):
         return computed == expected
-    return abs(computed - expected) <= atol + rtol * abs(expected)
+    return abs(computed - expected) <= atol + rtol * scale
 
 
-def _compare(name, element_labels, computed, expected, rtol, atol, note=None) -> tuple:
+def compare(name, element_labels, computed, expected, rtol, atol, scale: float | None = None) -> tuple:
+    """(TargetCheck, mismatches): each element agrees when |computed - expected| <= atol + rtol *
+    |expected|, or rtol * `scale` where the caller knows the scale of the rounding (whole_check)."""
     mismatches, abs_err, rel_err = [], 0.0, 0.0
     for element, c, e in zip(element_labels, computed, expected):
-        if not _close(c, e, rtol, atol):
+        reference = abs(e) if scale is None else scale
+        if not _close(c, e, rtol, atol, reference):
             mismatches.append(Mismatch(element, e, c))
         if math.isfinite(c) and math.isfinite(e):
             abs_err = max(abs_err, abs(c - e))
-            rel_err = max(rel_err, abs(c - e) / abs(e) if e else (0.0 if c == e else math.inf))
-    return TargetCheck(name, abs_err, rel_err, not mismatches, note), mismatches
+            rel_err = max(rel_err, abs(c - e) / reference if reference else (0.0 if c == e else math.inf))
+    return TargetCheck(name, abs_err, rel_err, not mismatches), mismatches
 
 
 def _frozen_stops(roots, evaluator: Evaluator) -> dict:
@@ -174,7 +177,13 @@ def _central_differences(tape: Tape, values: dict, frozen: dict, symbols: list) 
 
 def check_finite_differences(program: Program, request: Request, rtol: float, atol: float) -> CheckResult:
     """Compare each connected target's gradient with Richardson-extrapolated central differences,
-    every stop(...) held at its value at the declared point."""
+    every stop(...) held at its value at the declared point (whole_check beyond --limit elements)."""
+    from gradcli import whole
+
+    if whole.needs_whole_arrays(program, request):
+        from gradcli import whole_check
+
+        return whole_check.finite_differences(program, request, rtol, atol)
     prepared = api.prepare(program, request)
     gradients = api.gradient_arrays(prepared)
     loss = api.loss_expression(prepared)
@@ -193,7 +202,7 @@ def check_finite_differences(program: Program, request: Request, rtol: float, at
         computed = _floats(base.many(gradients[target].flat))
         estimates = _central_differences(tape, prepared.values, frozen, symbols)
         shape = prepared.lowered.shape(target)
-        check, bad = _compare(target, labels(target, shape), computed, estimates, rtol, atol)
+        check, bad = compare(target, labels(target, shape), computed, estimates, rtol, atol)
         targets.append(check)
         mismatches += bad
     return CheckResult("finite-differences", rtol, atol, targets, mismatches)
@@ -249,37 +258,34 @@ def expected_map(document) -> tuple[dict[str, object], int]:
 def check_expected(
     program: Program, request: Request, expected: dict[str, object], rtol: float, atol: float, order: int = 1
 ) -> CheckResult:
-    """Compare gradient values with expected ones; a disconnected target matches null (or zeros)."""
+    """Compare gradient values (grad's, at any size) with expected ones; a disconnected target
+    matches null (or zeros)."""
     names = request.wrt or tuple(expected)
     for name in names:
         if name not in expected:
             raise GradcliError(f"--expect: no value for {name}")
-    prepared = api.prepare(program, replace(request, wrt=tuple(names), order=order))
-    gradients = api.gradient_arrays(prepared)
-    evaluator = Evaluator(prepared.values, request.limits.bits)
+    numbers_only = replace(request, wrt=tuple(names), order=order, symbolic=SymbolicMode.NONE)
+    result = api.gradient(program, numbers_only)
     targets, mismatches = [], []
-    for name in prepared.targets:
+    for gradient in result.gradients:
         deadline.check()
-        shape = prepared.lowered.shape(name) * order  # the order-N tensor of a higher-order document
-        element_labels = labels(name, shape)
-        want = expected[name]
-        if gradients[name] is None:
-            if request.unconnected is Unconnected.ZERO:
-                computed = [0.0] * len(element_labels)
-            else:
-                agrees = want is None
-                targets.append(TargetCheck(name, 0.0, 0.0, agrees, prepared.reasons[name]))
-                if not agrees:
-                    mismatches.append(Mismatch(name, want, None))
-                continue
-        else:
-            _require_values(prepared, gradients[name].flat, f"the gradient of {name}")
-            computed = _floats(evaluator.many(gradients[name].flat))
+        name, want = gradient.name, expected[gradient.name]
+        if gradient.value is None and gradient.status == "disconnected":
+            agrees = want is None
+            targets.append(TargetCheck(name, 0.0, 0.0, agrees, gradient.reason))
+            if not agrees:
+                mismatches.append(Mismatch(name, want, None))
+            continue
+        if gradient.value is None:
+            missing = ", ".join(gradient.needs)
+            raise GradcliError(f"the gradient of {name} needs a value for {missing}; declare one or use --at")
         if want is None:
             targets.append(TargetCheck(name, math.inf, math.inf, False, "expected null"))
             mismatches.append(Mismatch(name, None, "a value"))
             continue
-        check, bad = _compare(name, element_labels, computed, _flatten(want, shape, name), rtol, atol)
+        computed = [to_float(v) for v in np.asarray(gradient.value, dtype=object).reshape(-1)]
+        wanted = _flatten(want, gradient.shape, name)  # the order-N tensor of a higher-order document
+        check, bad = compare(name, labels(name, gradient.shape), computed, wanted, rtol, atol)
         targets.append(check)
         mismatches += bad
     return CheckResult("expect", rtol, atol, targets, mismatches)
