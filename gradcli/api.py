@@ -512,7 +512,7 @@ def _float_hessian(prepared: Prepared, closed, connected: list[str], live: list[
     columns = np.flatnonzero(live)
     try:
         if closed is not None:  # the closed form: a few BLAS calls instead of a sweep per row
-            return numbers.evaluate([closed], float_values(prepared))[0]
+            return np.reshape(numbers.evaluate([closed], float_values(prepared))[0], numbers_matrix.shape)
         keys = [((t, i),) for t in connected for i in range(prepared.lowered.symbols[t].size)]
         for i, row in zip(columns, _seeded_rows(prepared, keys)):
             numbers_matrix[i, columns] = row

@@ -493,11 +493,28 @@ def _multiply_simplify(a, b):
     literal_first = b.op is MULTIPLY and b.args[0].op is LITERAL and b.args[0].shape == ()
     if literal_first and a.op is not LITERAL:  # x * (2 * y) is 2 * (x * y)
         return multiply(b.args[0], multiply(a, b.args[1]))
-    if a.op is LITERAL and b.op is MULTIPLY and b.args[0].op is LITERAL and b.args[0].shape == ():
-        folded = _fold(lambda x, y: x * y, a, b.args[0])
-        if folded is not None:
-            return multiply(folded, b.args[1])
+    if a.op is LITERAL and a.shape == () and b.op is MULTIPLY:
+        scaled = _scaled_leftmost(a, b)  # 2 * (3 * y * x) is 6 * y * x
+        if scaled is not None:
+            return scaled
     return _fold(lambda x, y: x * y, a, b)
+
+
+def _scaled_leftmost(number: Node, product: Node) -> Node | None:
+    """number * product with the number folded into the product's leftmost factor, where that is
+    a number too: a product is written left to right, ((3 * y) * x), so its number is innermost."""
+    factors = []
+    while product.op is MULTIPLY:
+        factors.append(product.args[1])
+        product = product.args[0]
+    if product.op is not LITERAL or product.shape != ():
+        return None
+    folded = _fold(lambda x, y: x * y, number, product)
+    if folded is None:
+        return None
+    for factor in reversed(factors):
+        folded = multiply(folded, factor)
+    return folded
 
 
 def _divide_simplify(a, b):

@@ -365,7 +365,9 @@ MATRIX_MAX_CHARACTERS = 200  # a Hessian's closed form longer than this is elide
 
 
 def closed_hessian(whole: Whole) -> tuple[Node | None, str | None, str | None]:
-    """The Hessian of L for a single vector target as (node, text, why there is none)."""
+    """The Hessian of L for a single scalar or vector target as (node, text, why there is none):
+    for a vector, the Jacobian of its gradient in closed form (jacobians.py); for a scalar, the
+    gradient of its gradient, a whole-array expression of shape () (the 1 x 1 matrix's entry)."""
     from gradcli import jacobians
     from gradcli.array_printer import ArrayPrinter
 
@@ -375,11 +377,16 @@ def closed_hessian(whole: Whole) -> tuple[Node | None, str | None, str | None]:
     x = whole.arrays.node(target)
     if whole.reasons[target] is not None:
         return None, None, "the target is disconnected"
-    if x.ndim != 1:
-        return None, None, "a whole-array Hessian is given for a vector target"
-    pairs = whole.pairs
-    (gradient,) = ad.vjp(pairs, [x])
-    node = jacobians.jacobian(gradient, x) if gradient is not None else ops.zeros(x.shape * 2)
+    if x.ndim > 1:
+        return None, None, "a whole-array Hessian is given for a scalar or vector target"
+    (gradient,) = ad.vjp(whole.pairs, [x])
+    if gradient is None:
+        node = ops.zeros(x.shape * 2)
+    elif x.ndim == 0:
+        (node,) = ad.vjp([(gradient, ops.literal(1))], [x])
+        node = ops.zeros(()) if node is None else node
+    else:
+        node = jacobians.jacobian(gradient, x)
     if node is None:
         return None, None, "no whole-array closed form for an operation of this program"
     text = ArrayPrinter(whole.arrays.names).text(node)
@@ -419,6 +426,7 @@ def hessian(program: Program, request: Request, skipped: str | None = None):
         if node is not None:
             check_memory([node], request.limits, whole.arrays)
             (matrix,) = numbers.evaluate([node], whole.float_values())
+            matrix = np.reshape(matrix, (len(names), len(names)))  # a scalar target's: 1 x 1
             matrix = np.triu(matrix) + np.triu(matrix, 1).T  # exactly symmetric
         else:
             matrix = full_hessian(whole, shown, request.limits)

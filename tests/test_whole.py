@@ -214,6 +214,9 @@ def test_the_memory_limit_is_checked_from_the_shapes(run, tmp_path):
         ("var x: [3]\nvar A: [3, 3]\nf = x @ A @ x\n", "A.T + A"),
         ("var A: [4, 3]\nvar x: [3]\nconst y: [4]\nr = A @ x - y\nf = sum(r ** 2)\n", "2 * A.T @ A"),
         ("var x: [3]\nconst M: [3, 3]\nf = sum(sin(M @ x))\n", "M.T @ ((-sin(M @ x))[:, None] * M)"),
+        ("var x\nvar y\nf = x ** 3 * y\n", "6 * y * x"),  # a scalar target: its second derivative
+        ("var x\nconst v: [3]\nf = sum(exp(x * v))\n", "sum(v * exp(x * v) * v)"),
+        ("var x\nvar y\nf = x * y + sin(y)\n", "0"),
     ],
 )
 def test_hessian_closed_forms(run_json, text, matrix):
@@ -221,24 +224,32 @@ def test_hessian_closed_forms(run_json, text, matrix):
     assert code == 0 and doc["matrix"] == matrix
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(program(), VALUES)
-def test_hessian_closed_forms_equal_the_per_element_hessian(generated, values):
-    """Where a whole-array closed form exists for the vector target v, its float64 values equal
-    the Hessian computed per element (the symbolic path), which test_orders checks against
-    finite differences."""
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(1, 3).flatmap(lambda n: program(max_definitions=n, depth=n)), VALUES, st.sampled_from("va")
+)
+def test_hessian_closed_forms_equal_the_per_element_hessian(generated, values, target):
+    """Where a whole-array closed form exists for the vector target v or the scalar a, its float64
+    values equal the Hessian computed per element (the symbolic path), which test_orders checks
+    against finite differences; the form printed evaluates to them too."""
     text, outputs, _ = generated
     prog = parse(text, "random.txt")
     request = Request(
-        of=tuple(outputs), wrt=("v",), at={k: parse_literal(_literal(a), "--at") for k, a in values.items()}
+        of=tuple(outputs),
+        wrt=(target,),
+        at={k: parse_literal(_literal(a), "--at") for k, a in values.items()},
     )
     prepared = whole.prepare(prog, request)
-    node, _, why = whole.closed_hessian(prepared)
+    node, printed, why = whole.closed_hessian(prepared)
     if node is None:
         return
+    per_element = np.array(api.hessian(prog, dataclasses.replace(request, symbolic=SymbolicMode.FULL)).value)
     closed = whole.numbers.evaluate([node], prepared.float_values())[0]
-    per_element = api.hessian(prog, dataclasses.replace(request, symbolic=SymbolicMode.FULL))
-    np.testing.assert_allclose(closed, np.array(per_element.value, dtype=float), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.reshape(closed, per_element.shape), per_element, rtol=1e-9, atol=1e-9)
+    if printed is not None:  # the printed form, a definition of the program, gives them too
+        form = parse(f"{text}hessian_form = {printed}\n", "form.txt")
+        (value,) = whole.evaluate(form, dataclasses.replace(request, of=("hessian_form",))).values.values()
+        np.testing.assert_allclose(np.reshape(value, per_element.shape), per_element, rtol=1e-9, atol=1e-9)
 
 
 def test_a_large_logistic_hessian_comes_from_its_closed_form(run_json, tmp_path):
