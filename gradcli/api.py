@@ -453,7 +453,7 @@ def _columns(prepared: Prepared):
 
 def hessian(program: Program, request: Request, formulas_with_values: bool = True) -> MatrixResult:
     """The full Hessian of L over all target elements, cross blocks included, exactly symmetric;
-    for one vector target also its whole-array closed form where the rules give one.
+    for one scalar or vector target also its whole-array closed form where the rules give one.
 
     `formulas_with_values=False`: the caller shows symbolic entries only where there are no values
     (text output with --symbolic auto), so where the float64 values are the whole answer none are
