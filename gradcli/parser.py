@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import math
 import re
 import sys
 
@@ -130,9 +131,14 @@ def _number(token: Token) -> int | float:
             "float (e.g. 1e400 is inf) or split it",
             _span(token),
         )
-    if hasattr(sys, "set_int_max_str_digits") and sys.get_int_max_str_digits() < len(text) + 1:
+    if 0 < _int_digit_limit() <= len(text):  # 0: Python converts any length
         sys.set_int_max_str_digits(len(text) + 1)
     return int(text)
+
+
+def _int_digit_limit() -> int:
+    """The most digits Python's int() converts (sys.set_int_max_str_digits); 0 for no limit."""
+    return sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
 
 
 def _literal_shape(items: list[Literal], span: Span) -> tuple[int, ...]:
@@ -158,7 +164,12 @@ def _binary_rule(op: str):
 
 @v_args(meta=True, inline=True)
 class _ToModel(Transformer):
-    """Maps each grammar rule to a model object; nothing else."""
+    """Maps each grammar rule to a model object; nothing else. `literals`: the literals read before
+    parsing (_read_literals), by offset, each standing in for the placeholder parsed there."""
+
+    def __init__(self, literals: dict[int, Literal] | None = None):
+        super().__init__()
+        self.literals = literals or {}
 
     def start(self, meta, *statements):
         return list(statements)
@@ -202,6 +213,8 @@ class _ToModel(Transformer):
         return signed
 
     def literal_list(self, meta, *items):
+        if meta.start_pos in self.literals:
+            return self.literals[meta.start_pos]
         items = [i for i in items if i is not None]
         span = _span(meta)
         numbers = tuple(n for i in items for n in i.numbers)
@@ -417,7 +430,7 @@ def _syntax_error(error: UnexpectedInput, text: str) -> GradcliError:
     span = Span(error.line, error.column, None) if error.line > 0 else None
     if isinstance(error, UnexpectedCharacters):
         if error.char == "^":
-            base = re.search(r"(\w+)[ \t]*$", text[: error.pos_in_stream])
+            base = re.search(r"(\w+)[ \t]*$", _before(text, error.pos_in_stream))
             exponent = re.match(r"[ \t]*(\w+)", text[error.pos_in_stream + 1 :])
             written = f"{base[1]} ** {exponent[1]}" if base and exponent else "a ** b"
             return GradcliError(f"'^' is not a power (in Python it is bitwise xor); write {written}", span)
@@ -441,11 +454,20 @@ def _syntax_error(error: UnexpectedInput, text: str) -> GradcliError:
     return GradcliError(f"unexpected {found}" + (f"; {hint}" if hint else ""), span)
 
 
+def _before(text: str, position: int) -> str:
+    """The text just before `position`, as much as the hints read: a search for a match that ends
+    where the text ends tries every start, so on a whole long line it took time quadratic in it."""
+    return text[max(0, position - _HINT_WINDOW) : position]
+
+
+_HINT_WINDOW = 1000  # characters; a number or a word written longer is shown by its end
+
+
 def _teaching_hint(token: Token, text: str) -> str | None:
     """What to write instead, for Python and mathematical notation that gradcli spells otherwise."""
     if token.type in ("_NL", "$END") or token.start_pos is None:
         return None
-    before = text[: token.start_pos]
+    before = _before(text, token.start_pos)
     number = re.search(r"(\d|\d\.)$", before)
     if number and token.type in ("NAME", "LPAR"):  # 3x, 2(x + 1)
         written = re.search(r"[\d.]+(?:[eE][+-]?\d+)?$", before).group()
@@ -457,13 +479,14 @@ def _teaching_hint(token: Token, text: str) -> str | None:
     return None
 
 
-def _parse_tree(text: str, start: str, limits: Limits):
+def _parse_tree(text: str, start: str, limits: Limits, written: str | None = None):
+    """The tree of `text`; `written`: the text as written, if `text` has placeholders (error hints)."""
     parser = _lark()
     parser.options.postlex.max_nesting = limits.nesting
     try:
         tree = parser.parse(text, start=start)
     except UnexpectedInput as error:
-        raise _syntax_error(error, text) from None
+        raise _syntax_error(error, written or text) from None
     _check_depth(tree, limits.depth)
     return tree
 
@@ -482,6 +505,173 @@ def _check_depth(tree, limit: int) -> None:
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
+# Literals read without the grammar ------------------------------------------------------------------
+#
+# Through the grammar a literal of n numbers is about 4n tokens for the lexer, the LALR parser and the
+# transformer: ~0.5 s for a 100x100 matrix. A declaration's literal that is a rectangular list of plain
+# numbers is read here with regular expressions instead (~20 times faster) and the grammar parses a
+# placeholder of the same length in its place ('[0', blanks, ']', the newlines where they were), so
+# every later token keeps its offset, line and column; the transformer then swaps the literal in.
+# Anything else (a comment or a name inside, a ragged list, an empty one, a limit reached, bad input)
+# is left to the grammar, so its value and every error stay exactly what the grammar makes of them.
+# The placeholder is only made where the grammar reads a literal: after `var|const NAME [: SHAPE] =`,
+# a keyword that can only start a statement, and never inside a comment or a string.
+
+_FAST_LITERALS = True  # False: every literal goes through the grammar (tests compare the two ways)
+
+_BLANKS = "[ \t\f\r]*"  # what the grammar skips between tokens
+_GAPS = "[ \t\f\r\n]*"  # and inside brackets, where newlines are dropped too
+_DECLARATION = re.compile(
+    r"""#[^\n]*|"[^"\n]*"|'[^'\n]*'"""  # comments and strings, matched whole to be skipped
+    rf"|(?<![A-Za-z0-9_])(?P<head>(?:var|const)[ \t\f\r]+[A-Za-z_][A-Za-z0-9_]*{_BLANKS}"
+    rf"(?::{_BLANKS}\[[0-9_, \t\f\r\n]*\]{_BLANKS})?={_BLANKS})(?=\[)"
+)
+_LITERAL_CHARACTERS = re.compile(r"[-+.\w \t\f\r\n\[\],]*")
+_BRACKET = re.compile(r"[\[\]]")
+_DIGIT_FORM = str.maketrans("123456789", "000000000")
+_SEPARATOR = re.compile(r"([ \t\f\r\n\[\],]+(?:-[ \t\f\r]*)?)")  # what lies between two numbers
+_OPENING = re.compile(rf"\[(?:{_GAPS}\[)*{_GAPS}(?:-{_BLANKS})?")  # before the first number
+_BETWEEN = re.compile(rf"{_GAPS}(?:,?{_GAPS}\]{_GAPS})*,{_GAPS}(?:\[{_GAPS})*(?:-{_BLANKS})?")
+_CLOSING = re.compile(rf"{_GAPS}(?:,?{_GAPS}\]{_GAPS})+")  # after the last number
+
+
+@functools.lru_cache(maxsize=1)
+def _numbers() -> re.Pattern:
+    """Numbers, one a line, each one whole FLOAT or INT token as the grammar's lexer matches it there
+    (FLOAT first, as Lark orders them; the lookahead and backreference make the match atomic)."""
+    pattern = {terminal.name: terminal.pattern.to_regexp() for terminal in _lark().terminals}
+    return re.compile(rf"(?:(?=(?P<number>{pattern['FLOAT']}|{pattern['INT']}))(?P=number)\n)*")
+
+
+def _read_literals(text: str, limits: Limits) -> tuple[str, dict[int, Literal]]:
+    """`text` with placeholders for the declarations' literals read here, and those literals by offset."""
+    literals: dict[int, Literal] = {}
+    pieces = []
+    line, line_start, counted, copied, position = 1, 0, 0, 0, 0
+    while match := _DECLARATION.search(text, position):
+        position = match.end()
+        if match["head"] is None:
+            continue
+        line += text.count("\n", counted, position)
+        newline = text.rfind("\n", counted, position)
+        line_start = newline + 1 if newline >= 0 else line_start
+        counted = position
+        literal = _list_literal(text, position, line, line_start, limits)
+        if literal is not None:
+            literals[position] = literal
+            pieces += [text[copied:position], _placeholder(text[position : literal.span.end])]
+            copied = position = literal.span.end
+    return "".join([*pieces, text[copied:]]), literals
+
+
+def _whole_literal(text: str) -> Literal | None:
+    """`text` read as the grammar's `literal` would, if it is one list literal _list_literal reads."""
+    start = len(text) - len(text.lstrip(" \t\f\r"))
+    if not text.startswith("[", start):
+        return None
+    literal = _list_literal(text, start, 1, 0, Limits())
+    if literal is None or text[literal.span.end :].strip(" \t\f\r"):
+        return None
+    return literal
+
+
+def _placeholder(written: str) -> str:
+    """A literal of one number as long as `written`, with its newlines at the same offsets."""
+    blank = "\n".join(" " * len(line) for line in written[1:-1].split("\n"))
+    return "[" + blank.replace(" ", "0", 1) + "]"
+
+
+def _list_literal(text: str, start: int, line: int, line_start: int, limits: Limits) -> Literal | None:
+    """The literal whose '[' is text[start] (on `line`, which starts at offset `line_start`), as the
+    grammar would make it; None unless it is a rectangular list of numbers within the limits."""
+    end = _list_end(text, start, limits.nesting)
+    if end is None:
+        return None
+    parts = _SEPARATOR.split(text[start:end])  # '', separator, number, ..., number, separator, ''
+    separators, numbers = parts[1::2], parts[2:-1:2]
+    joined = "\n".join(numbers)
+    forms = set(joined.translate(_DIGIT_FORM).split("\n"))  # numbers of one form are valid alike
+    if not numbers or not _numbers().fullmatch("\n".join(forms) + "\n"):
+        return None
+    if not (_OPENING.fullmatch(separators[0]) and _CLOSING.fullmatch(separators[-1])):
+        return None
+    depth = separators[0].count("[")
+    if depth + 4 > limits.depth:  # the tree of the deepest number: start, declaration, lists, literal
+        return None
+    if any(not _BETWEEN.fullmatch(s) or s.count("[") != s.count("]") for s in set(separators[1:-1])):
+        return None
+    closes = {separator: separator.count("]") for separator in set(separators)}
+    shape = _rectangular_shape([closes[separator] for separator in separators[1:]], depth)
+    digits = numbers if "_" not in joined else [number.replace("_", "") for number in numbers]
+    if shape is None or max(map(len, digits)) >= min(MAX_DIGITS + 1, _int_digit_limit() or math.inf):
+        return None  # ragged, or a long number the grammar's way refuses or raises Python's limit for
+    values = [int(d) if d.isdecimal() else float(d) for d in digits]  # a FLOAT has a point or an e
+    negative = {separator for separator in closes if "-" in separator}
+    if negative:
+        values = [-v if separator in negative else v for v, separator in zip(values, separators)]
+    measures = {separator: _measure(separator) for separator in closes}
+    spans = []
+    position, first_line, first_line_start = start, line, line_start
+    for separator, number in zip(separators, numbers):
+        length, newlines, next_line, number_start = measures[separator]
+        if newlines:
+            line += newlines
+            line_start = position + next_line
+        begin = position + number_start
+        position += length + len(number)
+        spans.append(Span(line, begin - line_start + 1, position - line_start + 1, begin, position))
+    one_line = line + separators[-1].count("\n") == first_line
+    end_column = end - first_line_start + 1 if one_line else None
+    span = Span(first_line, start - first_line_start + 1, end_column, start, end)
+    return Literal(_nested(values, shape), shape, span, tuple(spans))
+
+
+def _measure(separator: str) -> tuple[int, int, int, int]:
+    """A separator's length, its newlines, where the line after its last newline starts in it, and
+    where the number after it starts (at its minus sign)."""
+    minus = separator.find("-")
+    number_start = minus if minus >= 0 else len(separator)
+    return len(separator), separator.count("\n"), separator.rfind("\n") + 1, number_start
+
+
+def _list_end(text: str, start: int, nesting: int) -> int | None:
+    """The offset just past the ']' that closes the '[' at text[start], if no more than `nesting`
+    brackets deep and with only characters a literal may hold in between."""
+    depth = 0
+    for bracket in _BRACKET.finditer(text, start, _LITERAL_CHARACTERS.match(text, start).end()):
+        depth += 1 if bracket.group() == "[" else -1
+        if depth > nesting:
+            return None
+        if depth == 0:
+            return bracket.end()
+    return None
+
+
+def _rectangular_shape(closes: list[int], depth: int) -> tuple[int, ...] | None:
+    """The shape of a list whose numbers, all `depth` brackets deep, are followed by closes[i] ']'
+    each; None if it is ragged."""
+    size, dimensions = 1, []  # size: numbers in each list of the level below
+    for level in range(1, depth + 1):  # the first list of a level ends at its first ']' of that level
+        end = next((i + 1 for i in range(size - 1, len(closes), size) if closes[i] >= level), None)
+        if end is None:
+            return None
+        dimensions.append(end // size)
+        size = end
+    shape = tuple(reversed(dimensions))
+    expected = [0] * (shape[-1] - 1) + [1]
+    for level, length in enumerate(reversed(shape[:-1]), 2):
+        expected *= length
+        expected[-1] = level
+    return shape if closes == expected else None
+
+
+def _nested(values: list, shape: tuple[int, ...]) -> tuple:
+    """`values` (row-major) as nested tuples of `shape`."""
+    for length in reversed(shape[1:]):
+        values = [tuple(values[i : i + length]) for i in range(0, len(values), length)]
+    return tuple(values)
+
+
 def parse(
     text: str, filename: str = "<input>", limits: Limits | None = None, *, expression: bool = False
 ) -> Program:
@@ -492,7 +682,8 @@ def parse(
     try:
         if not text.endswith("\n"):
             text += "\n"
-        statements = _ToModel().transform(_parse_tree(text, "start", limits))
+        source, literals = _read_literals(text, limits) if _FAST_LITERALS else (text, {})
+        statements = _ToModel(literals).transform(_parse_tree(source, "start", limits, text))
         statements = _named_output([s for s in statements if s is not None], expression)  # None: import
         for statement in statements:
             if isinstance(statement, Definition):
@@ -581,6 +772,9 @@ def _check_leftovers(expr) -> None:
 def parse_literal(text: str, label: str) -> Literal:
     """Parse a number or nested list (an option value such as --at w=[1, 2])."""
     try:
+        literal = _whole_literal(text) if _FAST_LITERALS else None
+        if literal is not None:
+            return literal
         return _ToModel().transform(_parse_tree(text, "literal", Limits()))
     except GradcliError as error:
         raise error.located(text, label) from None
