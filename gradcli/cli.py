@@ -380,7 +380,8 @@ def _with_limits(command):
         limits = parse_limits(limit)
         sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
         digits = int(limits.bits * 0.30103) + 2  # an exact result within --limit bits prints in full
-        if hasattr(sys, "set_int_max_str_digits") and sys.get_int_max_str_digits() < digits:
+        current = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
+        if 0 < current < digits:  # 0: Python converts any length already
             sys.set_int_max_str_digits(digits)
         session = click.get_current_context().find_object(Session) or Session()
         backstop = format_error(LimitError(deadline.message(limits.time))) if session.process else None

@@ -2,6 +2,7 @@
 the grammar's own way, over generated literals, their mutations and the programs around them."""
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -296,3 +297,29 @@ def test_hints_read_only_the_end_of_a_long_line(monkeypatch):
         with pytest.raises(GradcliError) as caught:
             parse(text)
         assert caught.value.message == message
+
+
+@pytest.mark.parametrize("bits", ["1", "100000"])
+def test_the_command_line_works_without_pythons_digit_limit(tmp_path, bits):
+    # with PYTHONINTMAXSTRDIGITS=0, --limit bits set a limit below Python's minimum: internal error
+    (tmp_path / "m.txt").write_text("var x = 5\ny = x ** 2\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gradcli",
+            "grad",
+            str(tmp_path / "m.txt"),
+            "--limit",
+            f"bits={bits}",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONINTMAXSTRDIGITS": "0"},
+    )
+    assert done.returncode in (0, 1) and "internal error" not in done.stderr, done.stderr
+    if done.returncode == 0:
+        assert json.loads(done.stdout)["gradients"]["x"]["value"] == 10
