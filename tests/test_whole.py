@@ -310,3 +310,36 @@ def test_closed_form_hessian_through_a_matrix_intermediate():
     if node is not None:
         closed = whole.numbers.evaluate([node], prepared.float_values())[0]
         np.testing.assert_allclose(closed, np.array(per_element.value, dtype=float), rtol=1e-12)
+
+
+def test_the_float64_interpreter_drops_arrays_only_after_their_last_use():
+    """numbers.py frees each intermediate after the last node that reads it: a root that later
+    nodes read too, a node read twice by one node, and repeated and moved evaluations all keep
+    their values (NumPy computes the expected ones directly)."""
+    from gradcli import numbers, ops
+
+    x = ops.variable("x", (3,))
+    square = x * x
+    shifted = square + 1.0
+    both = shifted * shifted + square  # `shifted` read twice by one node, `square` a root too
+    value = np.array([0.5, -2.0, 3.0])
+    expected_square = value * value
+    expected_both = (expected_square + 1) ** 2 + expected_square
+    got_square, got_both, again = numbers.evaluate([square, both, square], {"x": value})
+    np.testing.assert_array_equal(got_square, expected_square)
+    np.testing.assert_array_equal(got_both, expected_both)
+    np.testing.assert_array_equal(again, expected_square)
+
+    seed = ops.variable("<seed 1>", (3,))
+    rows = numbers.Repeated([both * seed, square], {"x": value}, {"<seed 1>"})
+    for k in range(3):  # each row from the same fixed part, which no row may have dropped
+        one_hot = np.eye(3)[k]
+        row, fixed = rows({"<seed 1>": one_hot})
+        np.testing.assert_array_equal(row, expected_both * one_hot)
+        np.testing.assert_array_equal(fixed, expected_square)
+
+    moved = numbers.Moved([both, shifted], {"x": value}, square)
+    for delta in (0.0, 0.25, -1.0):
+        out, middle = moved(expected_square + delta)
+        np.testing.assert_allclose(out, (expected_square + delta + 1) ** 2 + expected_square + delta)
+        np.testing.assert_allclose(middle, expected_square + delta + 1)
