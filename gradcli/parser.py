@@ -446,6 +446,8 @@ def _syntax_error(error: UnexpectedInput, text: str) -> GradcliError:
     expected = sorted({_TOKEN_WORDS.get(t, t) for t in error.expected if t != "_NL"})
     if not expected or error.expected == {"_NL"} or "_NL" in error.expected and "$END" in error.expected:
         expected = sorted({_TOKEN_WORDS.get(t, t) for t in error.expected})
+    if token.start_pos is not None and _innermost_bracket(_before(text, token.start_pos)):
+        expected = [t for t in expected if t != _TOKEN_WORDS["SEMICOLON"]]  # no statement ends inside
     if token.type != "$END" and token.line is not None:
         span = Span(token.line, token.column, token.end_column)
     hint = _teaching_hint(token, text)
@@ -472,10 +474,27 @@ def _teaching_hint(token: Token, text: str) -> str | None:
     if number and token.type in ("NAME", "LPAR"):  # 3x, 2(x + 1)
         written = re.search(r"[\d.]+(?:[eE][+-]?\d+)?$", before).group()
         return f"write '{written} * {token}' for a product"
+    after_a_value = re.search(r"[\w.)\]]\s*$", before)
+    starts_a_value = token.type in ("INT", "FLOAT", "NAME", "LSQB")
+    if starts_a_value and after_a_value and _innermost_bracket(before) == "[":  # [1 2], MATLAB's rows
+        return "separate list items with ',' (NumPy writes [1, 2], not [1 2])"
     word = re.search(r"([A-Za-z_]\w*)\s*$", before)
     for candidate in (str(token), word and word.group(1)):
         if candidate in spelling.PYTHON_WORDS:
             return spelling.PYTHON_WORDS[candidate]
+    return None
+
+
+def _innermost_bracket(before: str) -> str | None:
+    """The bracket, '(' or '[', that is open where `before` ends (None: none is)."""
+    closed = 0
+    for char in reversed(before):
+        if char in ")]":
+            closed += 1
+        elif char in "([":
+            if not closed:
+                return char
+            closed -= 1
     return None
 
 

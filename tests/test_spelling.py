@@ -138,6 +138,8 @@ def test_imports_of_other_modules_are_refused(run, line, words):
         ("y = np.tanh", 5, "call it: np.tanh(...)"),
         ("y = x.at + 1", 5, "write x.at[INDEX].add(VALUE)"),
         ("y = np.random.rand(3)", 8, "no random numbers; give values with --at"),
+        ("y = [1 2] * x", 8, "separate list items with ','"),
+        ("y = [x, x x]", 11, "separate list items with ','"),
     ],
 )
 def test_refusals_say_what_to_write_instead(run, statement, column, words):
@@ -200,3 +202,25 @@ def test_any_text_parses_or_fails_cleanly_with_expr_and_numpy_spellings(text, ex
     bound = {d.name for d in program.declarations} | {d.name for d in program.definitions}
     bound |= set(model.CONSTANTS)
     assert all(node.id in bound for d in program.definitions for node, _ in model.names_in(d.expr))
+
+
+@pytest.mark.parametrize(
+    "text, absent, column",
+    [
+        ("var x = [1 2]\ny = x\n", "';'", 12),  # the literal path and the grammar's agree
+        ("var x\ny = f(x 2)\n", "';'", 9),
+        ("var x\ny = sum(x, 0; 1)\n", "';'", 13),
+    ],
+)
+def test_errors_inside_brackets_expect_no_end_of_statement(run, text, absent, column):
+    """No statement ends inside brackets, so an error there lists no ';' among the expected."""
+    code, out, err = run(text, "grad")
+    first = err.splitlines()[0]
+    hint = first.partition("; ")[2]
+    assert code == 1 and out == "" and f":{column}: error: unexpected" in first and hint, first
+    assert absent not in hint, first
+
+
+def test_an_error_between_statements_still_expects_an_end_of_statement(run):
+    code, _, err = run("var x\ny = 3 2\n", "grad")
+    assert code == 1 and "';'" in err.splitlines()[0]
