@@ -123,8 +123,6 @@ def float_power(base, exponent) -> np.float64:
     return np.power(np.array([base], dtype=np.float64), np.array([exponent], dtype=np.float64))[0]
 
 
-
-
 def _exact_sqrt(q: Fraction) -> Fraction | None:
     n, d = math.isqrt(q.numerator), math.isqrt(q.denominator)
     return Fraction(n, d) if n * n == q.numerator and d * d == q.denominator else None
@@ -188,6 +186,8 @@ _DIRECT_FUNCTIONS = {
 def _function(name: str, args):
     if name in ops.ELEMENT_FUNCTIONS:
         operation = ops.ELEMENT_FUNCTIONS[name]
+        if operation is ops.WHERE:  # the chosen branch, exact or not: the other may be NaN, as
+            return operation.exact_scalar(*args)  # log(x) at x <= 0 is in d(x ** p)/dp
         if all(_exact(a) for a in args):
             exact = operation.exact_scalar(*args)
             if exact is not None:

@@ -62,3 +62,19 @@ def test_float_edge_cases_agree_with_numpy(expr, at, expected):
     (exact,) = Evaluator({x: np.float64(at)}).many([expr])
     for value in (scalar, float(vector[0]), float(exact)):
         assert _close(value, expected), (value, expected)
+
+
+@pytest.mark.parametrize(
+    "text, target, expected",
+    [  # d(x ** p)/dp = x ** p * where(x > 0, log(x), 0): the branch not taken, log(x), is NaN
+        ("var x = -2\nvar p = 2\ny = x ** p\n", "p", 0),
+        ("var x = [0, -1]\nvar p = 3\ny = sum(x ** p)\n", "p", 0),
+        ("var x = [1, -1]\ny = sum(where(x > 0, log(x) + x, x ** 2))\n", "x", [2, -2]),
+    ],
+)
+def test_where_gives_its_chosen_branch_exactly(run_json, text, target, expected):
+    """Exact inputs give exact results (SPEC 3), also where the branch not taken has no exact value."""
+    code, document, _ = run_json(text, "grad")
+    value = document["gradients"][target]["value"]
+    flat = value if isinstance(value, list) else [value]
+    assert code == 0 and value == expected and all(type(v) is int for v in flat), value
