@@ -202,11 +202,11 @@ class Gen:
             node(f"{name}.T", lambda env: env[name].T)
         if s and s[1:] == shape:
             i = self.rng.randrange(-s[0], s[0])
-            node(f"{name}[{i}]", lambda env: env[name][i])
+            node(f"{name}[{i}]", lambda env, i=i: env[name][i])
             node(f"sum({name}, axis=0)", lambda env: jnp.sum(env[name], axis=0))
         if s and s[:-1] == shape:
             i = self.rng.randrange(-s[-1], s[-1])
-            node(f"{name}[..., {i}]", lambda env: env[name][..., i])
+            node(f"{name}[..., {i}]", lambda env, i=i: env[name][..., i])
             node(f"mean({name}, axis=-1)", lambda env: jnp.mean(env[name], axis=-1))
         if len(s) < len(shape) and shape[len(shape) - len(s) :] == s:
             node(f"broadcast_to({name}, {shape_text(shape)})", lambda env: jnp.broadcast_to(env[name], shape))
@@ -404,7 +404,7 @@ class Gen:
         keep = rng.random() < 0.3
         if rng.random() < 0.3 and not shape:  # over everything
             src_shape = rng.choice([(self.dim(),), (self.dim(), self.dim())])
-            axis, axis_text = None, ""
+            axis, axis_text, keep = None, "", False
         elif keep:
             ones = [i for i, s in enumerate(shape) if s == 1]
             if not ones:
