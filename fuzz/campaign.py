@@ -16,6 +16,10 @@ Then three Hypothesis properties, each over M examples:
            result or a clean GradcliError (never another exception);
   bytes:   random bytes through the command line; exit 0 or 1, never a traceback.
 Prints the figures and the failures found (reproducers go to --findings).
+
+Values against an independent implementation: fuzz/jax_diff.py compares grad (orders 1 and 2),
+hessian (and its closed form), hessian --vector, jacobian, eval and backward with JAX on random
+programs and model templates, per element and on whole arrays (needs `pip install -e '.[bench]'`).
 """
 
 from __future__ import annotations
