@@ -291,6 +291,53 @@ class _Lowering:
             axis = ops.normalize_axes(axis, max(items[0].ndim, 1))[0]
         return ops.CONCATENATE(*items, axis=axis)
 
+    def _stacked(self, node: Call, keywords) -> Node:
+        """np.hstack (along axis 1, or 0 for vectors) and np.vstack (vectors as rows)."""
+        sequence = node.args[0]
+        if not isinstance(sequence, (ListExpr, TupleExpr)) or not sequence.items:
+            raise GradcliError(f"{node.function}() takes a list of arrays, e.g. [a, b]", node.span)
+        least = 2 if node.function == "vstack" else 1  # np.atleast_2d or np.atleast_1d of each
+        items = [self.expr(item) for item in sequence.items]
+        items = [ops.reshape(i, (1,) * (least - i.ndim) + i.shape) if i.ndim < least else i for i in items]
+        return ops.CONCATENATE(*items, axis=0 if node.function == "vstack" or items[0].ndim == 1 else 1)
+
+    def _clip(self, node: Call, keywords) -> Node:
+        """clip(x, lo, hi) with either bound None (np.clip(x, 0, None)): a one-sided clip."""
+        x = self.expr(node.args[0])
+        low, high = (None if _is_none(bound) else self.expr(bound) for bound in node.args[1:])
+        if low is None and high is None:
+            raise GradcliError("clip needs a lower or an upper bound (both are None)", node.span)
+        if high is None:
+            return ops.MAXIMUM(x, low)
+        return catalogue.clip(x, low, high) if low is not None else ops.MINIMUM(x, high)
+
+    def _round(self, node: Call, keywords) -> Node:
+        """round(x, decimals=D): round(x * 10 ** D) / 10 ** D, as NumPy computes it."""
+        x = self.expr(node.args[0])
+        given = self._static(node, keywords, "decimals", 1)
+        decimals = 0 if given is None else _integer_constant(*given, "decimals is an integer, e.g. 2")
+        if decimals == 0:
+            return ops.ROUND(x)
+        scale = ops.literal(Fraction(10) ** decimals)
+        return ops.ROUND(x * scale) / scale
+
+    def _triangle(self, node: Call, keywords) -> Node:
+        given = self._static(node, keywords, "k", 1)
+        k = 0 if given is None else _integer_constant(*given, "k is an integer (the diagonal), e.g. k=1")
+        return catalogue.triangle(self.expr(node.args[0]), k, upper=node.function == "triu")
+
+    def _axes_moved(self, node: Call, keywords) -> Node:
+        x = self.expr(node.args[0])
+        if node.function == "swapaxes":
+            first, second = (_integer_constant(a, a.span) for a in node.args[1:])
+            return catalogue.swapaxes(x, first, second)
+        return catalogue.moveaxis(x, _ints(node.args[1]), _ints(node.args[2]))
+
+    def _matrix_power(self, node: Call, keywords) -> Node:
+        power = node.args[1]
+        n = _integer_constant(power, power.span, "matrix_power takes an integer power, e.g. 3")
+        return catalogue.matrix_power(self.expr(node.args[0]), n)
+
     def _reduction(self, node: Call, name: str, keywords) -> Node:
         x = self.expr(node.args[0])
         axis = self._axis(node, keywords, x, default=None)
@@ -382,6 +429,15 @@ _SPECIAL_CALLS = {
     "norm": _Lowering._norm,
     "einsum": _Lowering._einsum,
     "grad": _Lowering._grad,
+    "hstack": _Lowering._stacked,
+    "vstack": _Lowering._stacked,
+    "clip": _Lowering._clip,
+    "round": _Lowering._round,
+    "triu": _Lowering._triangle,
+    "tril": _Lowering._triangle,
+    "swapaxes": _Lowering._axes_moved,
+    "moveaxis": _Lowering._axes_moved,
+    "matrix_power": _Lowering._matrix_power,
 }
 
 
@@ -405,6 +461,10 @@ def _static_number(node: Expr, span: Span):
     else:
         raise GradcliError("this is a number written in the program, e.g. ord=1 or ord=inf", span)
     return -value if negative else value
+
+
+def _is_none(node: Expr) -> bool:
+    return isinstance(node, Name) and node.id == "None"
 
 
 def _shape_constant(node: Expr) -> tuple[int, ...]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from gradcli import ops
 from gradcli.arrays import Node, ShapeError
 
@@ -72,6 +74,52 @@ def clip(x: Node, low: Node, high: Node) -> Node:
     return ops.MINIMUM(ops.MAXIMUM(x, low), high)
 
 
+def trunc(x: Node) -> Node:
+    """Rounding towards zero, sign(x) * floor(abs(x)): derivative 0, exact where x is (np.trunc, np.fix)."""
+    return ops.SIGN(x) * ops.FLOOR(ops.ABS(x))
+
+
+def mod(a: Node, b: Node) -> Node:
+    """NumPy's mod (remainder): a - floor(a / b) * b, with the sign of b; derivatives 1 and
+    -floor(a / b), as JAX's."""
+    return a - ops.FLOOR(a / b) * b
+
+
+def fmod(a: Node, b: Node) -> Node:
+    """C's fmod: a - trunc(a / b) * b, with the sign of a."""
+    return a - trunc(a / b) * b
+
+
+def floor_divide(a: Node, b: Node) -> Node:
+    return ops.FLOOR(a / b)
+
+
+def deg2rad(x: Node) -> Node:
+    return x * ops.math_constant("pi") / 180
+
+
+def rad2deg(x: Node) -> Node:
+    return x * 180 / ops.math_constant("pi")
+
+
+def logaddexp2(a: Node, b: Node) -> Node:
+    """log2(2 ** a + 2 ** b), stable: logaddexp(a ln 2, b ln 2) / ln 2."""
+    ln2 = ops.LOG(ops.literal(2))
+    return ops.LOGADDEXP(a * ln2, b * ln2) / ln2
+
+
+def heaviside(x: Node, h0: Node) -> Node:
+    """0 where x < 0, h0 where x == 0, 1 where x > 0 (NaN stays NaN): derivative 0 in x, and in h0
+    1 where x == 0."""
+    return ops.where(
+        ops.COMPARISONS["<"](x, 0), 0, ops.where(ops.greater(x, 0), 1, ops.where(ops.equal(x, 0), h0, x))
+    )
+
+
+def identity(x: Node) -> Node:
+    return x
+
+
 # Functions whose arguments (and keyword values) are all arrays.
 ELEMENTWISE = {
     "square": square,
@@ -103,6 +151,17 @@ ELEMENTWISE = {
     "inv": ops.INV,
     "zeros_like": lambda x: ops.full_like(x, 0),
     "ones_like": lambda x: ops.full_like(x, 1),
+    "trunc": trunc,
+    "mod": mod,
+    "fmod": fmod,
+    "floor_divide": floor_divide,
+    "deg2rad": deg2rad,
+    "rad2deg": rad2deg,
+    "logaddexp2": logaddexp2,
+    "heaviside": heaviside,
+    "positive": identity,
+    "copy": identity,
+    "negative": lambda x: -x,
 }
 
 # ---- reductions ---------------------------------------------------------------------------------
@@ -318,7 +377,83 @@ def diag(x: Node) -> Node:
     raise ShapeError(f"diag needs a vector or a matrix, got shape {list(x.shape)}")
 
 
-ELEMENTWISE.update(outer=outer, inner=inner, trace=trace, diag=diag)
+def diagonal(x: Node) -> Node:
+    """A matrix's diagonal (np.diagonal of a 2-D array)."""
+    if x.ndim != 2:
+        raise ShapeError(f"diagonal needs a matrix, got shape {list(x.shape)}")
+    return diag(x)
+
+
+def ravel(x: Node) -> Node:
+    """The elements in one axis, row-major (np.ravel, x.flatten())."""
+    return ops.reshape(x, (x.size,))
+
+
+def vdot(a: Node, b: Node) -> Node:
+    """The dot product of the flattened arrays (np.vdot, real)."""
+    if a.size != b.size:
+        raise ShapeError(f"vdot: shapes {list(a.shape)} and {list(b.shape)} differ in size")
+    return ops.sum_(ravel(a) * ravel(b))
+
+
+def kron(a: Node, b: Node) -> Node:
+    """NumPy's Kronecker product: block (i, j) of the result is a[i, j] * b (any number of axes)."""
+    ndim = max(a.ndim, b.ndim)
+    a_shape, b_shape = (1,) * (ndim - a.ndim) + a.shape, (1,) * (ndim - b.ndim) + b.shape
+    spread_a = ops.reshape(a, tuple(d for size in a_shape for d in (size, 1)))
+    spread_b = ops.reshape(b, tuple(d for size in b_shape for d in (1, size)))
+    return ops.reshape(spread_a * spread_b, tuple(m * n for m, n in zip(a_shape, b_shape)))
+
+
+def triangle(x: Node, k: int, upper: bool) -> Node:
+    """np.triu (upper) or np.tril of the last two axes: x times a constant mask of ones and zeros."""
+    if x.ndim < 2:
+        raise ShapeError(f"{'triu' if upper else 'tril'} needs a matrix, got shape {list(x.shape)}")
+    ones = np.ones(x.shape[-2:], dtype=int)
+    mask = np.triu(ones, k) if upper else np.tril(ones, k)
+    return x * ops.literal(mask.tolist())
+
+
+def swapaxes(x: Node, first: int, second: int) -> Node:
+    perm = list(range(x.ndim))
+    first, second = (ops.normalize_axes(axis, x.ndim)[0] for axis in (first, second))
+    perm[first], perm[second] = perm[second], perm[first]
+    return ops.transpose(x, perm)
+
+
+def moveaxis(x: Node, source: tuple[int, ...], destination: tuple[int, ...]) -> Node:
+    """np.moveaxis: the axes `source` moved to the positions `destination`, the others in order."""
+    source, destination = ([ops.normalize_axes(a, x.ndim)[0] for a in axes] for axes in (source, destination))
+    if len(source) != len(destination):
+        raise ShapeError("moveaxis: source and destination need the same number of axes")
+    if len(set(source)) != len(source) or len(set(destination)) != len(destination):
+        raise ShapeError("moveaxis: an axis is given twice")
+    rest = iter(i for i in range(x.ndim) if i not in source)
+    placed = dict(zip(destination, source))
+    return ops.transpose(x, [placed[i] if i in placed else next(rest) for i in range(x.ndim)])
+
+
+def matrix_power(x: Node, n: int) -> Node:
+    """np.linalg.matrix_power: x @ x ... (n times, by squaring); eye for n = 0, inv(x) for n < 0."""
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ShapeError(f"matrix_power needs square matrices, got shape {list(x.shape)}")
+    if n == 0:
+        return ops.broadcast_to(ops.EYE(n=x.shape[-1]), x.shape)
+    if n < 0:
+        x, n = ops.INV(x), -n
+    result = None
+    while n:
+        if n & 1:
+            result = x if result is None else result @ x
+        n >>= 1
+        if n:
+            x = x @ x
+    return result
+
+
+ELEMENTWISE.update(
+    outer=outer, inner=inner, trace=trace, diag=diag, diagonal=diagonal, ravel=ravel, vdot=vdot, kron=kron
+)
 
 
 def parse_einsum(subscripts: str, count: int) -> tuple[tuple[str, ...], str]:

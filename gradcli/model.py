@@ -198,11 +198,15 @@ def walk(expr: Expr):
 
 _ONE_ARGUMENT = (
     "sin cos tan asin acos atan sinh cosh tanh exp log sqrt abs square sigmoid relu softplus stop "
-    "step sign zeros ones eye log1p expm1 log2 log10 exp2 cbrt reciprocal floor ceil round erf erfc "
+    "step sign zeros ones eye log1p expm1 log2 log10 exp2 cbrt reciprocal floor ceil erf erfc "
     "asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh gelu silu log_sigmoid softsign "
-    "zeros_like ones_like trace diag det logdet inv"
+    "zeros_like ones_like trace diag det logdet inv trunc deg2rad rad2deg positive negative copy "
+    "diagonal ravel"
 )
-_TWO_ARGUMENTS = "pow power maximum minimum matmul dot atan2 arctan2 hypot logaddexp outer inner solve grad"
+_TWO_ARGUMENTS = (
+    "pow power maximum minimum matmul dot atan2 arctan2 hypot logaddexp outer inner solve grad mod fmod "
+    "floor_divide logaddexp2 heaviside vdot kron matrix_power"
+)
 _REDUCTIONS = "sum mean prod max min logsumexp"
 FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     **{name: (1, 1, ()) for name in _ONE_ARGUMENT.split()},
@@ -217,6 +221,13 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     "leaky_relu": (1, 2, ("negative_slope",)),
     "norm": (1, 3, ("ord", "axis", "keepdims")),
     "clip": (3, 3, ()),
+    "round": (1, 2, ("decimals",)),
+    "triu": (1, 2, ("k",)),
+    "tril": (1, 2, ("k",)),
+    "swapaxes": (3, 3, ()),
+    "moveaxis": (3, 3, ()),
+    "hstack": (1, 1, ()),
+    "vstack": (1, 1, ()),
     "einsum": (2, 26, ()),
     "transpose": (1, 2, ("axes",)),
     "where": (3, 3, ()),

@@ -34,6 +34,14 @@ ALIASES = {
     "fabs": "abs",
     "amax": "max",
     "amin": "min",
+    "flatten": "ravel",
+    "fix": "trunc",
+    "remainder": "mod",
+    "radians": "deg2rad",
+    "degrees": "rad2deg",
+    "rint": "round",
+    "around": "round",
+    "average": "mean",
 }
 # NumPy's functions for the operators: np.multiply(a, b) is a * b.
 OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/"}

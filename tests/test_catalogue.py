@@ -54,6 +54,30 @@ def _var(x, axis=None, ddof=0):
     return np.sum((x - mean) ** 2, axis=axis) / (count - ddof)
 
 
+def _floor(x):
+    return np.vectorize(mpmath.floor, otypes=[object])(x)
+
+
+def _trunc(x):
+    return np.vectorize(lambda t: mpmath.floor(t) if t >= 0 else mpmath.ceil(t), otypes=[object])(x)
+
+
+def _mod(a, b):
+    return a - _floor(np.divide(a, b)) * b
+
+
+def _fmod(a, b):
+    return a - _trunc(np.divide(a, b)) * b
+
+
+def _rounded(x, decimals):
+    return np.vectorize(lambda t: mpmath.nint(t * 10**decimals) / 10**decimals, otypes=[object])(x)
+
+
+def _step(x):
+    return np.vectorize(lambda t: 1 if t > 0 else 0, otypes=[object])(x)
+
+
 SPD = (lambda m: m @ m.T + 3 * np.eye(3))(RNG.normal(size=(3, 3)))
 X0 = RNG.normal(size=(2, 3))
 V0 = RNG.normal(size=3) + 0.5
@@ -138,6 +162,59 @@ ROWS = {
     "einsum_unique": ({"X": (2, 3)}, 'einsum("ij,k->k", X, X[0] ** 2)', lambda x: np.sum(x) * x[0] ** 2),
     "einsum_three": ({"A": (3, 3)}, 'einsum("ij,jk,kl->il", A, A, A)', lambda a: a @ a @ a),
     "gelu": ({"X": (2, 3)}, "gelu(X)", lambda x: x * (1 + erf(x / mpmath.sqrt(2))) / 2),
+    # NumPy's further names: compositions of rows (catalogue.py)
+    "round_decimals": ({"X": (2, 3)}, "round(X * 7, 1) * X", lambda x: _rounded(x * 7, 1) * x),
+    "trunc_mod": (
+        {"X": (2, 3)},
+        "trunc(X * 5) * X + mod(X * 5, 1.5) + fmod(X * 5, 1.5) * floor_divide(X * 5, 1.5)",
+        lambda x: _trunc(x * 5) * x + _mod(x * 5, 1.5) + _fmod(x * 5, 1.5) * _floor(x * 5 / 1.5),
+    ),
+    "mod_divisor": ({"v": (3,)}, "mod(2.5, v) + fmod(-2.5, v)", lambda v: _mod(2.5, v) + _fmod(-2.5, v)),
+    "degrees": (
+        {"X": (2, 3)},
+        "deg2rad(X) * rad2deg(X ** 2)",
+        lambda x: x * mpmath.pi / 180 * x**2 * 180 / mpmath.pi,
+    ),
+    "logaddexp2": (
+        {"X": (2, 3)},
+        "logaddexp2(X, X[0] * 3)",
+        lambda x: log(2**x + 2 ** (x[0] * 3)) / mpmath.log(2),
+    ),
+    "heaviside": ({"v": (3,)}, "heaviside(v - 0.5, 0.25) * v", lambda v: _step(v - 0.5) * v),
+    "signs": ({"X": (2, 3)}, "positive(X) * negative(X) + copy(X)", lambda x: -(x**2) + x),
+    "diagonal": ({"A": (3, 3)}, "diagonal(A @ A)", lambda a: np.diag(a @ a)),
+    "ravel_vdot": ({"X": (2, 3)}, "ravel(X) * vdot(X, X ** 2)", lambda x: x.reshape(-1) * np.sum(x**3)),
+    "kron": ({"X": (2, 3)}, "kron(X, X[:, :2] ** 2)", lambda x: np.kron(x, x[:, :2] ** 2)),
+    "kron_vectors": (
+        {"v": (3,)},
+        "kron(v, [1, 2]) * kron(v, v)[:6]",
+        lambda v: np.kron(v, [1, 2]) * np.kron(v, v)[:6],
+    ),
+    "triangles": (
+        {"A": (3, 3)},
+        "triu(A) @ tril(A, k=-1) + triu(A, 1)",
+        lambda a: np.triu(a) @ np.tril(a, -1) + np.triu(a, 1),
+    ),
+    "axes_moved": (
+        {"X": (2, 3)},
+        "swapaxes(X[None], 0, 2) * moveaxis(X[None], [0, 2], [2, 0])",
+        lambda x: np.swapaxes(x[None], 0, 2) * np.moveaxis(x[None], [0, 2], [2, 0]),
+    ),
+    "matrix_power": (
+        {"A": (3, 3)},
+        "matrix_power(A, 3) + matrix_power(A, -2) + matrix_power(A, 0)",
+        lambda a: a @ a @ a + _array(_matrix(a) ** -2) + np.eye(3),
+    ),
+    "stacks": (
+        {"X": (2, 3)},
+        "hstack([X, X ** 2]) @ vstack([X[0], X[1], X[0] ** 2, X[1], X[0], X[1]])",
+        lambda x: np.hstack([x, x**2]) @ np.vstack([x[0], x[1], x[0] ** 2, x[1], x[0], x[1]]),
+    ),
+    "clip_one_sided": (
+        {"X": (2, 3)},
+        "clip(X, 0, None) + clip(X, None, -0.5) * X",
+        lambda x: np.maximum(x, 0) + np.minimum(x, -0.5) * x,
+    ),
     "constants": ({"X": (2, 3)}, "pi * X ** 2 + e ** X", lambda x: mpmath.pi * x**2 + exp(x)),
     "grad_variable": ({"X": (2, 3)}, "grad(sum(sin(X) * X), X)", lambda x: cos(x) * x + sin(x)),
     "grad_defined": (
@@ -292,6 +369,23 @@ def test_exact_inputs_give_exact_values(run_json):
     code, doc, _ = run_json(text, "grad", "--of", "d")
     assert doc["gradients"]["A"]["value"] == [[4, -3], [-2, 1]]  # the cofactors, exact integers
     assert doc["gradients"]["A"]["symbolic"] == [["A[1,1]", "-A[1,0]"], ["-A[0,1]", "A[0,0]"]]
+
+
+def test_numpy_further_names_keep_exact_values_exact(run_json):
+    """Exact inputs give exact results through the compositions too (NumPy gives the same numbers)."""
+    text = (
+        "var A = [[1, 1], [0, 1]]\nvar n = [7, -7]\n"
+        "k = [mod(7, 3), mod(-7, 3), fmod(-7, 3), floor_divide(7, 2), trunc(-7/2)]\nr = round(7/4, 1)\n"
+        "P = matrix_power(A, 3) + kron(A, [[2]]) + triu(A) * tril(A)\n"
+        "g = sum(mod(n, 3) * n)\n"
+    )
+    code, doc, err = run_json(text, "eval")
+    assert code == 0, err
+    assert doc["values"]["k"] == [1, 2, -1, 3, -3] and all(type(v) is int for v in doc["values"]["k"])
+    assert doc["values"]["r"] == 1.8  # 9/5, shown as a float as every non-integer rational is
+    assert doc["values"]["P"] == [[4, 5], [0, 4]]
+    code, doc, err = run_json(text, "grad", "--of", "g", "--wrt", "n")
+    assert code == 0 and doc["gradients"]["n"]["value"] == [1 + 7, 2 - 7], err  # mod(n, 3) + n * 1
 
 
 @pytest.mark.parametrize("limit", [(), ("--limit", "elements=1")])

@@ -108,7 +108,9 @@ ARRAY_FUNCTIONS = {
     *("log_softmax", "matmul", "dot", "transpose", "reshape", "broadcast_to", "concatenate", "stack"),
     *("expand_dims", "squeeze", "flip", "outer", "inner", "trace", "diag", "det", "logdet", "inv"),
     *("solve", "einsum", "grad", "zeros", "ones", "eye", "full", "zeros_like", "ones_like", "where"),
-    *("clip", "stop"),
+    *("clip", "stop", "round", "trunc", "mod", "fmod", "floor_divide", "deg2rad", "rad2deg", "logaddexp2"),
+    *("heaviside", "positive", "negative", "copy", "diagonal", "ravel", "vdot", "kron", "triu", "tril"),
+    *("swapaxes", "moveaxis", "matrix_power", "hstack", "vstack"),
 }
 
 
