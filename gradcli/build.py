@@ -316,6 +316,12 @@ class _Lowering:
         x = self.expr(node.args[0])
         given = self._static(node, keywords, "decimals", 1)
         decimals = 0 if given is None else _integer_constant(*given, "decimals is an integer, e.g. 2")
+        if abs(decimals) > self.limits.exponent:  # 10 ** decimals is exact: bounded before it is made
+            raise LimitError(
+                f"round: decimals={decimals} makes an exact power with exponent beyond "
+                f"{self.limits.exponent}; raise it with --limit exponent=N",
+                given[1],
+            )
         if decimals == 0:
             return ops.ROUND(x)
         scale = ops.literal(Fraction(10) ** decimals)

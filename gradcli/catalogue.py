@@ -410,6 +410,7 @@ def triangle(x: Node, k: int, upper: bool) -> Node:
     if x.ndim < 2:
         raise ShapeError(f"{'triu' if upper else 'tril'} needs a matrix, got shape {list(x.shape)}")
     ones = np.ones(x.shape[-2:], dtype=int)
+    k = max(-x.shape[-2], min(k, x.shape[-1]))  # beyond the matrix, every k gives the same mask
     mask = np.triu(ones, k) if upper else np.tril(ones, k)
     return x * ops.literal(mask.tolist())
 

@@ -388,6 +388,35 @@ def test_numpy_further_names_keep_exact_values_exact(run_json):
     assert code == 0 and doc["gradients"]["n"]["value"] == [1 + 7, 2 - 7], err  # mod(n, 3) + n * 1
 
 
+@pytest.mark.parametrize(
+    "definition, words",
+    [
+        ("round(x, 100000000000)", "exponent beyond 10000"),  # 10 ** decimals is never computed
+        ("round(x, 1.5)", "decimals is an integer"),
+        ("matrix_power(A, 2.0)", "an integer power"),
+        ("matrix_power(x, 2)", "square matrices"),
+        ("clip(A, None, None)", "a lower or an upper bound"),
+        ("moveaxis(A, [0, 0], [0, 1])", "an axis is given twice"),
+        ("vdot(A, x)", "differ in size"),
+        ("hstack(A)", "takes a list of arrays"),
+        ("diagonal(x)", "needs a matrix"),
+    ],
+)
+def test_further_names_refuse_bad_arguments_clearly(run, definition, words):
+    code, out, err = run(
+        f"var x = [1.5, 2.5]\nvar A = [[1.0, 2.0], [3.0, 4.0]]\nf = sum({definition})\n", "grad"
+    )
+    assert code == 1 and out == "" and ":3:" in err and words in err, err
+
+
+def test_triangles_take_any_diagonal_offset(run_json):
+    """k beyond the matrix gives the all-ones or all-zeros mask, as NumPy (no overflow)."""
+    big = 10**21
+    text = f"var A = [[1.0, 2.0], [3.0, 4.0]]\nu = sum(triu(A, {big}))\nl = sum(tril(A, {big}))\n"
+    code, doc, err = run_json(text, "eval")
+    assert code == 0 and doc["values"] == {"u": 0.0, "l": 10.0}, err
+
+
 @pytest.mark.parametrize("limit", [(), ("--limit", "elements=1")])
 @pytest.mark.parametrize(
     "definition, expected",
