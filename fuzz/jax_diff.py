@@ -1224,6 +1224,20 @@ class Case:
                     f"jax     {np.array2string(want, precision=17, threshold=40)}",
                 )
 
+    def compare_finite(self, category: str, args, got, want) -> bool:
+        """Compare gradcli's `got` with JAX's `want` (a finding where they disagree); False, and
+        nothing compared, where JAX's value is not finite."""
+        if not np.all(np.isfinite(want)):
+            self.runner.counts[f"skip-nonfinite:{category}"] += 1
+            return False
+        ok, err = agree(got, want)
+        self.runner.counts[f"compared:{category}"] += 1
+        if not ok:
+            self.runner.finding(
+                f"value:{category}", self.prog, args, f"rel err {err:.3g}\ngradcli {got}\njax {want}"
+            )
+        return True
+
     # ---- checks --------------------------------------------------------------------------
     def grad(self, order: int, symbolic: str):
         category = f"grad{order}-{'big' if self.prog.big else symbolic}"
@@ -1257,17 +1271,9 @@ class Case:
         if doc.get("value") is None:
             self.runner.counts[f"null-value:{category}"] += 1
             return
-        want = jax_hessian(self.prog, self.request, names)
-        if not np.all(np.isfinite(want)):
-            self.runner.counts[f"skip-nonfinite:{category}"] += 1
-            return
         got = as_array(doc["value"])
-        ok, err = agree(got, want)
-        self.runner.counts[f"compared:{category}"] += 1
-        if not ok:
-            self.runner.finding(
-                f"value:{category}", self.prog, args, f"rel err {err:.3g}\ngradcli {got}\njax {want}"
-            )
+        if not self.compare_finite(category, args, got, jax_hessian(self.prog, self.request, names)):
+            return
         if doc.get("matrix") and len(names) == 1:
             self.closed_form(doc["matrix"], got, names[0], args)
 
@@ -1354,16 +1360,7 @@ class Case:
         if doc is None or doc.get("value") is None:
             return
         want = jax_jacobian(self.prog, self.request, names)
-        if not np.all(np.isfinite(want)):
-            self.runner.counts[f"skip-nonfinite:{category}"] += 1
-            return
-        got = as_array(doc["value"])
-        ok, err = agree(got, want)
-        self.runner.counts[f"compared:{category}"] += 1
-        if not ok:
-            self.runner.finding(
-                f"value:{category}", self.prog, args, f"rel err {err:.3g}\ngradcli {got}\njax {want}"
-            )
+        self.compare_finite(category, args, as_array(doc["value"]), want)
 
     def eval(self):
         category = f"eval-{'big' if self.prog.big else 'small'}"
