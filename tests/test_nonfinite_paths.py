@@ -68,3 +68,11 @@ def test_a_large_check_with_non_finite_elements_prints_no_python_warning(run, tm
     at = f"x=@{tmp_path / 'x.npy'}"
     code, out, err = run("var x: [50]\nf = sum(x[10:] ** 2)\n", "check", "--at", at, "--limit", "elements=10")
     assert code in (0, 3) and out and err == "", err
+
+
+@pytest.mark.filterwarnings("error")  # a RuntimeWarning would reach the user's stderr
+def test_the_per_element_way_prints_no_python_warning(run_json):
+    # NaN on whole arrays, so --symbolic none takes the per-element way, whose object arithmetic
+    # on NaN left NumPy's floating-point flags set: "invalid value encountered in multiply"
+    code, doc, err = run_json("var x = 1.0\ny = x + sinh((x - x) ** -1)\n", "grad", "--symbolic", "none")
+    assert code == 0 and err == "" and doc["gradients"]["x"]["value"] == "nan"
