@@ -76,3 +76,28 @@ def test_the_per_element_way_prints_no_python_warning(run_json):
     # on NaN left NumPy's floating-point flags set: "invalid value encountered in multiply"
     code, doc, err = run_json("var x = 1.0\ny = x + sinh((x - x) ** -1)\n", "grad", "--symbolic", "none")
     assert code == 0 and err == "" and doc["gradients"]["x"]["value"] == "nan"
+
+
+HUGE = "1" + "0" * 400  # an exact integer beyond float64 (about 1e400)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("hessian", "-e", "var x = 2.0; x ** 3", "--grad-ys", f"f={HUGE}"),  # text: whole arrays
+        ("grad", "-e", "var x = 2.0; x ** 3", "--grad-ys", f"f={HUGE}", "--symbolic", "none"),
+        ("eval", "-e", f"var x = 2.0; y = x * {HUGE}; z = x * -{HUGE}"),
+        ("grad", "-e", f"var k = {HUGE}; var x = [1.0, 2.0]; sum(x ** 3) * k", "--limit", "elements=1"),
+    ],
+)
+def test_an_exact_integer_beyond_float64_is_inf_on_whole_arrays(run, args):
+    # README: where a float takes part, a result beyond float64's range is "inf" (was exit 4:
+    # OverflowError converting the literal to float64)
+    code, out, err = run(None, *args)
+    assert code == 0 and err == "", err
+    assert "inf" in out and "nan" not in out.split("\n")[1], out
+
+
+def test_an_exact_integer_beyond_float64_evaluates_to_signed_infinities(run_json):
+    code, doc, _ = run_json(None, "eval", "-e", f"var x = 2.0; y = x * {HUGE}; z = x * -{HUGE}")
+    assert code == 0 and doc["values"] == {"y": "inf", "z": "-inf"}
