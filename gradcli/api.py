@@ -357,7 +357,9 @@ def gradient(program: Program, request: Request) -> GradResult:
     if whole.needs_whole_arrays(program, request):
         return whole.gradient(program, request)
     if request.symbolic is SymbolicMode.NONE and whole.numbers_suffice(program, request, every_value=True):
-        return whole.gradient(program, request, "skipped (--symbolic none)")
+        result = whole.gradient(program, request, "skipped (--symbolic none)")
+        if all_finite(t.value for t in result.gradients):
+            return result  # else per element: 0 * inf is NaN on whole arrays, 0 per element
     prepared = prepare(program, request)
     numeric = {}
     if request.order > 1:
@@ -469,11 +471,20 @@ def hessian(program: Program, request: Request, formulas_with_values: bool = Tru
         and not formulas_with_values
         and whole.numbers_suffice(program, request, every_value=True)  # no entry can stay exact
     ):
-        return whole.hessian(program, request, "not built: only the values are shown")
+        result = whole.hessian(program, request, "not built: only the values are shown")
+        if all_finite([result.value]):
+            return result  # else per element, as JSON: 0 * inf is NaN on whole arrays, 0 per element
     whole_request = whole.prepare(program, request)
     closed, matrix_text, matrix_why = whole.closed_hessian(whole_request)
     result = _hessian(program, request, closed)
     return dataclasses.replace(result, matrix=matrix_text, matrix_elided=matrix_why)
+
+
+def all_finite(values) -> bool:
+    """Whether every number in the values (nested lists; None: no value) is finite. A whole-array
+    value that is not may differ from the per-element one: where an element of an array is inf or
+    NaN, a zero weight of it (a one-hot row, a slice's gradient) gives NaN, not 0."""
+    return all(v is None or bool(np.all(np.isfinite(np.asarray(v, dtype=float)))) for v in values)
 
 
 def hessian_vector_product(program: Program, request: Request, vectors: dict[str, Literal]) -> GradResult:

@@ -27,6 +27,7 @@ def evaluate(roots: list[Node], leaves: dict[str, np.ndarray], memo: dict | None
             memo[id(node)] = leaves[node.param("name")]
             continue
         args = [memo[id(a)] for a in node.args]
-        memo[id(node)] = node.op.element(*args, **dict(node.params))
+        with np.errstate(all="ignore"):  # NumPy reads the FPU's flags after object arithmetic too
+            memo[id(node)] = node.op.element(*args, **dict(node.params))
     memo.setdefault("_keep", []).extend(keep)
     return [memo[id(r)] for r in roots]

@@ -19,6 +19,7 @@ from gradcli import functions, ops
 from gradcli.differentiate import walk
 from gradcli.errors import LimitError
 from gradcli.lower import scalar
+from gradcli.ops import to_float  # noqa: F401 - defined with the literals' float64 form
 
 
 class _Missing:
@@ -48,15 +49,6 @@ def _tidy(x):
     if isinstance(x, Fraction) and x.denominator == 1:
         return x.numerator
     return x
-
-
-def to_float(x) -> float:
-    """A value as a Python float; an exact number beyond float64's range is +-inf, never an error
-    (arithmetic on these is fast and, for + and *, never raises)."""
-    try:
-        return float(x)
-    except OverflowError:
-        return math.inf if x > 0 else -math.inf
 
 
 def _bounded(value, max_bits: int):

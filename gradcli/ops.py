@@ -100,13 +100,32 @@ def _literal_shape(value=None):
 
 
 def _literal_numpy(value=None):
+    return float_array(value)
+
+
+def float_array(value) -> np.ndarray:
+    """A literal's value (a number or nested tuples) as a float64 array; an exact number beyond
+    float64's range is +-inf there, as NumPy gives for a float."""
+    if isinstance(value, np.ndarray) and value.dtype != object:  # read from a file (--at x=@PATH)
+        return np.asarray(value, dtype=np.float64)
     return np.array(_floats(value), dtype=np.float64)
 
 
 def _floats(value):
-    if isinstance(value, tuple):
+    if isinstance(value, np.ndarray):  # of Python numbers (dtype object): as nested lists
+        value = value.tolist()
+    if isinstance(value, (tuple, list)):
         return [_floats(v) for v in value]
-    return float(value) if not isinstance(value, float) else value
+    return value if isinstance(value, float) else to_float(value)
+
+
+def to_float(x) -> float:
+    """A value as a Python float; an exact number beyond float64's range is +-inf, never an error
+    (arithmetic on these is fast and, for + and *, never raises)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
 
 
 def element_number(value):

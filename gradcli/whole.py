@@ -49,7 +49,7 @@ class Whole:
         return [t for t in self.targets if self.reasons[t] is None]
 
     def float_values(self) -> dict[str, np.ndarray]:
-        return {name: np.asarray(lit.value, dtype=np.float64) for name, lit in self.literals.items()}
+        return {name: ops.float_array(lit.value) for name, lit in self.literals.items()}
 
     def exact(self) -> bool:
         """No float anywhere: the values, the weights and the program's own numbers are exact."""
