@@ -528,6 +528,8 @@ def _scaled_leftmost(number: Node, product: Node) -> Node | None:
         product = product.args[0]
     if product.op is not LITERAL or product.shape != ():
         return None
+    if isinstance(scalar_value(number), float) or isinstance(scalar_value(product), float):
+        return None  # floats keep their order: 1e200 * (1e200 * y) is not inf * y
     folded = _fold(lambda x, y: x * y, number, product)
     if folded is None:
         return None

@@ -101,3 +101,18 @@ def test_an_exact_integer_beyond_float64_is_inf_on_whole_arrays(run, args):
 def test_an_exact_integer_beyond_float64_evaluates_to_signed_infinities(run_json):
     code, doc, _ = run_json(None, "eval", "-e", f"var x = 2.0; y = x * {HUGE}; z = x * -{HUGE}")
     assert code == 0 and doc["values"] == {"y": "inf", "z": "-inf"}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("var y = 1e-300\nvar x = 2.0\nf = 1e200 * (1e200 * y * x)\n", 2e100),  # not inf * y * x
+        ("var y = 1e300\nvar x = 2.0\nf = 1e-200 * (1e-200 * y * x)\n", 2e-100),  # not 0 * y * x
+        ("var y = 1e-300\nf = 1e200 * (1e200 * y)\n", 1e100),
+    ],
+)
+def test_float_factors_keep_their_order(run_json, text, expected):
+    """Only exact numbers are folded together (2 * (3 * y) is 6 * y): float factors multiplied in
+    another order overflow or underflow where NumPy, in the order written, does not."""
+    code, doc, err = run_json(text, "eval")
+    assert code == 0 and doc["values"]["f"] == pytest.approx(expected, rel=1e-15), err
