@@ -277,11 +277,15 @@ class _Lowering:
         (gradient,) = ad.vjp([(y, ops.full_like(y, 1))], [x])
         return gradient if gradient is not None else ops.zeros(x.shape)
 
-    def _join(self, node: Call, keywords) -> Node:
+    def _items(self, node: Call) -> list[Node]:
+        """The arrays of a function that takes a list of them (concatenate, stack, hstack, vstack)."""
         sequence = node.args[0]
         if not isinstance(sequence, (ListExpr, TupleExpr)) or not sequence.items:
             raise GradcliError(f"{node.function}() takes a list of arrays, e.g. [a, b]", node.span)
-        items = [self.expr(item) for item in sequence.items]
+        return [self.expr(item) for item in sequence.items]
+
+    def _join(self, node: Call, keywords) -> Node:
+        items = self._items(node)
         axis = _integer_constant(*keywords["axis"]) if "axis" in keywords else 0
         if node.function == "stack":
             ndim = items[0].ndim + 1
@@ -293,12 +297,11 @@ class _Lowering:
 
     def _stacked(self, node: Call, keywords) -> Node:
         """np.hstack (along axis 1, or 0 for vectors) and np.vstack (vectors as rows)."""
-        sequence = node.args[0]
-        if not isinstance(sequence, (ListExpr, TupleExpr)) or not sequence.items:
-            raise GradcliError(f"{node.function}() takes a list of arrays, e.g. [a, b]", node.span)
         least = 2 if node.function == "vstack" else 1  # np.atleast_2d or np.atleast_1d of each
-        items = [self.expr(item) for item in sequence.items]
-        items = [ops.reshape(i, (1,) * (least - i.ndim) + i.shape) if i.ndim < least else i for i in items]
+        items = [
+            ops.reshape(i, (1,) * (least - i.ndim) + i.shape) if i.ndim < least else i
+            for i in self._items(node)
+        ]
         return ops.CONCATENATE(*items, axis=0 if node.function == "vstack" or items[0].ndim == 1 else 1)
 
     def _clip(self, node: Call, keywords) -> Node:
@@ -368,7 +371,7 @@ class _Lowering:
         if given is None:
             return default
         value, span = given
-        if isinstance(value, Name) and value.id == "None":
+        if _is_none(value):
             return None
         axis = _ints(value) if isinstance(value, TupleExpr) else _integer_constant(value, span)
         for item in axis if isinstance(axis, tuple) else (axis,):

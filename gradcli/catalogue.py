@@ -23,7 +23,7 @@ UNARY_ROWS: dict[str, ops.Op] = {
     **{op.name: op for op in (ops.SIN, ops.COS, ops.TAN, ops.ARCSIN, ops.ARCCOS, ops.ARCTAN, ops.SINH)},
     **{op.name: op for op in (ops.COSH, ops.TANH, ops.EXP, ops.LOG, ops.SQRT, ops.ABS, ops.SIGMOID)},
     **{op.name: op for op in (ops.RELU, ops.SOFTPLUS, ops.STOP, ops.STEP, ops.SIGN, ops.LOG1P, ops.EXPM1)},
-    **{op.name: op for op in (ops.LOG2, ops.LOG10, ops.CBRT, ops.FLOOR, ops.CEIL, ops.ROUND, ops.ERF)},
+    **{op.name: op for op in (ops.LOG2, ops.LOG10, ops.CBRT, ops.FLOOR, ops.CEIL, ops.ERF)},
     **{op.name: op for op in (ops.ERFC, ops.ARCSINH, ops.ARCCOSH, ops.ARCTANH)},
 }
 
@@ -138,7 +138,6 @@ ELEMENTWISE = {
     "hypot": ops.HYPOT,
     "logaddexp": ops.LOGADDEXP,
     "where": ops.where,
-    "clip": clip,
     "matmul": ops.matmul,
     "dot": ops.dot,
     "outer": None,  # filled below
