@@ -15,6 +15,7 @@ from gradcli import ad, differentiate, functions, numbers, ops
 from gradcli.arrays import Node
 from gradcli.errors import GradcliError, LimitError
 from gradcli.evaluate import MISSING, Evaluator, to_float
+from gradcli.factored import nested_factored
 from gradcli.graph import disconnection_reasons
 from gradcli.lower import MAX_DIMENSIONS, Lowered, distinct, labels, lower, scalar, size
 from gradcli.model import (
@@ -226,14 +227,13 @@ def _numbers(array: np.ndarray, evaluator: Evaluator, as_float, factored: tuple 
     values = evaluator.many(unique)
     if any(v is MISSING for v in values):
         return None
-    exact, floats = (np.empty(len(unique), dtype=object) for _ in range(2))
-    exact[:] = [_to_number(v, False) for v in values]
-    floats[:] = [_to_number(v, True) for v in values]
-    codes = codes.reshape(-1)
+    floats = [_to_number(v, True) for v in values]
+    codes = codes.reshape(array.shape)
     if not _all_integers(values):
-        return nested(floats[codes].reshape(array.shape))
-    mask = np.broadcast_to(as_float, array.shape).reshape(-1)
-    return nested(np.where(mask, floats[codes], exact[codes]).reshape(array.shape))
+        return nested_factored(floats, codes)
+    exact = [_to_number(v, False) for v in values]
+    as_float = np.broadcast_to(as_float, array.shape)
+    return nested_factored(exact + floats, codes + as_float * len(values))  # a float's code: past the ints
 
 
 def needs(prepared: Prepared, arrays: list[np.ndarray]) -> tuple[str, ...]:

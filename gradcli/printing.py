@@ -15,6 +15,7 @@ import symengine as se
 
 from gradcli import functions
 from gradcli.differentiate import walk
+from gradcli.factored import nested_factored
 from gradcli.lower import distinct
 from gradcli.model import SymbolicMode
 
@@ -229,6 +230,4 @@ def symbolic(
     if stops:
         stripped: dict = {}
         unique = [strip_stops(e, stripped) for e in unique]
-    strings = np.empty(len(unique), dtype=object)
-    strings[:] = _Printer(arguments).texts(unique)
-    return nested(strings[codes.reshape(-1)].reshape(array.shape)), None
+    return nested_factored(_Printer(arguments).texts(unique), codes.reshape(array.shape)), None

@@ -5,15 +5,35 @@ from __future__ import annotations
 import json
 import math
 
+from gradcli.factored import Factored
 from gradcli.model import GradResult, MatrixResult
 
 
 def to_json(document: dict) -> str:
-    """One line of JSON; non-finite floats become the strings "nan", "inf", "-inf" (README, "JSON")."""
+    """One line of JSON; non-finite floats become the strings "nan", "inf", "-inf" (README, "JSON").
+    Factored arrays (a Hessian's formulas and values) encode each distinct element once."""
+    return _encode(document)
+
+
+def _encode(value) -> str:
+    if isinstance(value, Factored):
+        return value.encode(_dumps)
+    if isinstance(value, dict) and _holds_factored(value):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_encode(v)}" for k, v in value.items()) + "}"
+    return _dumps(value)
+
+
+def _holds_factored(value) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_factored(v) for v in value.values())
+    return isinstance(value, Factored)
+
+
+def _dumps(value) -> str:
     try:
-        return json.dumps(document, allow_nan=False)  # all in C: the common case, no NaN or infinity
+        return json.dumps(value, allow_nan=False)  # all in C: the common case, no NaN or infinity
     except ValueError:
-        return json.dumps(_finite(document))
+        return json.dumps(_finite(value))
 
 
 def _finite(value):

@@ -1,0 +1,53 @@
+"""JSON of factored arrays (a Hessian's formulas and values) is byte for byte json.dumps's."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gradcli.factored import Factored, nested_factored
+from gradcli.render import to_json
+
+ELEMENTS = st.one_of(
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),  # any characters: quotes, backslashes, controls, non-ASCII
+)
+
+
+def _plain(value):
+    """The document json.dumps would write, spelled out: non-finite floats as README's strings."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+@given(
+    elements=st.lists(ELEMENTS, min_size=1, max_size=6),
+    shape=st.lists(st.integers(0, 4), min_size=0, max_size=3),
+    data=st.data(),
+)
+def test_factored_json_is_json_dumps_of_the_nested_lists(elements, shape, data):
+    codes = np.array(
+        data.draw(
+            st.lists(
+                st.integers(0, len(elements) - 1), min_size=int(np.prod(shape)), max_size=int(np.prod(shape))
+            )
+        ),
+        dtype=np.intp,
+    ).reshape(shape)
+    value = nested_factored(elements, codes)
+    expected = np.empty(len(elements), dtype=object)
+    expected[:] = elements
+    listed = np.asarray(expected[codes], dtype=object).tolist()
+    assert value == listed  # every consumer sees the same nested lists
+    assert isinstance(value, Factored) == bool(shape)  # a 0-d array is its element, as tolist gives
+    document = {"command": "hessian", "symbolic": value, "nested": {"value": value, "n": 1}}
+    assert to_json(document) == json.dumps(_plain({**document, "nested": {"value": listed, "n": 1}}))
+    assert json.loads(to_json(document))["symbolic"] == _plain(listed)
