@@ -109,6 +109,43 @@ def reverse_sweep(
     return result
 
 
+# SymEngine differentiates an expression itself (in C++, about ten times faster than a sweep) where
+# it is a small tree of operations whose textbook derivatives are the operation table's own rules;
+# small: its derivative is built from the tree written out, so shared parts would be redone per use.
+_TEXTBOOK = frozenset({"add", "mul", "leaf", "sin", "cos", "tanh", "sinh", "cosh", "log"})
+_SMALL_TREE = 200  # nodes, shared parts counted per use
+
+
+def _textbook(nodes: list, arguments: dict) -> dict:
+    """For each node of a walk (see `walk`), whether SymEngine's own differentiation may be used:
+    a power only with a number exponent or base e (x**y at x <= 0 has its own rule)."""
+    size: dict = {}
+    for node in nodes:
+        args = arguments[node]
+        operation = functions.kind(node)
+        if operation in _TEXTBOOK or operation == "pow" and (functions.is_number(args[1]) or args[0] == se.E):
+            size[node] = min(_SMALL_TREE + 1, 1 + sum(size[a] for a in args))
+        else:
+            size[node] = _SMALL_TREE + 1
+    return {node: n <= _SMALL_TREE for node, n in size.items()}
+
+
+def _partials(expr: se.Basic, wanted: Container, arguments: dict, textbook: dict) -> dict:
+    """d expr / d symbol for each wanted symbol it depends on (zeros left out)."""
+    if functions.is_zero(expr):
+        return {}
+    if not textbook[expr]:
+        return reverse_sweep({expr: functions.ONE}, wanted, arguments)
+    deadline.check()
+    partials = {}
+    for symbol in expr.free_symbols:
+        if symbol in wanted:
+            derivative = expr.diff(symbol)
+            if not functions.is_zero(derivative):
+                partials[symbol] = derivative
+    return partials
+
+
 class _From:
     """The symbols numbered `start` or more by `position` (symbol -> number), as a container: one
     for each of many sweeps costs nothing, where a set of them would hash every symbol."""
@@ -136,10 +173,10 @@ def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.n
     entries: dict[tuple[int, ...], se.Basic] = {(i,): e for i, e in enumerate(first.flat)}
     for _ in range(order - 1):
         following = {}
-        _, arguments = walk(entries.values())  # the entries share nodes: each is read once
+        nodes, arguments = walk(entries.values())  # the entries share nodes: each is read once
+        textbook = _textbook(nodes, arguments)
         for key, expr in entries.items():
-            wanted, seed = _From(position, key[-1]), {expr: functions.ONE}
-            partials = {} if functions.is_zero(expr) else reverse_sweep(seed, wanted, arguments)
+            partials = _partials(expr, _From(position, key[-1]), arguments, textbook)
             for j in range(key[-1], len(symbols)):
                 following[key + (j,)] = partials.get(symbols[j], functions.ZERO)
         entries = following
@@ -156,11 +193,10 @@ def hessian(first: list[se.Basic], symbols: list[se.Symbol], arguments: dict | N
     n = len(symbols)
     out = np.full((n, n), functions.ZERO, dtype=object)
     position = _positions(symbols)
-    _, arguments = walk(first, arguments=arguments)  # the entries share nodes: each is read once
+    nodes, arguments = walk(first, arguments=arguments)  # the entries share nodes: each is read once
+    textbook = _textbook(nodes, arguments)
     for i, expr in enumerate(first):
-        if functions.is_zero(expr):
-            continue
-        for symbol, value in reverse_sweep({expr: functions.ONE}, _From(position, i), arguments).items():
+        for symbol, value in _partials(expr, _From(position, i), arguments, textbook).items():
             j = position[symbol]
             out[i, j] = out[j, i] = value
     return out

@@ -92,7 +92,7 @@ def test_symbolic_full_shows_the_symbolic_matrix_and_the_values(run):
 
 def test_long_formulas_are_listed_one_entry_a_line(run):
     code, out, _ = run((SAMPLES / "rosenbrock.txt").read_text(), "hessian", "--symbolic", "full")
-    assert "x[1], x[1]  800*x[1]**2 + 202 - 400*(x[2] - x[1]**2)" in out
+    assert "x[1], x[1]  1200*x[1]**2 + 202 - 400*x[2]" in out  # collected by SymEngine's diff
     assert all(len(line) <= 80 for line in out.splitlines())
 
 

@@ -73,23 +73,85 @@ def test_walk_skips_known_nodes():
     assert se.sin(inner) in order and arguments[se.sin(inner)] == (inner,)
 
 
-def test_sweeps_sharing_one_walk_give_what_separate_sweeps_give():
+def _same_value(u, v, point) -> bool:
+    """Whether two element expressions agree at a point (forms may differ: a sweep's products
+    against SymEngine's collected terms)."""
+    left, right = (float(Evaluator({s: float(v) for s, v in point.items()})(e)) for e in (u, v))
+    return math.isclose(left, right, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def test_hessian_rows_agree_with_separate_sweeps():
     x = list(se.symbols("x0:5"))
     first = [
-        -400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0]),
-        200 * (x[1] - x[0] ** 2) + se.sin(x[1] * x[2]) * STOP(x[1]),
+        -400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0]),  # SymEngine's own differentiation
+        200 * (x[1] - x[0] ** 2) + se.sin(x[1] * x[2]) * STOP(x[1]),  # a sweep: stop() is not textbook
         se.exp(x[2] - x[3]) + RELU(x[3]) * x[2],
-        (x[3] * x[4]) ** se.Rational(1, 2) + x[3] ** 3,
+        (x[3] * x[4]) ** se.Rational(1, 2) + x[3] ** 3 + se.log(x[4]) * se.tanh(x[3]),
         functions.ZERO,
     ]
-    matrix = differentiate.hessian(first, x)  # row i from entry i's sweep, mirrored
+    point = {s: se.Rational(k + 2, 7) for k, s in enumerate(x)}
+    matrix = differentiate.hessian(first, x)  # row i from entry i's partials, mirrored
     for i, expr in enumerate(first):
         alone = {} if functions.is_zero(expr) else differentiate.reverse_sweep({expr: functions.ONE}, set(x))
         for j in range(i, len(x)):
-            assert matrix[i, j] == matrix[j, i] == alone.get(x[j], functions.ZERO), (i, j)
-    assert matrix[0, 0] == 800 * x[0] ** 2 - 400 * (x[1] - x[0] ** 2) + 2
+            assert matrix[i, j] is matrix[j, i], (i, j)
+            assert _same_value(matrix[i, j], alone.get(x[j], functions.ZERO), point), (i, j)
+    assert se.expand(matrix[0, 0] - (1200 * x[0] ** 2 - 400 * x[1] + 2)) == 0
     assert matrix[1, 1] == 200 + x[2] * se.cos(x[1] * x[2]) * STOP(x[1])  # none through stop()
     assert matrix[1, 2] == x[1] * se.cos(x[1] * x[2]) * STOP(x[1])
+
+
+def test_textbook_partials_are_the_operation_tables_rules():
+    """Each operation SymEngine may differentiate itself, and powers with number exponents, give
+    the sweep's derivative (the operation table's VJP rule) at a point, to the third order."""
+    y = se.Symbol("y")
+    cases = [
+        se.sin(a * b) + se.cos(a - b),
+        se.tanh(a * b) * se.sinh(a) - se.cosh(b / a),
+        se.log(a + b**2) * a**3 / b,
+        se.sqrt(a * b + 1) - (a + b) ** se.Rational(-3, 2) + se.exp(a - 2 * b) + (a * b) ** 2.5,
+    ]
+    point = {a: se.Rational(3, 5), b: se.Rational(7, 4), y: 1}
+    for expr in cases:
+        for order in (2, 3):
+            fast = differentiate.derivative_tensor(
+                np.array([se.diff(expr, a), se.diff(expr, b)]), np.array([a, b]), order
+            )
+            slow = _swept_tensor(expr, [a, b], order)
+            for key in np.ndindex(fast.shape):
+                assert _same_value(fast[key], slow[key], point), (expr, key)
+
+
+def _swept_tensor(expr, symbols, order):
+    """Derivatives of every order by repeated sweeps (never SymEngine's diff)."""
+    entries = {(): expr}
+    for _ in range(order):
+        entries = {
+            key + (j,): differentiate.reverse_sweep({e: functions.ONE}, {s}).get(s, functions.ZERO)
+            if not functions.is_zero(e)
+            else functions.ZERO
+            for key, e in entries.items()
+            for j, s in enumerate(symbols)
+        }
+    out = np.empty((len(symbols),) * order, dtype=object)
+    for key, e in entries.items():
+        out[key] = e
+    return out
+
+
+def test_rows_with_deep_shared_graphs_are_swept_not_written_out():
+    """A 40-step chain's derivative is a graph of ~200 nodes but a tree of ~2**40: SymEngine's
+    own differentiation would write it out; the sweep's cost is the graph's."""
+    x = se.Symbol("x")
+    value = x
+    for _ in range(40):
+        value = se.sin(value) * value + se.Rational(1, 2)
+    first = differentiate.reverse_sweep({value: functions.ONE}, {x})[x]
+    nodes, arguments = differentiate.walk([first])
+    assert not differentiate._textbook(nodes, arguments)[first]
+    second = differentiate.hessian([first], [x])[0, 0]
+    swept = differentiate.reverse_sweep({first: functions.ONE}, {x})[x]
+    assert _same_value(second, swept, {x: se.Rational(3, 10)})  # (== would compare trees written out)
 
 
 def test_a_partial_left_out_for_a_number_argument_is_found_when_asked():
