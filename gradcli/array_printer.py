@@ -78,6 +78,12 @@ class ArrayPrinter:
         return f"({text})" if precedence < least else text
 
     def _spell(self, node: Node) -> tuple[str, int]:
+        vector = self._diagonal(node)
+        if vector is not None:  # v[:, None] * eye(n), as catalogue.diag builds it: written diag(v)
+            inside = self._print(vector)[0]
+            if self.latex:
+                return (rf"\operatorname{{diag}}\left({inside}\right)", ops.ATOM)
+            return (f"{'np.' if self.numpy else ''}diag({inside})", ops.ATOM)
         spelling = node.op.spelling
         if isinstance(spelling, ops.Infix):
             return self._infix(node, spelling)
@@ -86,6 +92,18 @@ class ArrayPrinter:
         if isinstance(spelling, ops.Function):
             return self._function(node, spelling)
         return self._special(node, spelling.rule)
+
+    def _diagonal(self, node: Node) -> Node | None:
+        """v, where the node is the diagonal matrix of a vector v: v[:, None] * eye(n) or
+        eye(n) * v[:, None], neither operand a named node."""
+        if node.op is not ops.MULTIPLY or any(id(a) in self.names for a in node.args):
+            return None
+        for column, eye in (node.args, node.args[::-1]):
+            if eye.op is ops.EYE and column.op is ops.BROADCAST and column.param("dims") == (0,):
+                (vector,) = column.args
+                if vector.ndim == 1:
+                    return vector
+        return None
 
     def _operand(self, node: Node, parent: Node, other: tuple, least: int) -> tuple[str, tuple]:
         """An operand's text and the shape it is written with: a broadcast NumPy would do anyway

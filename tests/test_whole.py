@@ -343,3 +343,30 @@ def test_the_float64_interpreter_drops_arrays_only_after_their_last_use():
         out, middle = moved(expected_square + delta)
         np.testing.assert_allclose(out, (expected_square + delta + 1) ** 2 + expected_square + delta)
         np.testing.assert_allclose(middle, expected_square + delta + 1)
+
+
+X_AT = np.array([0.5, -1.25, 2.0])
+
+
+@pytest.mark.parametrize(
+    ("program", "form", "hessian"),
+    [
+        ("f = sum(x ** 4)", "4 * diag(3 * x ** 2)", np.diag(12 * X_AT**2)),
+        ("f = sum(exp(x)) + sum(x ** 2)", "2 * eye(3) + diag(exp(x))", np.diag(np.exp(X_AT)) + 2 * np.eye(3)),
+        (
+            "f = sum(x * exp(x))",
+            "diag(exp(x)) + (diag(exp(x)) + x[:, None] * diag(exp(x)))",
+            np.diag((2 + X_AT) * np.exp(X_AT)),
+        ),
+    ],
+)
+def test_diagonal_matrices_in_closed_forms_are_written_diag(run_json, program, form, hessian):
+    """v[:, None] * eye(n) is NumPy's diag(v), and is written so; read back, it is the Hessian."""
+    program, at = f"var x: [3]\n{program}\n", f"x={X_AT.tolist()}"
+    code, doc, err = run_json(program, "hessian", "--at", at)
+    assert code == 0, err
+    assert doc["matrix"] == form
+    np.testing.assert_allclose(doc["value"], hessian, rtol=1e-13)
+    code, back, err = run_json(program + f"H = {doc['matrix']}\n", "eval", "--of", "H", "--at", at)
+    assert code == 0, err
+    np.testing.assert_allclose(back["values"]["H"], hessian, rtol=1e-13)
