@@ -347,6 +347,73 @@ class _Lowering:
         n = _integer_constant(power, power.span, "matrix_power takes an integer power, e.g. 3")
         return catalogue.matrix_power(self.expr(node.args[0]), n)
 
+    def _required(self, node: Call, keywords, keyword: str, position: int, example: str):
+        given = self._static(node, keywords, keyword, position)
+        if given is None:
+            raise GradcliError(f"{node.function}() needs {keyword}, e.g. {example}", node.span)
+        return given
+
+    def _bounded(self, size: int, what: str, span: Span) -> None:
+        """Refuse, before it is built, an array larger than --limit memory allows in float64."""
+        if size * 8 > self.limits.memory * 2**20:
+            raise LimitError(
+                f"{what} would have {size} elements, more than --limit memory={self.limits.memory} MiB "
+                "allows; raise it with --limit memory=MIB",
+                span,
+            )
+
+    def _roll(self, node: Call, keywords) -> Node:
+        x = self.expr(node.args[0])
+        shift, span = self._required(node, keywords, "shift", 1, "roll(x, 1)")
+        shifts = _int_items(shift, span, "shift is an integer or a tuple of integers, e.g. 1 or (1, -2)")
+        axis = self._axis(node, keywords, x, default=None, position=2)
+        return catalogue.roll(x, shifts, axis)
+
+    def _tile(self, node: Call, keywords) -> Node:
+        x = self.expr(node.args[0])
+        given, span = self._required(node, keywords, "reps", 1, "tile(x, 2) or tile(x, (2, 1))")
+        reps = _int_items(given, span, "reps is an integer or a tuple of integers, e.g. (2, 1)")
+        if any(r < 0 for r in reps):
+            raise GradcliError(f"tile: reps must not be negative, got {list(reps)}", span)
+        self._bounded(x.size * math.prod(reps), "this tile", span)
+        return catalogue.tile(x, reps)
+
+    def _repeat(self, node: Call, keywords) -> Node:
+        x = self.expr(node.args[0])
+        given, span = self._required(node, keywords, "repeats", 1, "repeat(x, 2)")
+        repeats = _int_items(given, span, "repeats is an integer or a list of integers, e.g. 2 or [1, 2]")
+        if any(r < 0 for r in repeats):
+            raise GradcliError("repeat: counts must not be negative", span)
+        axis = self._axis(node, keywords, x, default=None, position=2)
+        length = x.size if axis is None else x.shape[axis]
+        total = repeats[0] * length if len(repeats) == 1 else sum(repeats)
+        self._bounded(x.size // max(length, 1) * total, "this repeat", span)
+        if len(repeats) > 1 and total > self.limits.elements:
+            raise LimitError(
+                f"repeat with one count per element names {total} elements, more than the limit of "
+                f"{self.limits.elements}; raise it with --limit elements=N",
+                span,
+            )
+        return catalogue.repeat(x, repeats, axis)
+
+    def _tensordot(self, node: Call, keywords) -> Node:
+        a, b = self.expr(node.args[0]), self.expr(node.args[1])
+        given = self._static(node, keywords, "axes", 2)
+        if given is None:
+            return catalogue.tensordot(a, b, 2)
+        value, span = given
+        message = "axes is an integer or a pair of axis lists, e.g. axes=2 or axes=([1, 0], [0, 1])"
+        if not isinstance(value, (ListExpr, TupleExpr)):
+            return catalogue.tensordot(a, b, _integer_constant(value, span, message))
+        if len(value.items) != 2:
+            raise GradcliError(message, span)
+        pair = tuple(_int_items(item, item.span, message) for item in value.items)
+        try:
+            return catalogue.tensordot(a, b, pair)
+        except ShapeError as error:
+            error.span = span
+            raise
+
     def _reduction(self, node: Call, name: str, keywords) -> Node:
         x = self.expr(node.args[0])
         axis = self._axis(node, keywords, x, default=None)
@@ -447,6 +514,10 @@ _SPECIAL_CALLS = {
     "swapaxes": _Lowering._axes_moved,
     "moveaxis": _Lowering._axes_moved,
     "matrix_power": _Lowering._matrix_power,
+    "roll": _Lowering._roll,
+    "tile": _Lowering._tile,
+    "repeat": _Lowering._repeat,
+    "tensordot": _Lowering._tensordot,
 }
 
 
@@ -488,6 +559,13 @@ def _ints(node: Expr) -> tuple[int, ...]:
     if isinstance(node, (ListExpr, TupleExpr)):
         return tuple(_integer_constant(item, item.span) for item in node.items)
     return (_integer_constant(node, node.span),)
+
+
+def _int_items(node: Expr, span: Span, message: str) -> tuple[int, ...]:
+    """An integer or a list or tuple of integers written in the program, as a tuple."""
+    if isinstance(node, (ListExpr, TupleExpr)):
+        return tuple(_integer_constant(item, item.span, message) for item in node.items)
+    return (_integer_constant(node, span, message),)
 
 
 def _reshape_target(x: Node, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from gradcli import ops
-from gradcli.arrays import Node, ShapeError
+from gradcli.arrays import MAX_DIMENSIONS, Node, ShapeError
 
 # ---- element-wise ---------------------------------------------------------------------------------
 
@@ -319,6 +319,88 @@ def squeeze(x: Node, axis=None) -> Node:
     return ops.reshape(x, tuple(d for i, d in enumerate(x.shape) if i not in axes))
 
 
+def _along_key(ndim: int, axis: int, item) -> tuple:
+    """An index that applies `item` to one axis and keeps the others whole."""
+    whole = ("slice", None, None, None)
+    return (whole,) * axis + (item,) + (whole,) * (ndim - axis - 1)
+
+
+def _rolled(x: Node, shift: int, axis: int) -> Node:
+    n = x.shape[axis]
+    shift = shift % n if n else 0
+    if shift == 0:
+        return x
+    tail = ops.getitem(x, _along_key(x.ndim, axis, ("slice", n - shift, None, None)))
+    head = ops.getitem(x, _along_key(x.ndim, axis, ("slice", None, n - shift, None)))
+    return ops.CONCATENATE(tail, head, axis=axis)
+
+
+def roll(x: Node, shift: tuple[int, ...], axis=None) -> Node:
+    """np.roll: the elements moved `shift` places along `axis` (those past the end come back at the
+    start); without axis, over the elements flattened. Shifts and axes pair up (one of either is
+    repeated), and shifts along the same axis add: a concatenation of two slices per axis."""
+    if axis is None:
+        return ops.reshape(_rolled(ravel(x), sum(shift), 0), x.shape)
+    axes = tuple(ops.normalize_axes(a, x.ndim)[0] for a in (axis if isinstance(axis, tuple) else (axis,)))
+    if len(shift) != len(axes) and 1 not in (len(shift), len(axes)):
+        raise ShapeError(f"roll: {len(shift)} shifts for {len(axes)} axes")
+    count = max(len(shift), len(axes))
+    totals: dict[int, int] = {}
+    for s, a in zip(shift * (count // len(shift)), axes * (count // len(axes))):
+        totals[a] = totals.get(a, 0) + s
+    for a, s in totals.items():
+        x = _rolled(x, s, a)
+    return x
+
+
+def tile(x: Node, reps: tuple[int, ...]) -> Node:
+    """np.tile: x repeated reps[i] times along axis i (reps and the shape padded with leading 1s to
+    the same length): each tiled axis spread over a new outer axis of length reps[i], then merged."""
+    if any(r < 0 for r in reps):
+        raise ShapeError(f"tile: reps must not be negative, got {list(reps)}")
+    ndim = max(len(reps), x.ndim)
+    reps = (1,) * (ndim - len(reps)) + tuple(reps)
+    shape = (1,) * (ndim - x.ndim) + x.shape
+    tiled = [i for i in range(ndim) if reps[i] != 1]
+    if ndim + len(tiled) > MAX_DIMENSIONS:
+        raise ShapeError(f"tile: tiling {len(tiled)} of {ndim} axes needs more than {MAX_DIMENSIONS} axes")
+    spread = tuple(d for i, s in enumerate(shape) for d in ((1, s) if i in tiled else (s,)))
+    target = tuple(d for i, s in enumerate(shape) for d in ((reps[i], s) if i in tiled else (s,)))
+    copies = ops.broadcast_to(ops.reshape(x, spread), target)
+    return ops.reshape(copies, tuple(r * s for r, s in zip(reps, shape)))
+
+
+def repeat(x: Node, repeats: tuple[int, ...], axis=None) -> Node:
+    """np.repeat: each element repeated along `axis` (without axis, over the elements flattened):
+    one count for all (a broadcast over a new inner axis), or one count per element (an index
+    that names each element that many times, so their gradients add)."""
+    if any(r < 0 for r in repeats):
+        raise ShapeError("repeat: counts must not be negative")
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = _one_axis(x, axis, "repeat")
+    n = x.shape[axis]
+    if len(repeats) == 1:
+        (r,) = repeats
+        spread = x.shape[: axis + 1] + (1,) + x.shape[axis + 1 :]
+        copies = ops.broadcast_to(ops.reshape(x, spread), x.shape[: axis + 1] + (r,) + x.shape[axis + 1 :])
+        return ops.reshape(copies, x.shape[:axis] + (n * r,) + x.shape[axis + 1 :])
+    if len(repeats) != n:
+        raise ShapeError(f"repeat: {len(repeats)} counts for an axis of length {n}")
+    indices = tuple(i for i, r in enumerate(repeats) for _ in range(r))
+    return ops.getitem(x, _along_key(x.ndim, axis, ("list", indices)))
+
+
+def fliplr(x: Node) -> Node:
+    if x.ndim < 2:
+        raise ShapeError(f"fliplr needs an array with at least 2 axes, got shape {list(x.shape)}")
+    return ops.reverse(x, (1,))
+
+
+def flipud(x: Node) -> Node:
+    return ops.reverse(x, (_one_axis(x, 0, "flipud"),))
+
+
 ALONG_AXIS = {
     "softmax": softmax,
     "log_softmax": log_softmax,
@@ -404,6 +486,53 @@ def kron(a: Node, b: Node) -> Node:
     return ops.reshape(spread_a * spread_b, tuple(m * n for m, n in zip(a_shape, b_shape)))
 
 
+def cross(a: Node, b: Node) -> Node:
+    """np.cross of 3-vectors along the last axis (the other axes broadcast): its three components
+    as products of components, stacked."""
+    for v in (a, b):
+        if v.ndim == 0 or v.shape[-1] != 3:
+            raise ShapeError(
+                f"cross needs vectors of 3 components along the last axis, got shape {list(v.shape)}"
+            )
+    ax, ay, az = (ops.getitem(a, _along_key(a.ndim, a.ndim - 1, i)) for i in range(3))
+    bx, by, bz = (ops.getitem(b, _along_key(b.ndim, b.ndim - 1, i)) for i in range(3))
+    parts = (ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx)
+    return ops.CONCATENATE(*(ops.reshape(p, (*p.shape, 1)) for p in parts), axis=parts[0].ndim)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def tensordot(a: Node, b: Node, axes) -> Node:
+    """np.tensordot: the sum over the axes `axes[0]` of a paired with `axes[1]` of b (an integer N
+    pairs a's last N axes with b's first N), the remaining axes of a then of b: an einsum."""
+    if isinstance(axes, int):
+        if not 0 <= axes <= min(a.ndim, b.ndim):
+            raise ShapeError(
+                f"tensordot: axes={axes} for shapes {list(a.shape)} and {list(b.shape)}; it is at most "
+                f"{min(a.ndim, b.ndim)}"
+            )
+        axes = (tuple(range(a.ndim - axes, a.ndim)), tuple(range(axes)))
+    first, second = (tuple(ops.normalize_axes(i, v.ndim)[0] for i in items) for items, v in zip(axes, (a, b)))
+    if len(first) != len(second):
+        raise ShapeError(f"tensordot: {len(first)} axes of a paired with {len(second)} axes of b")
+    if len(set(first)) != len(first) or len(set(second)) != len(second):
+        raise ShapeError("tensordot: an axis is given twice")
+    for i, j in zip(first, second):
+        if a.shape[i] != b.shape[j]:
+            raise ShapeError(
+                f"tensordot: axis {i} of a (length {a.shape[i]}) and axis {j} of b (length {b.shape[j]}) differ"
+            )
+    if a.ndim + b.ndim - len(first) > len(_LETTERS):
+        raise ShapeError(f"tensordot: more than {len(_LETTERS)} axes in all")
+    letters = iter(_LETTERS)
+    left = [next(letters) for _ in range(a.ndim)]
+    paired = {j: left[i] for i, j in zip(first, second)}
+    right = [paired[j] if j in paired else next(letters) for j in range(b.ndim)]
+    output = [c for i, c in enumerate(left) if i not in first] + [c for j, c in enumerate(right) if j not in second]
+    return ops.EINSUM(a, b, inputs=("".join(left), "".join(right)), output="".join(output))
+
+
 def triangle(x: Node, k: int, upper: bool) -> Node:
     """np.triu (upper) or np.tril of the last two axes: x times a constant mask of ones and zeros."""
     if x.ndim < 2:
@@ -452,7 +581,8 @@ def matrix_power(x: Node, n: int) -> Node:
 
 
 ELEMENTWISE.update(
-    outer=outer, inner=inner, trace=trace, diag=diag, diagonal=diagonal, ravel=ravel, vdot=vdot, kron=kron
+    outer=outer, inner=inner, trace=trace, diag=diag, diagonal=diagonal, ravel=ravel, vdot=vdot, kron=kron,
+    cross=cross, fliplr=fliplr, flipud=flipud,
 )
 
 

@@ -201,11 +201,11 @@ _ONE_ARGUMENT = (
     "step sign zeros ones eye log1p expm1 log2 log10 exp2 cbrt reciprocal floor ceil erf erfc "
     "asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh gelu silu log_sigmoid softsign "
     "zeros_like ones_like trace diag det logdet inv trunc deg2rad rad2deg positive negative copy "
-    "diagonal ravel"
+    "diagonal ravel fliplr flipud"
 )
 _TWO_ARGUMENTS = (
     "pow power maximum minimum matmul dot atan2 arctan2 hypot logaddexp outer inner solve grad mod fmod "
-    "floor_divide logaddexp2 heaviside vdot kron matrix_power"
+    "floor_divide logaddexp2 heaviside vdot kron matrix_power cross"
 )
 _REDUCTIONS = "sum mean prod max min logsumexp"
 FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
@@ -228,6 +228,10 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     "moveaxis": (3, 3, ()),
     "hstack": (1, 1, ()),
     "vstack": (1, 1, ()),
+    "roll": (1, 3, ("shift", "axis")),
+    "tile": (1, 2, ("reps",)),
+    "repeat": (1, 3, ("repeats", "axis")),
+    "tensordot": (2, 3, ("axes",)),
     "einsum": (2, 26, ()),
     "transpose": (1, 2, ("axes",)),
     "where": (3, 3, ()),
