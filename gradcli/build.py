@@ -206,7 +206,7 @@ class _Lowering:
             return self._reduction(node, name, keywords)
         if name in catalogue.ALONG_AXIS:
             x = self.expr(node.args[0])
-            axis = self._axis(node, keywords, x, default=-1 if name.endswith("softmax") else None)
+            axis = self._axis(node, keywords, x, default=-1 if name.endswith("softmax") or name == "sort" else None)
             return catalogue.ALONG_AXIS[name](x, axis)
         raise GradcliError(f"'{node.function}' is not implemented", node.span)
 

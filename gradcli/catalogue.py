@@ -294,6 +294,61 @@ def cumsum(x: Node, axis=None) -> Node:
     return ops.CUMSUM(x, axis=_one_axis(x, axis, "cumsum"))
 
 
+def cumprod(x: Node, axis=None) -> Node:
+    """NumPy's cumprod: along `axis`, or along all elements flattened by default."""
+    if axis is None:
+        x, axis = ravel(x), 0
+    return ops.CUMPROD(x, axis=_one_axis(x, axis, "cumprod"))
+
+
+def _stable_ranks(x: Node) -> Node:
+    """Each element's place in NumPy's stable sort along the last axis (NaN after every number,
+    ties in their order): the count of elements before it, from comparisons (no gradient)."""
+    n = x.shape[-1]
+    mine = ops.reshape(x, (*x.shape, 1))  # [..., i, 1]
+    other = ops.reshape(x, (*x.shape[:-1], 1, n))  # [..., 1, j]
+    mine_nan, other_nan = ops.COMPARISONS["!="](mine, mine), ops.COMPARISONS["!="](other, other)
+    less = ops.COMPARISONS["<"](other, mine) + mine_nan * (1 - other_nan)
+    tied = ops.equal(other, mine) + mine_nan * other_nan
+    index = ops.literal(tuple(range(n)))
+    earlier = ops.COMPARISONS["<"](index, ops.reshape(index, (n, 1)))  # [i, j]: j < i
+    return ops.sum_(less + tied * earlier, -1)
+
+
+def sort(x: Node, axis=-1) -> Node:
+    """NumPy's sort along `axis` (None: the elements flattened), NaN last. Element k of the result
+    is sum(where(rank == k, x, 0)) with the stable ranks of _stable_ranks, so its gradient is the
+    permutation's, ties broken by position as JAX's stable sort (its JVP gathers the tangents by the
+    sorted indices). Comparisons of every pair: n ** 2 work along the axis."""
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = _one_axis(x, axis, "sort")
+    last = moveaxis(x, (axis,), (-1,))
+    n = last.shape[-1]
+    ranks = ops.reshape(_stable_ranks(last), (*last.shape[:-1], 1, n))  # [..., 1, i]
+    chosen = ops.equal(ranks, ops.reshape(ops.literal(tuple(range(n))), (n, 1)))  # [..., k, i]
+    spread = ops.reshape(last, (*last.shape[:-1], 1, n))
+    ordered = ops.sum_(ops.where(chosen, spread, 0), -1)
+    return moveaxis(ordered, (-1,), (axis,))
+
+
+def median(x: Node, axis=None, keepdims: bool = False) -> Node:
+    """NumPy's median: the middle of the sorted elements (the mean of the two middle ones for an
+    even count), NaN where the elements hold a NaN (sorted last)."""
+    axes = ops.normalize_axes(axis, x.ndim)
+    count = _counted(x, axes, "median")
+    kept = tuple(i for i in range(x.ndim) if i not in axes)
+    flat = ops.reshape(ops.transpose(x, kept + axes), tuple(x.shape[i] for i in kept) + (count,))
+    ordered = sort(flat, -1)
+    at = lambda k: ops.getitem(ordered, _along_key(ordered.ndim, ordered.ndim - 1, k))  # noqa: E731
+    middle = at(count // 2) if count % 2 else (at(count // 2 - 1) + at(count // 2)) / 2
+    last = at(count - 1)
+    result = ops.where(ops.COMPARISONS["!="](last, last), last, middle)
+    if keepdims:
+        return ops.reshape(result, tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
+    return result
+
+
 def flip(x: Node, axis=None) -> Node:
     return ops.reverse(x, ops.normalize_axes(axis, x.ndim))
 
@@ -401,10 +456,14 @@ def flipud(x: Node) -> Node:
     return ops.reverse(x, (_one_axis(x, 0, "flipud"),))
 
 
+REDUCTIONS["median"] = median
+
 ALONG_AXIS = {
     "softmax": softmax,
     "log_softmax": log_softmax,
     "cumsum": cumsum,
+    "cumprod": cumprod,
+    "sort": sort,
     "flip": flip,
     "expand_dims": expand_dims,
     "squeeze": squeeze,

@@ -207,7 +207,7 @@ _TWO_ARGUMENTS = (
     "pow power maximum minimum matmul dot atan2 arctan2 hypot logaddexp outer inner solve grad mod fmod "
     "floor_divide logaddexp2 heaviside vdot kron matrix_power cross"
 )
-_REDUCTIONS = "sum mean prod max min logsumexp"
+_REDUCTIONS = "sum mean prod max min logsumexp median"
 FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     **{name: (1, 1, ()) for name in _ONE_ARGUMENT.split()},
     **{name: (2, 2, ()) for name in _TWO_ARGUMENTS.split()},
@@ -215,7 +215,7 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     **{name: (1, 2, ("axis", "keepdims", "ddof")) for name in ("var", "std")},
     **{
         name: (1, 2, ("axis",))
-        for name in ("softmax", "log_softmax", "cumsum", "flip", "expand_dims", "squeeze")
+        for name in ("softmax", "log_softmax", "cumsum", "cumprod", "sort", "flip", "expand_dims", "squeeze")
     },
     "elu": (1, 2, ("alpha",)),
     "leaky_relu": (1, 2, ("negative_slope",)),

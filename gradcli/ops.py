@@ -1550,15 +1550,23 @@ def reverse(x: Node, axes) -> Node:
     return getitem(x, key)
 
 
-def _cumsum_element(x, axis=0):
-    out = np.empty(x.shape, dtype=object)
-    for index in np.ndindex(*(d for i, d in enumerate(x.shape) if i != axis)):
-        running = []
-        for k in range(x.shape[axis]):
-            position = index[:axis] + (k,) + index[axis:]
-            running.append(x[position])
-            out[position] = se.Add(*running)
-    return out
+def _running(combine):
+    """An element form along `axis`: each element combines (se.Add, se.Mul) the elements up to it."""
+
+    def element(x, axis=0):
+        out = np.empty(x.shape, dtype=object)
+        for index in np.ndindex(*(d for i, d in enumerate(x.shape) if i != axis)):
+            running = []
+            for k in range(x.shape[axis]):
+                position = index[:axis] + (k,) + index[axis:]
+                running.append(x[position])
+                out[position] = combine(*running)
+        return out
+
+    return element
+
+
+_cumsum_element = _running(se.Add)
 
 
 CUMSUM = Op(
@@ -1570,6 +1578,39 @@ CUMSUM = Op(
     spelling=Function(
         "cumsum", r"\operatorname{cumsum}", lambda node: {"axis": str(node.param("axis"))}, numpy="np.cumsum"
     ),
+)
+
+
+def prefix_products(x: Node, axis: int) -> Node:
+    """cumprod as a prefix scan of products, as JAX computes it (Hillis and Steele: log2(n) steps,
+    each multiplying by the elements a doubling distance back): a polynomial in x."""
+    n, distance = x.shape[axis], 1
+    whole = (("slice", None, None, None),) * axis
+    while distance < n:
+        head, tail, back = (getitem(x, whole + (("slice", *ends, None),)) for ends in
+                            ((None, distance), (distance, None), (None, n - distance)))  # fmt: skip
+        x = CONCATENATE(head, tail * back, axis=axis)
+        distance *= 2
+    return x
+
+
+def _cumprod_vjp(g, out, x, axis=0):
+    """The VJP of the prefix scan: exact where elements are 0, to every order (no division)."""
+    from gradcli import ad
+
+    return tuple(ad.vjp([(prefix_products(x, axis), g)], [x]))
+
+
+CUMPROD = Op(
+    "cumprod",
+    _same_shape,
+    lambda x, axis=0: np.cumprod(x, axis=axis),
+    _running(se.Mul),
+    _cumprod_vjp,
+    spelling=Function(
+        "cumprod", r"\operatorname{cumprod}", lambda node: {"axis": str(node.param("axis"))}, numpy="np.cumprod"
+    ),
+    doc="running products along an axis; gradients exact where elements are 0",
 )
 
 

@@ -74,6 +74,14 @@ def _rounded(x, decimals):
     return np.vectorize(lambda t: mpmath.nint(t * 10**decimals) / 10**decimals, otypes=[object])(x)
 
 
+def _cross(a, b):
+    """The cross product by its definition, on object arrays (the last axis: the components)."""
+    a, b = np.broadcast_arrays(a, b)
+    i, j, k = (a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1], a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+               a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0])  # fmt: skip
+    return np.stack([i, j, k], axis=-1)
+
+
 def _step(x):
     return np.vectorize(lambda t: 1 if t > 0 else 0, otypes=[object])(x)
 
@@ -215,6 +223,33 @@ ROWS = {
         "clip(X, 0, None) + clip(X, None, -0.5) * X",
         lambda x: np.maximum(x, 0) + np.minimum(x, -0.5) * x,
     ),
+    "roll": (
+        {"X": (2, 3)},
+        "roll(X, 1) * X + roll(X, (1, -4), axis=(0, 1)) ** 2",
+        lambda x: np.roll(x, 1) * x + np.roll(x, (1, -4), axis=(0, 1)) ** 2,
+    ),
+    "tile": (
+        {"X": (2, 3)},
+        "tile(X, (2, 1, 2)) * tile(X[0] ** 2, 2)",
+        lambda x: np.tile(x, (2, 1, 2)) * np.tile(x[0] ** 2, 2),
+    ),
+    "repeat": (
+        {"X": (2, 3)},
+        "repeat(X, 2) * repeat(X ** 2, [2, 0, 2, 1, 3, 4])[:12] + repeat(X, [3, 0, 1], axis=1)[1, 0]",
+        lambda x: np.repeat(x, 2) * np.repeat(x**2, [2, 0, 2, 1, 3, 4])[:12] + np.repeat(x, [3, 0, 1], 1)[1, 0],
+    ),
+    "flips": ({"X": (2, 3)}, "fliplr(X) * flipud(X ** 2)", lambda x: np.fliplr(x) * np.flipud(x**2)),
+    "cross": (
+        {"X": (2, 3)},
+        "cross(X, X[::-1] ** 2) + cross(X[0], sin(X))",
+        lambda x: _cross(x, x[::-1] ** 2) + _cross(x[0], sin(x)),
+    ),
+    "tensordot": (
+        {"X": (2, 3)},
+        "tensordot(X, X ** 2) * tensordot(X, X.T, 1) + tensordot(X, sin(X), axes=([1, 0], [1, 0]))",
+        lambda x: np.tensordot(x, x**2) * np.tensordot(x, x.T, 1) + np.sum(x * sin(x)),
+    ),
+    "tensordot_outer": ({"v": (3,)}, "tensordot(v, v ** 2, axes=0)", lambda v: np.multiply.outer(v, v**2)),
     "constants": ({"X": (2, 3)}, "pi * X ** 2 + e ** X", lambda x: mpmath.pi * x**2 + exp(x)),
     "grad_variable": ({"X": (2, 3)}, "grad(sum(sin(X) * X), X)", lambda x: cos(x) * x + sin(x)),
     "grad_defined": (

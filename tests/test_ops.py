@@ -110,7 +110,8 @@ ARRAY_FUNCTIONS = {
     *("solve", "einsum", "grad", "zeros", "ones", "eye", "full", "zeros_like", "ones_like", "where"),
     *("clip", "stop", "round", "trunc", "mod", "fmod", "floor_divide", "deg2rad", "rad2deg", "logaddexp2"),
     *("heaviside", "positive", "negative", "copy", "diagonal", "ravel", "vdot", "kron", "triu", "tril"),
-    *("swapaxes", "moveaxis", "matrix_power", "hstack", "vstack"),
+    *("swapaxes", "moveaxis", "matrix_power", "hstack", "vstack", "roll", "tile", "repeat", "fliplr"),
+    *("flipud", "cross", "tensordot"),
 }
 
 
