@@ -82,6 +82,13 @@ def _cross(a, b):
     return np.stack([i, j, k], axis=-1)
 
 
+def _median(x, axis=None):
+    """The middle of the sorted values by its definition (the mean of the two middle ones)."""
+    ordered = np.sort(x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1), axis=-1)
+    n = ordered.shape[-1]
+    return ordered[..., n // 2] if n % 2 else (ordered[..., n // 2 - 1] + ordered[..., n // 2]) / 2
+
+
 def _step(x):
     return np.vectorize(lambda t: 1 if t > 0 else 0, otypes=[object])(x)
 
@@ -250,6 +257,21 @@ ROWS = {
         lambda x: np.tensordot(x, x**2) * np.tensordot(x, x.T, 1) + np.sum(x * sin(x)),
     ),
     "tensordot_outer": ({"v": (3,)}, "tensordot(v, v ** 2, axes=0)", lambda v: np.multiply.outer(v, v**2)),
+    "cumprod": (
+        {"X": (2, 3)},
+        "cumprod(X, axis=1) + cumprod(X ** 2)[1:4]",
+        lambda x: np.cumprod(x, axis=1) + np.cumprod(x**2)[1:4],
+    ),
+    "sort": (
+        {"X": (2, 3)},
+        "sort(X) * X + sort(X * [[1.0], [-2.0]], axis=0) + sort(sin(X), axis=None)[1:4]",
+        lambda x: np.sort(x) * x + np.sort(x * np.array([[1.0], [-2.0]]), axis=0) + np.sort(sin(x), axis=None)[1:4],
+    ),
+    "median": (
+        {"X": (2, 3)},
+        "median(X, axis=1) * median(X ** 3) + median(X, axis=0, keepdims=True)[0, 1:]",
+        lambda x: _median(x, 1) * _median(x**3) + _median(x, 0)[1:],
+    ),
     "constants": ({"X": (2, 3)}, "pi * X ** 2 + e ** X", lambda x: mpmath.pi * x**2 + exp(x)),
     "grad_variable": ({"X": (2, 3)}, "grad(sum(sin(X) * X), X)", lambda x: cos(x) * x + sin(x)),
     "grad_defined": (

@@ -111,7 +111,7 @@ ARRAY_FUNCTIONS = {
     *("clip", "stop", "round", "trunc", "mod", "fmod", "floor_divide", "deg2rad", "rad2deg", "logaddexp2"),
     *("heaviside", "positive", "negative", "copy", "diagonal", "ravel", "vdot", "kron", "triu", "tril"),
     *("swapaxes", "moveaxis", "matrix_power", "hstack", "vstack", "roll", "tile", "repeat", "fliplr"),
-    *("flipud", "cross", "tensordot"),
+    *("flipud", "cross", "tensordot", "cumprod", "sort", "median"),
 }
 
 
