@@ -210,15 +210,72 @@ class _Lowering:
             return catalogue.ALONG_AXIS[name](x, axis)
         raise GradcliError(f"'{node.function}' is not implemented", node.span)
 
+    def _made_shape(self, node: Expr) -> tuple[int, ...]:
+        """The shape a constructor is given (zeros([2, 3])): sizes not negative, and an array that
+        fits --limit memory in float64."""
+        shape = _shape_constant(node)
+        if any(d < 0 for d in shape):
+            raise GradcliError(f"a shape has no negative sizes, got {list(shape)}", node.span)
+        if len(shape) > MAX_DIMENSIONS:
+            raise GradcliError(f"this would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported", node.span)
+        self._bounded(math.prod(shape), "this array", node.span)
+        return shape
+
     def _filled(self, node: Call, keywords) -> Node:
-        return ops.full_like(_shape_constant(node.args[0]), int(node.function == "ones"))
+        return ops.full_like(self._made_shape(node.args[0]), int(node.function == "ones"))
 
     def _eye(self, node: Call, keywords) -> Node:
-        (n,) = _shape_constant(node.args[0])
+        size = node.args[0]
+        n = _integer_constant(size, size.span, "eye takes a size, e.g. eye(3)")
+        if n < 0:
+            raise GradcliError(f"eye: the size must not be negative, got {n}", size.span)
+        self._bounded(n * n, "this eye", size.span)
         return ops.EYE(n=n)
 
     def _full(self, node: Call, keywords) -> Node:
-        return ops.broadcast_to(self.expr(node.args[1]), _shape_constant(node.args[0]))
+        return ops.broadcast_to(self.expr(node.args[1]), self._made_shape(node.args[0]))
+
+    def _arange(self, node: Call, keywords) -> Node:
+        """np.arange(stop), (start, stop) or (start, stop, step): exact integers where all three
+        are integers, else NumPy's float64 values; at most --limit elements of them."""
+        numbers = [_finite_number(a, a.span, "arange takes numbers written in the program") for a in node.args]
+        if "step" in keywords:
+            numbers.append(_finite_number(*keywords["step"], "step is a number, e.g. step=0.5"))
+            if len(numbers) == 2:
+                numbers.insert(0, 0)
+        start, stop, step = (0, *numbers, 1)[:3] if len(numbers) == 1 else (*numbers, 1)[:3]
+        if step == 0:
+            raise GradcliError("arange: step must not be 0", node.span)
+        exact = all(isinstance(v, int) for v in (start, stop, step))
+        count = (stop - start) / step  # a float: inf where it overflows
+        if math.isfinite(count) and abs(count) < 2**62:
+            count = math.ceil(count)
+        self._listed(-((start - stop) // step) if exact else count, "arange", node.span)
+        if exact:
+            return ops.literal(tuple(range(start, stop, step)))
+        return ops.literal(tuple(np.arange(start, stop, step, dtype=np.float64).tolist()))
+
+    def _linspace(self, node: Call, keywords) -> Node:
+        """np.linspace(start, stop, num=50, endpoint=True): NumPy's float64 values."""
+        start, stop = (_finite_number(a, a.span, "linspace takes numbers written in the program") for a in node.args[:2])
+        given = self._static(node, keywords, "num", 2)
+        num = 50 if given is None else _integer_constant(*given, "num is a count, e.g. num=5")
+        if num < 0:
+            raise GradcliError(f"linspace: num must not be negative, got {num}", given[1])
+        endpoint = self._static(node, keywords, "endpoint", 3)
+        closed = True if endpoint is None else bool(_integer_constant(*endpoint, "endpoint is True or False"))
+        self._listed(num, "linspace", node.span)
+        return ops.literal(tuple(np.linspace(start, stop, num, endpoint=closed).tolist()))
+
+    def _listed(self, length, what: str, span: Span) -> None:
+        """A constructor's values are a literal written out: at most --limit elements of them."""
+        if length > self.limits.elements:
+            count = length if isinstance(length, int) else f"{length:.3g}"
+            raise LimitError(
+                f"{what} would make {count} values, more than the limit of {self.limits.elements}; "
+                "raise it with --limit elements=N",
+                span,
+            )
 
     def _transpose(self, node: Call, keywords) -> Node:
         axes = keywords["axes"][0] if "axes" in keywords else (node.args[1] if len(node.args) > 1 else None)
@@ -518,6 +575,8 @@ _SPECIAL_CALLS = {
     "tile": _Lowering._tile,
     "repeat": _Lowering._repeat,
     "tensordot": _Lowering._tensordot,
+    "arange": _Lowering._arange,
+    "linspace": _Lowering._linspace,
 }
 
 
@@ -540,6 +599,16 @@ def _static_number(node: Expr, span: Span):
         value = math.inf
     else:
         raise GradcliError("this is a number written in the program, e.g. ord=1 or ord=inf", span)
+    return -value if negative else value
+
+
+def _finite_number(node: Expr, span: Span, message: str):
+    """An integer or float written in the program (a leading minus allowed), not inf or NaN."""
+    negative = isinstance(node, Unary) and node.op == "-"
+    inner = node.operand if negative else node
+    value = inner.value if isinstance(inner, Num) else None
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise GradcliError(message, span)
     return -value if negative else value
 
 

@@ -150,6 +150,7 @@ ELEMENTWISE = {
     "inv": ops.INV,
     "zeros_like": lambda x: ops.full_like(x, 0),
     "ones_like": lambda x: ops.full_like(x, 1),
+    "full_like": lambda x, value: ops.broadcast_to(value, x.shape),
     "trunc": trunc,
     "mod": mod,
     "fmod": fmod,
