@@ -206,7 +206,9 @@ class _Lowering:
             return self._reduction(node, name, keywords)
         if name in catalogue.ALONG_AXIS:
             x = self.expr(node.args[0])
-            axis = self._axis(node, keywords, x, default=-1 if name.endswith("softmax") or name == "sort" else None)
+            axis = self._axis(
+                node, keywords, x, default=-1 if name.endswith("softmax") or name == "sort" else None
+            )
             return catalogue.ALONG_AXIS[name](x, axis)
         raise GradcliError(f"'{node.function}' is not implemented", node.span)
 
@@ -217,7 +219,9 @@ class _Lowering:
         if any(d < 0 for d in shape):
             raise GradcliError(f"a shape has no negative sizes, got {list(shape)}", node.span)
         if len(shape) > MAX_DIMENSIONS:
-            raise GradcliError(f"this would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported", node.span)
+            raise GradcliError(
+                f"this would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported", node.span
+            )
         self._bounded(math.prod(shape), "this array", node.span)
         return shape
 
@@ -238,7 +242,9 @@ class _Lowering:
     def _arange(self, node: Call, keywords) -> Node:
         """np.arange(stop), (start, stop) or (start, stop, step): exact integers where all three
         are integers, else NumPy's float64 values; at most --limit elements of them."""
-        numbers = [_finite_number(a, a.span, "arange takes numbers written in the program") for a in node.args]
+        numbers = [
+            _finite_number(a, a.span, "arange takes numbers written in the program") for a in node.args
+        ]
         if "step" in keywords:
             numbers.append(_finite_number(*keywords["step"], "step is a number, e.g. step=0.5"))
             if len(numbers) == 2:
@@ -257,7 +263,9 @@ class _Lowering:
 
     def _linspace(self, node: Call, keywords) -> Node:
         """np.linspace(start, stop, num=50, endpoint=True): NumPy's float64 values."""
-        start, stop = (_finite_number(a, a.span, "linspace takes numbers written in the program") for a in node.args[:2])
+        start, stop = (
+            _finite_number(a, a.span, "linspace takes numbers written in the program") for a in node.args[:2]
+        )
         given = self._static(node, keywords, "num", 2)
         num = 50 if given is None else _integer_constant(*given, "num is a count, e.g. num=5")
         if num < 0:

@@ -581,7 +581,8 @@ def tensordot(a: Node, b: Node, axes) -> Node:
     for i, j in zip(first, second):
         if a.shape[i] != b.shape[j]:
             raise ShapeError(
-                f"tensordot: axis {i} of a (length {a.shape[i]}) and axis {j} of b (length {b.shape[j]}) differ"
+                f"tensordot: axis {i} of a (length {a.shape[i]}) and axis {j} of b "
+                f"(length {b.shape[j]}) differ"
             )
     if a.ndim + b.ndim - len(first) > len(_LETTERS):
         raise ShapeError(f"tensordot: more than {len(_LETTERS)} axes in all")
@@ -589,7 +590,9 @@ def tensordot(a: Node, b: Node, axes) -> Node:
     left = [next(letters) for _ in range(a.ndim)]
     paired = {j: left[i] for i, j in zip(first, second)}
     right = [paired[j] if j in paired else next(letters) for j in range(b.ndim)]
-    output = [c for i, c in enumerate(left) if i not in first] + [c for j, c in enumerate(right) if j not in second]
+    output = [c for i, c in enumerate(left) if i not in first] + [
+        c for j, c in enumerate(right) if j not in second
+    ]
     return ops.EINSUM(a, b, inputs=("".join(left), "".join(right)), output="".join(output))
 
 
@@ -641,8 +644,17 @@ def matrix_power(x: Node, n: int) -> Node:
 
 
 ELEMENTWISE.update(
-    outer=outer, inner=inner, trace=trace, diag=diag, diagonal=diagonal, ravel=ravel, vdot=vdot, kron=kron,
-    cross=cross, fliplr=fliplr, flipud=flipud,
+    outer=outer,
+    inner=inner,
+    trace=trace,
+    diag=diag,
+    diagonal=diagonal,
+    ravel=ravel,
+    vdot=vdot,
+    kron=kron,
+    cross=cross,
+    fliplr=fliplr,
+    flipud=flipud,
 )
 
 

@@ -1608,7 +1608,10 @@ CUMPROD = Op(
     _running(se.Mul),
     _cumprod_vjp,
     spelling=Function(
-        "cumprod", r"\operatorname{cumprod}", lambda node: {"axis": str(node.param("axis"))}, numpy="np.cumprod"
+        "cumprod",
+        r"\operatorname{cumprod}",
+        lambda node: {"axis": str(node.param("axis"))},
+        numpy="np.cumprod",
     ),
     doc="running products along an axis; gradients exact where elements are 0",
 )

@@ -243,7 +243,9 @@ ROWS = {
     "repeat": (
         {"X": (2, 3)},
         "repeat(X, 2) * repeat(X ** 2, [2, 0, 2, 1, 3, 4])[:12] + repeat(X, [3, 0, 1], axis=1)[1, 0]",
-        lambda x: np.repeat(x, 2) * np.repeat(x**2, [2, 0, 2, 1, 3, 4])[:12] + np.repeat(x, [3, 0, 1], 1)[1, 0],
+        lambda x: (
+            np.repeat(x, 2) * np.repeat(x**2, [2, 0, 2, 1, 3, 4])[:12] + np.repeat(x, [3, 0, 1], 1)[1, 0]
+        ),
     ),
     "flips": ({"X": (2, 3)}, "fliplr(X) * flipud(X ** 2)", lambda x: np.fliplr(x) * np.flipud(x**2)),
     "cross": (
@@ -265,7 +267,9 @@ ROWS = {
     "sort": (
         {"X": (2, 3)},
         "sort(X) * X + sort(X * [[1.0], [-2.0]], axis=0) + sort(sin(X), axis=None)[1:4]",
-        lambda x: np.sort(x) * x + np.sort(x * np.array([[1.0], [-2.0]]), axis=0) + np.sort(sin(x), axis=None)[1:4],
+        lambda x: (
+            np.sort(x) * x + np.sort(x * np.array([[1.0], [-2.0]]), axis=0) + np.sort(sin(x), axis=None)[1:4]
+        ),
     ),
     "median": (
         {"X": (2, 3)},
