@@ -116,6 +116,18 @@ def heaviside(x: Node, h0: Node) -> Node:
     )
 
 
+def sinc(x: Node) -> Node:
+    """NumPy's normalized sinc, sin(pi x) / (pi x), 1 at 0, as JAX computes it: near 0 the value
+    and every derivative come from sinc_maclaurin (the Taylor coefficients of sin(y)/y at 0, each
+    the derivative of the one before), elsewhere from the quotient, whose divisor is kept from 0
+    there (so no NaN reaches a derivative). "Near" is x + 1 == 1: exactly 0 for exact numbers, and
+    below 2 ** -53 in float64, where the Taylor values are the float64 values (the quotient would
+    overflow for subnormal x and lose every digit of its derivatives)."""
+    pi = ops.math_constant("pi")
+    near = ops.equal(x + 1, 1)
+    return ops.where(near, ops.SINC_MACLAURIN(0, pi * x), ops.sin(pi * x) / (pi * ops.where(near, 1, x)))
+
+
 def identity(x: Node) -> Node:
     return x
 
@@ -159,6 +171,8 @@ ELEMENTWISE = {
     "rad2deg": rad2deg,
     "logaddexp2": logaddexp2,
     "heaviside": heaviside,
+    "sinc": sinc,
+    "sinc_maclaurin": ops.SINC_MACLAURIN,
     "positive": identity,
     "copy": identity,
     "negative": lambda x: -x,

@@ -201,11 +201,11 @@ _ONE_ARGUMENT = (
     "step sign zeros ones eye log1p expm1 log2 log10 exp2 cbrt reciprocal floor ceil erf erfc "
     "asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh gelu silu log_sigmoid softsign "
     "zeros_like ones_like trace diag det logdet inv trunc deg2rad rad2deg positive negative copy "
-    "diagonal ravel fliplr flipud"
+    "diagonal ravel fliplr flipud sinc"
 )
 _TWO_ARGUMENTS = (
     "pow power maximum minimum matmul dot atan2 arctan2 hypot logaddexp outer inner solve grad mod fmod "
-    "floor_divide logaddexp2 heaviside vdot kron matrix_power cross"
+    "floor_divide logaddexp2 heaviside vdot kron matrix_power cross sinc_maclaurin"
 )
 _REDUCTIONS = "sum mean prod max min logsumexp median"
 FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {

@@ -25,6 +25,7 @@ exp, log, sqrt, sin, cos, erf = map(
     _mp, (mpmath.exp, mpmath.log, mpmath.sqrt, mpmath.sin, mpmath.cos, mpmath.erf)
 )
 absolute = _mp(abs)
+sincpi = _mp(mpmath.sincpi)
 
 
 def _matrix(rows) -> mpmath.matrix:
@@ -275,6 +276,17 @@ ROWS = {
         {"X": (2, 3)},
         "median(X, axis=1) * median(X ** 3) + median(X, axis=0, keepdims=True)[0, 1:]",
         lambda x: _median(x, 1) * _median(x**3) + _median(x, 0)[1:],
+    ),
+    "sinc": ({"X": (2, 3)}, "sinc(X) * X + sinc(X ** 2 * 3)", lambda x: sincpi(x) * x + sincpi(x**2 * 3)),
+    "sinc_at_zero": (  # sinc_maclaurin(k, y): sinc's k-th Taylor coefficient, used where y is 0
+        {"v": (3,)},
+        "sinc(v * 0) * v + sinc_maclaurin(2, 0 * v) * v ** 2",
+        lambda v: v - v**2 / 3,
+    ),
+    "constructed": (
+        {"v": (3,)},
+        "v * arange(3) + v ** 2 * linspace(-1, 2, 3) + full_like(v, 2) * v + identity(3) @ v",
+        lambda v: v * np.arange(3) + v**2 * np.linspace(-1, 2, 3) + 3 * v,
     ),
     "constants": ({"X": (2, 3)}, "pi * X ** 2 + e ** X", lambda x: mpmath.pi * x**2 + exp(x)),
     "grad_variable": ({"X": (2, 3)}, "grad(sum(sin(X) * X), X)", lambda x: cos(x) * x + sin(x)),
