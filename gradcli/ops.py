@@ -1028,7 +1028,6 @@ AMIN = _element_function(
 )  # fmt: skip
 
 
-
 def _exact_sinc_maclaurin(k, x):
     """The k-th derivative of sin(y)/y at y = 0: 0 for odd k, (-1) ** (k/2) / (k + 1) for even k."""
     if not isinstance(k, int) or k < 0:
