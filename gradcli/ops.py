@@ -1029,25 +1029,32 @@ AMIN = _element_function(
 
 
 def _exact_sinc_maclaurin(k, x):
-    """The k-th derivative of sin(y)/y at y = 0: 0 for odd k, (-1) ** (k/2) / (k + 1) for even k."""
+    """The k-th derivative of sin(y)/y at y = 0: 0 for odd k, (-1) ** (k/2) / (k + 1) for even k
+    (None, so NaN in float64, where k is not a natural number)."""
     if not isinstance(k, int) or k < 0:
         return None
     return 0 if k % 2 else Fraction((-1) ** (k // 2), k + 1)
 
 
 def _sinc_maclaurin_numpy(k, x):
-    value = np.where(np.mod(k, 2) == 1, 0.0, np.where(np.mod(k, 4) == 0, 1.0, -1.0) / (k + 1.0))
-    return value + 0.0 * x
+    with np.errstate(invalid="ignore"):
+        natural = np.isfinite(k) & (k >= 0) & (k == np.floor(k))
+        value = np.where(np.mod(k, 2) == 1, 0.0, np.where(np.mod(k, 4) == 0, 1.0, -1.0) / (k + 1.0))
+        return np.where(natural, value, np.nan) + 0.0 * x
 
 
 SINC_MACLAURIN = _element_function(
     "sinc_maclaurin", _sinc_maclaurin_numpy, _exact_sinc_maclaurin,
     lambda out, k, x: [literal(0), SINC_MACLAURIN(k + 1, x)],
-    Source(("k", "x"), "numpy.where(numpy.mod(k, 2) == 1, 0.0, numpy.where(numpy.mod(k, 4) == 0, 1.0, -1.0) "
-           "/ (k + 1.0)) + 0.0 * x", "(fmod(k, 2.0) != 0.0 ? 0.0 : (fmod(k, 4.0) == 0.0 ? 1.0 : -1.0) "
-           "/ (k + 1.0)) + 0.0 * x"),
-    doc="the k-th derivative of sin(y)/y at y = 0, whatever x is; its derivative in x is the next "
-    "one: JAX's rule that makes sinc's derivatives of every order right at 0",
+    Source(
+        ("k", "x"),
+        "numpy.where(numpy.isfinite(k) & (k >= 0) & (k == numpy.floor(k)), numpy.where(numpy.mod(k, 2) == 1, "
+        "0.0, numpy.where(numpy.mod(k, 4) == 0, 1.0, -1.0) / (k + 1.0)), numpy.nan) + 0.0 * x",
+        "(isfinite(k) && k >= 0.0 && k == floor(k) ? (fmod(k, 2.0) != 0.0 ? 0.0 : "
+        "(fmod(k, 4.0) == 0.0 ? 1.0 : -1.0) / (k + 1.0)) : NAN) + 0.0 * x",
+    ),
+    doc="the k-th derivative of sin(y)/y at y = 0 (k a natural number, else NaN), whatever x is; its "
+    "derivative in x is the next one: JAX's rule that makes sinc's derivatives of every order right at 0",
 )  # fmt: skip
 
 # Operations whose element form is a SymEngine function of their own name (folded on numbers):
