@@ -432,8 +432,13 @@ def tile(x: Node, reps: tuple[int, ...]) -> Node:
     reps = (1,) * (ndim - len(reps)) + tuple(reps)
     shape = (1,) * (ndim - x.ndim) + x.shape
     tiled = [i for i in range(ndim) if reps[i] != 1]
+    if ndim > MAX_DIMENSIONS:
+        raise ShapeError(f"tile: the result would have {ndim} axes; at most {MAX_DIMENSIONS} are supported")
     if ndim + len(tiled) > MAX_DIMENSIONS:
-        raise ShapeError(f"tile: tiling {len(tiled)} of {ndim} axes needs more than {MAX_DIMENSIONS} axes")
+        raise ShapeError(
+            f"tile: tiling {len(tiled)} of {ndim} axes spreads them over {ndim + len(tiled)} axes; at most "
+            f"{MAX_DIMENSIONS} are supported"
+        )
     spread = tuple(d for i, s in enumerate(shape) for d in ((1, s) if i in tiled else (s,)))
     target = tuple(d for i, s in enumerate(shape) for d in ((reps[i], s) if i in tiled else (s,)))
     copies = ops.broadcast_to(ops.reshape(x, spread), target)

@@ -1053,6 +1053,7 @@ SINC_MACLAURIN = _element_function(
         "(isfinite(k) && k >= 0.0 && k == floor(k) ? (fmod(k, 2.0) != 0.0 ? 0.0 : "
         "(fmod(k, 4.0) == 0.0 ? 1.0 : -1.0) / (k + 1.0)) : NAN) + 0.0 * x",
     ),
+    latex=r"\operatorname{sinc\_maclaurin}",
     doc="the k-th derivative of sin(y)/y at y = 0 (k a natural number, else NaN), whatever x is; its "
     "derivative in x is the next one: JAX's rule that makes sinc's derivatives of every order right at 0",
 )  # fmt: skip
