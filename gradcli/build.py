@@ -246,6 +246,8 @@ class _Lowering:
             _finite_number(a, a.span, "arange takes numbers written in the program") for a in node.args
         ]
         if "step" in keywords:
+            if len(numbers) == 3:
+                raise GradcliError("arange: step is given twice", keywords["step"][1])
             numbers.append(_finite_number(*keywords["step"], "step is a number, e.g. step=0.5"))
             if len(numbers) == 2:
                 numbers.insert(0, 0)
