@@ -211,6 +211,8 @@ def test_median_gradient_goes_to_the_middle_elements(run_json, limit):
     assert doc["gradients"]["x"]["value"] == [0.0, 0.5, 0.5, 0.0]
     code, doc, err = run_json("var x = [3.0, 1.0, 2.0, 0.5]\nz = median(x[:3])\n", "grad", *limit)
     assert doc["gradients"]["x"]["value"] == [0.0, 0.0, 1.0, 0.0]
+    code, doc, err = run_json("var x = [1.0, 1.0, 1.0]\nz = median(x)\n", "grad", *limit)
+    assert doc["gradients"]["x"]["value"] == [0.0, 1.0, 0.0]  # the middle of the stable order, as JAX
 
 
 # ---- constructors --------------------------------------------------------------------------------------
