@@ -229,12 +229,19 @@ class _Lowering:
         return ops.full_like(self._made_shape(node.args[0]), int(node.function == "ones"))
 
     def _eye(self, node: Call, keywords) -> Node:
-        size = node.args[0]
-        n = _integer_constant(size, size.span, "eye takes a size, e.g. eye(3)")
-        if n < 0:
-            raise GradcliError(f"eye: the size must not be negative, got {n}", size.span)
-        self._bounded(n * n, "this eye", size.span)
-        return ops.EYE(n=n)
+        """np.eye(N, M=None, k=0): the identity row for a square eye; with M or k, a constant mask
+        of ones on the k-th diagonal (a literal, so at most --limit elements of it)."""
+        n = _size_constant(node.args[0], node.args[0].span, "eye")
+        given = self._static(node, keywords, "M", 1)
+        m = n if given is None or _is_none(given[0]) else _size_constant(*given, "eye")
+        given = self._static(node, keywords, "k", 2)
+        k = 0 if given is None else _integer_constant(*given, "k is an integer (the diagonal), e.g. k=1")
+        if m == n and k == 0:
+            self._bounded(n * n, "this eye", node.span)
+            return ops.EYE(n=n)
+        self._listed(n * m, "eye", node.span)
+        k = max(-n, min(k, m))  # beyond the matrix, every k gives the same (empty) diagonal
+        return ops.literal(np.eye(n, m, k, dtype=int).tolist())
 
     def _full(self, node: Call, keywords) -> Node:
         return ops.broadcast_to(self.expr(node.args[1]), self._made_shape(node.args[0]))
@@ -620,6 +627,14 @@ def _finite_number(node: Expr, span: Span, message: str):
     if not isinstance(value, (int, float)) or not math.isfinite(value):
         raise GradcliError(message, span)
     return -value if negative else value
+
+
+def _size_constant(node: Expr, span: Span, function: str) -> int:
+    """A size written in the program: a non-negative integer."""
+    n = _integer_constant(node, span, f"{function} takes a size, e.g. {function}(3)")
+    if n < 0:
+        raise GradcliError(f"{function}: the size must not be negative, got {n}", span)
+    return n
 
 
 def _is_none(node: Expr) -> bool:

@@ -198,7 +198,7 @@ def walk(expr: Expr):
 
 _ONE_ARGUMENT = (
     "sin cos tan asin acos atan sinh cosh tanh exp log sqrt abs square sigmoid relu softplus stop "
-    "step sign zeros ones eye log1p expm1 log2 log10 exp2 cbrt reciprocal floor ceil erf erfc "
+    "step sign zeros ones log1p expm1 log2 log10 exp2 cbrt reciprocal floor ceil erf erfc "
     "asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh gelu silu log_sigmoid softsign "
     "zeros_like ones_like trace diag det logdet inv trunc deg2rad rad2deg positive negative copy "
     "diagonal ravel fliplr flipud sinc"
@@ -235,6 +235,7 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     "arange": (1, 3, ("step",)),
     "linspace": (2, 4, ("num", "endpoint")),
     "full_like": (2, 2, ()),
+    "eye": (1, 3, ("M", "k")),
     "einsum": (2, 26, ()),
     "transpose": (1, 2, ("axes",)),
     "where": (3, 3, ()),

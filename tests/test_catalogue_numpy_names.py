@@ -233,6 +233,12 @@ def test_median_gradient_goes_to_the_middle_elements(run_json, limit):
         ("linspace(0, 1, num=4, endpoint=False)", np.linspace(0, 1, 4, endpoint=False)),
         ("linspace(1, 2, 1)", np.linspace(1, 2, 1)),
         ("identity(3)", np.identity(3)),
+        ("eye(2, 4)", np.eye(2, 4)),
+        ("eye(3, k=1)", np.eye(3, k=1)),
+        ("eye(3, 2, -1)", np.eye(3, 2, -1)),
+        ("eye(3, None, 2)", np.eye(3, None, 2)),
+        ("eye(2, M=3, k=-5)", np.eye(2, 3, -5)),
+        (f"eye(2, 2, {10**22})", np.eye(2, 2, 3)),
     ],
 )
 def test_constructors_give_numpys_values(run_json, definition, expected):
@@ -295,6 +301,9 @@ HUGE = "100000000000000000000"
         ("eye(-2)", "must not be negative"),
         (f"eye({HUGE})", "more than --limit memory=2048 MiB"),
         ("eye(2.5)", "eye takes a size"),
+        ("eye(2, -3)", "must not be negative"),
+        ("eye(2, k=0.5)", "k is an integer"),
+        ("eye(100000, 100000, 1)", "more than the limit of 100000"),
         ("zeros([-2])", "no negative sizes"),
         (f"ones([3, {HUGE}])", "more than --limit memory=2048 MiB"),
         (f"full([{HUGE}, {HUGE}], 1.0)", "more than --limit memory=2048 MiB"),
