@@ -338,6 +338,8 @@ def sort(x: Node, axis=-1) -> Node:
     if axis is None:
         x, axis = ravel(x), 0
     axis = _one_axis(x, axis, "sort")
+    if x.shape[axis] <= 1:
+        return x  # nothing to order
     last = moveaxis(x, (axis,), (-1,))
     n = last.shape[-1]
     ranks = ops.reshape(_stable_ranks(last), (*last.shape[:-1], 1, n))  # [..., 1, i]
@@ -357,8 +359,8 @@ def median(x: Node, axis=None, keepdims: bool = False) -> Node:
     ordered = sort(flat, -1)
     at = lambda k: ops.getitem(ordered, _along_key(ordered.ndim, ordered.ndim - 1, k))  # noqa: E731
     middle = at(count // 2) if count % 2 else (at(count // 2 - 1) + at(count // 2)) / 2
-    last = at(count - 1)
-    result = ops.where(ops.COMPARISONS["!="](last, last), last, middle)
+    last = at(count - 1)  # the middle ones hold it (and its NaN) when count <= 2
+    result = middle if count <= 2 else ops.where(ops.COMPARISONS["!="](last, last), last, middle)
     if keepdims:
         return ops.reshape(result, tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
     return result
