@@ -10,6 +10,7 @@ arguments (axes, shapes, `ord`, einsum's subscripts) as Python values, checked h
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -117,14 +118,13 @@ def heaviside(x: Node, h0: Node) -> Node:
 
 
 def sinc(x: Node) -> Node:
-    """NumPy's normalized sinc, sin(pi x) / (pi x), 1 at 0, as JAX computes it: near 0 the value
-    and every derivative come from sinc_maclaurin (the Taylor coefficients of sin(y)/y at 0, each
-    the derivative of the one before), elsewhere from the quotient, whose divisor is kept from 0
-    there (so no NaN reaches a derivative). "Near" is x + 1 == 1: exactly 0 for exact numbers, and
-    below 2 ** -53 in float64, where the Taylor values are the float64 values (the quotient would
-    overflow for subnormal x and lose every digit of its derivatives)."""
+    """NumPy's normalized sinc, sin(pi x) / (pi x), 1 at 0. Near 0 (|x| < 1/2) the value and every
+    derivative come from sinc_maclaurin (the series of sin(y)/y and of its derivatives about 0,
+    each the derivative of the one before), elsewhere from the quotient, whose divisor is kept from
+    0 there (so no NaN reaches a derivative): right at 0 to every order, as JAX's rule, and near 0
+    too, where the quotient's derivatives lose their digits."""
     pi = ops.math_constant("pi")
-    near = ops.equal(x + 1, 1)
+    near = ops.COMPARISONS["<"](ops.ABS(x), ops.literal(Fraction(1, 2)))
     return ops.where(near, ops.SINC_MACLAURIN(0, pi * x), ops.sin(pi * x) / (pi * ops.where(near, 1, x)))
 
 

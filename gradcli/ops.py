@@ -1028,19 +1028,38 @@ AMIN = _element_function(
 )  # fmt: skip
 
 
+SINC_TERMS = 32  # terms of sinc_maclaurin's series: the rest is below 1e-29 for |y| <= pi / 2
+
+
 def _exact_sinc_maclaurin(k, x):
-    """The k-th derivative of sin(y)/y at y = 0: 0 for odd k, (-1) ** (k/2) / (k + 1) for even k
-    (None, so NaN in float64, where k is not a natural number)."""
-    if not isinstance(k, int) or k < 0:
+    """At y = 0 the k-th derivative of sin(y)/y: 0 for odd k, (-1) ** (k/2) / (k + 1) for even k
+    (None elsewhere, and where k is not a natural number: computed in float64)."""
+    if not isinstance(k, int) or k < 0 or x != 0:
         return None
     return 0 if k % 2 else Fraction((-1) ** (k // 2), k + 1)
 
 
+def _sinc_coefficient(k, j):
+    """The (k + j)-th derivative of sin(y)/y at 0, for k a float64 array of natural numbers."""
+    return np.where(np.mod(k + j, 2) == 1, 0.0, np.where(np.mod(k + j, 4) == 0, 1.0, -1.0) / (k + (j + 1.0)))
+
+
 def _sinc_maclaurin_numpy(k, x):
-    with np.errstate(invalid="ignore"):
-        natural = np.isfinite(k) & (k >= 0) & (k == np.floor(k))
-        value = np.where(np.mod(k, 2) == 1, 0.0, np.where(np.mod(k, 4) == 0, 1.0, -1.0) / (k + 1.0))
-        return np.where(natural, value, np.nan) + 0.0 * x
+    """The series of the k-th derivative of sin(y)/y at 0, sum over j < SINC_TERMS of its
+    coefficients times x ** j / j!, by Horner's rule in the order of the exported texts below."""
+    with np.errstate(all="ignore"):
+        total = _sinc_coefficient(k, SINC_TERMS - 1)
+        for j in reversed(range(SINC_TERMS - 1)):
+            total = _sinc_coefficient(k, j) + x * total / (j + 1.0)
+        return np.where(np.isfinite(k) & (k >= 0) & (k == np.floor(k)), total, np.nan)
+
+
+def _sinc_maclaurin_text(coefficient: str, natural: str, otherwise: str) -> str:
+    """_sinc_maclaurin_numpy as one expression, from the text of a coefficient (k + J, k + J + 1)."""
+    total = coefficient.format(J=float(SINC_TERMS - 1), J1=float(SINC_TERMS))
+    for j in reversed(range(SINC_TERMS - 1)):
+        total = f"({coefficient.format(J=float(j), J1=float(j + 1))} + x * {total} / {float(j + 1)})"
+    return natural.format(total=total, otherwise=otherwise)
 
 
 SINC_MACLAURIN = _element_function(
@@ -1048,14 +1067,22 @@ SINC_MACLAURIN = _element_function(
     lambda out, k, x: [literal(0), SINC_MACLAURIN(k + 1, x)],
     Source(
         ("k", "x"),
-        "numpy.where(numpy.isfinite(k) & (k >= 0) & (k == numpy.floor(k)), numpy.where(numpy.mod(k, 2) == 1, "
-        "0.0, numpy.where(numpy.mod(k, 4) == 0, 1.0, -1.0) / (k + 1.0)), numpy.nan) + 0.0 * x",
-        "(isfinite(k) && k >= 0.0 && k == floor(k) ? (fmod(k, 2.0) != 0.0 ? 0.0 : "
-        "(fmod(k, 4.0) == 0.0 ? 1.0 : -1.0) / (k + 1.0)) : NAN) + 0.0 * x",
+        _sinc_maclaurin_text(
+            "numpy.where(numpy.mod(k + {J}, 2) == 1, 0.0, numpy.where(numpy.mod(k + {J}, 4) == 0, 1.0, -1.0) "
+            "/ (k + {J1}))",
+            "numpy.where(numpy.isfinite(k) & (k >= 0) & (k == numpy.floor(k)), {total}, {otherwise})",
+            "numpy.nan",
+        ),
+        _sinc_maclaurin_text(
+            "(fmod(k + {J}, 2.0) != 0.0 ? 0.0 : (fmod(k + {J}, 4.0) == 0.0 ? 1.0 : -1.0) / (k + {J1}))",
+            "(isfinite(k) && k >= 0.0 && k == floor(k) ? {total} : {otherwise})",
+            "NAN",
+        ),
     ),
     latex=r"\operatorname{sinc\_maclaurin}",
-    doc="the k-th derivative of sin(y)/y at y = 0 (k a natural number, else NaN), whatever x is; its "
-    "derivative in x is the next one: JAX's rule that makes sinc's derivatives of every order right at 0",
+    doc="the k-th derivative of sin(y)/y near y = 0 (|y| <= pi / 2), from its Maclaurin series (k a "
+    "natural number, else NaN); its derivative in y is the next one: how sinc's derivatives of "
+    "every order are right at and near 0",
 )  # fmt: skip
 
 # Operations whose element form is a SymEngine function of their own name (folded on numbers):
