@@ -447,8 +447,6 @@ class _Lowering:
         x = self.expr(node.args[0])
         given, span = self._required(node, keywords, "reps", 1, "tile(x, 2) or tile(x, (2, 1))")
         reps = _int_items(given, span, "reps is an integer or a tuple of integers, e.g. (2, 1)")
-        if any(r < 0 for r in reps):
-            raise GradcliError(f"tile: reps must not be negative, got {list(reps)}", span)
         self._bounded(x.size * math.prod(reps), "this tile", span)
         return catalogue.tile(x, reps)
 
@@ -456,8 +454,6 @@ class _Lowering:
         x = self.expr(node.args[0])
         given, span = self._required(node, keywords, "repeats", 1, "repeat(x, 2)")
         repeats = _int_items(given, span, "repeats is an integer or a list of integers, e.g. 2 or [1, 2]")
-        if any(r < 0 for r in repeats):
-            raise GradcliError("repeat: counts must not be negative", span)
         axis = self._axis(node, keywords, x, default=None, position=2)
         length = x.size if axis is None else x.shape[axis]
         total = repeats[0] * length if len(repeats) == 1 else sum(repeats)
