@@ -416,9 +416,9 @@ def roll(x: Node, shift: tuple[int, ...], axis=None) -> Node:
     axes = tuple(ops.normalize_axes(a, x.ndim)[0] for a in (axis if isinstance(axis, tuple) else (axis,)))
     if len(shift) != len(axes) and 1 not in (len(shift), len(axes)):
         raise ShapeError(f"roll: {len(shift)} shifts for {len(axes)} axes")
-    count = max(len(shift), len(axes))
+    count = len(axes) if len(shift) == 1 else len(shift)  # as NumPy broadcasts them (none: no roll)
     totals: dict[int, int] = {}
-    for s, a in zip(shift * (count // len(shift)), axes * (count // len(axes))):
+    for s, a in zip(shift * count if len(shift) == 1 else shift, axes * count if len(axes) == 1 else axes):
         totals[a] = totals.get(a, 0) + s
     for a, s in totals.items():
         x = _rolled(x, s, a)

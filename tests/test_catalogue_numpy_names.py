@@ -42,6 +42,8 @@ NUMPY_CASES = [
     ("roll(X, -5, axis=1)", lambda x, v: np.roll(x, -5, axis=1)),
     ("roll(X, (1, 2), axis=(0, 1))", lambda x, v: np.roll(x, (1, 2), axis=(0, 1))),
     ("roll(X, 1, (0, 1, 1))", lambda x, v: np.roll(x, 1, (0, 1, 1))),
+    ("roll(X, [], axis=0)", lambda x, v: np.roll(x, [], axis=0)),
+    ("roll(X, [2, 3], 1)", lambda x, v: np.roll(x, [2, 3], 1)),
     ("roll(X, 1000000000000000000000000000001, 1)", lambda x, v: np.roll(x, 10**30 % 4 + 1, 1)),
     ("tile(X, 2)", lambda x, v: np.tile(x, 2)),
     ("tile(X, (2, 1, 3))", lambda x, v: np.tile(x, (2, 1, 3))),
