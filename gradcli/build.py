@@ -33,6 +33,7 @@ from gradcli.model import (
     Unary,
     walk,
 )
+from gradcli.ops import to_float
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,7 @@ class _Lowering:
         return ops.literal(np.eye(n, m, k, dtype=int).tolist())
 
     def _full(self, node: Call, keywords) -> Node:
-        return ops.broadcast_to(self.expr(node.args[1]), self._made_shape(node.args[0]))
+        return catalogue.full(self._made_shape(node.args[0]), self.expr(node.args[1]))
 
     def _arange(self, node: Call, keywords) -> Node:
         """np.arange(stop), (start, stop) or (start, stop, step): exact integers where all three
@@ -261,13 +262,13 @@ class _Lowering:
         start, stop, step = (0, *numbers, 1)[:3] if len(numbers) == 1 else (*numbers, 1)[:3]
         if step == 0:
             raise GradcliError("arange: step must not be 0", node.span)
-        exact = all(isinstance(v, int) for v in (start, stop, step))
-        count = (stop - start) / step  # a float: inf where it overflows
-        if math.isfinite(count) and abs(count) < 2**62:
-            count = math.ceil(count)
-        self._listed(-((start - stop) // step) if exact else count, "arange", node.span)
-        if exact:
+        if all(isinstance(v, int) for v in (start, stop, step)):
+            self._listed(-((start - stop) // step), "arange", node.span)
             return ops.literal(tuple(range(start, stop, step)))
+        start, stop, step = (float(v) for v in (start, stop, step))
+        count = (stop - start) / step  # inf where it overflows
+        count = math.ceil(count) if math.isfinite(count) and abs(count) < 2**62 else count
+        self._listed(count, "arange", node.span)
         return ops.literal(tuple(np.arange(start, stop, step, dtype=np.float64).tolist()))
 
     def _linspace(self, node: Call, keywords) -> Node:
@@ -282,7 +283,7 @@ class _Lowering:
         endpoint = self._static(node, keywords, "endpoint", 3)
         closed = True if endpoint is None else bool(_integer_constant(*endpoint, "endpoint is True or False"))
         self._listed(num, "linspace", node.span)
-        return ops.literal(tuple(np.linspace(start, stop, num, endpoint=closed).tolist()))
+        return ops.literal(tuple(np.linspace(float(start), float(stop), num, endpoint=closed).tolist()))
 
     def _listed(self, length, what: str, span: Span) -> None:
         """A constructor's values are a literal written out: at most --limit elements of them."""
@@ -616,12 +617,13 @@ def _static_number(node: Expr, span: Span):
 
 
 def _finite_number(node: Expr, span: Span, message: str):
-    """An integer or float written in the program (a leading minus allowed), not inf or NaN."""
+    """An integer or float written in the program (a leading minus allowed), within float64's
+    range (an integer may be exact beyond its precision), not inf or NaN."""
     negative = isinstance(node, Unary) and node.op == "-"
     inner = node.operand if negative else node
     value = inner.value if isinstance(inner, Num) else None
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise GradcliError(message, span)
+    if not isinstance(value, (int, float)) or not math.isfinite(to_float(value)):
+        raise GradcliError(f"{message}, within float64's range", span)
     return -value if negative else value
 
 

@@ -128,6 +128,19 @@ def sinc(x: Node) -> Node:
     return ops.where(near, ops.SINC_MACLAURIN(0, pi * x), ops.sin(pi * x) / (pi * ops.where(near, 1, x)))
 
 
+def full(shape: tuple[int, ...], value: Node) -> Node:
+    """np.full: the fill value broadcast to `shape` (its gradient goes to the value)."""
+    try:
+        fits = np.broadcast_shapes(value.shape, shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(
+            f"a fill value of shape {list(value.shape)} does not broadcast to shape {list(shape)}"
+        )
+    return ops.broadcast_to(value, shape)
+
+
 def identity(x: Node) -> Node:
     return x
 
@@ -162,7 +175,7 @@ ELEMENTWISE = {
     "inv": ops.INV,
     "zeros_like": lambda x: ops.full_like(x, 0),
     "ones_like": lambda x: ops.full_like(x, 1),
-    "full_like": lambda x, value: ops.broadcast_to(value, x.shape),
+    "full_like": lambda x, value: full(x.shape, value),
     "trunc": trunc,
     "mod": mod,
     "fmod": fmod,

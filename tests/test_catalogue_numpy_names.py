@@ -237,6 +237,7 @@ def test_median_gradient_goes_to_the_middle_elements(run_json, limit):
         ("linspace(-2, 3.5)", np.linspace(-2, 3.5)),
         ("linspace(0, 1, num=4, endpoint=False)", np.linspace(0, 1, 4, endpoint=False)),
         ("linspace(1, 2, 1)", np.linspace(1, 2, 1)),
+        (f"linspace(-{10**20}, 0, 3)", np.linspace(-1e20, 0, 3)),
         ("identity(3)", np.identity(3)),
         ("eye(2, 4)", np.eye(2, 4)),
         ("eye(3, k=1)", np.eye(3, k=1)),
@@ -253,6 +254,11 @@ def test_constructors_give_numpys_values(run_json, definition, expected):
     assert np.shape(got) == expected.shape and np.array_equal(np.array(got, dtype=float), expected)
     if expected.dtype.kind == "i":  # integers stay exact integers
         assert all(type(v) is int for v in np.ravel(np.array(got, dtype=object)))
+
+
+def test_arange_of_integers_beyond_float64_precision_is_exact(run_json):
+    code, doc, err = run_json(f"f = arange(-{10**20}, -{10**20 - 3})\n", "eval")
+    assert code == 0 and doc["values"]["f"] == [-(10**20), -(10**20) + 1, -(10**20) + 2], err
 
 
 # ---- hostile arguments ------------------------------------------------------------------------------------
@@ -312,7 +318,12 @@ HUGE = "100000000000000000000"
         ("zeros([-2])", "no negative sizes"),
         (f"ones([3, {HUGE}])", "more than --limit memory=2048 MiB"),
         (f"full([{HUGE}, {HUGE}], 1.0)", "more than --limit memory=2048 MiB"),
-        ("full_like(A, [1.0, 2.0, 3.0])", "cannot broadcast"),
+        ("full_like(A, [1.0, 2.0, 3.0])", "does not broadcast to shape [2, 4]"),
+        ("full_like(x, [0.0, 1.0])", "does not broadcast to shape []"),
+        ("full([2], [[1.0], [2.0]])", "does not broadcast to shape [2]"),  # was an internal error
+        ("roll(A, [1, 2, 3], axis=(0, 0))", "3 shifts for 2 axes"),
+        (f"arange(0, 1{'0' * 400}, 0.5)", "within float64's range"),
+        (f"linspace(0, 1{'0' * 400})", "within float64's range"),
     ],
 )
 def test_hostile_arguments_are_refused_at_their_place(run, definition, words):
