@@ -33,6 +33,7 @@ from gradcli.model import (
     Unary,
     walk,
 )
+from gradcli.ops import to_float
 
 
 @dataclass(frozen=True)
@@ -206,19 +207,93 @@ class _Lowering:
             return self._reduction(node, name, keywords)
         if name in catalogue.ALONG_AXIS:
             x = self.expr(node.args[0])
-            axis = self._axis(node, keywords, x, default=-1 if name.endswith("softmax") else None)
+            axis = self._axis(
+                node, keywords, x, default=-1 if name.endswith("softmax") or name == "sort" else None
+            )
             return catalogue.ALONG_AXIS[name](x, axis)
         raise GradcliError(f"'{node.function}' is not implemented", node.span)
 
+    def _made_shape(self, node: Expr) -> tuple[int, ...]:
+        """The shape a constructor is given (zeros([2, 3])): sizes not negative, and an array that
+        fits --limit memory in float64."""
+        shape = _shape_constant(node)
+        if any(d < 0 for d in shape):
+            raise GradcliError(f"a shape has no negative sizes, got {list(shape)}", node.span)
+        if len(shape) > MAX_DIMENSIONS:
+            raise GradcliError(
+                f"this would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported", node.span
+            )
+        self._bounded(math.prod(shape), "this array", node.span)
+        return shape
+
     def _filled(self, node: Call, keywords) -> Node:
-        return ops.full_like(_shape_constant(node.args[0]), int(node.function == "ones"))
+        return ops.full_like(self._made_shape(node.args[0]), int(node.function == "ones"))
 
     def _eye(self, node: Call, keywords) -> Node:
-        (n,) = _shape_constant(node.args[0])
-        return ops.EYE(n=n)
+        """np.eye(N, M=None, k=0): the identity row for a square eye; with M or k, a constant mask
+        of ones on the k-th diagonal (a literal, so at most --limit elements of it)."""
+        n = _size_constant(node.args[0], node.args[0].span, "eye")
+        given = self._static(node, keywords, "M", 1)
+        m = n if given is None or _is_none(given[0]) else _size_constant(*given, "eye")
+        given = self._static(node, keywords, "k", 2)
+        k = 0 if given is None else _integer_constant(*given, "k is an integer (the diagonal), e.g. k=1")
+        if m == n and k == 0:
+            self._bounded(n * n, "this eye", node.span)
+            return ops.EYE(n=n)
+        self._listed(n * m, "eye", node.span)
+        k = max(-n, min(k, m))  # beyond the matrix, every k gives the same (empty) diagonal
+        return ops.literal(np.eye(n, m, k, dtype=int).tolist())
 
     def _full(self, node: Call, keywords) -> Node:
-        return ops.broadcast_to(self.expr(node.args[1]), _shape_constant(node.args[0]))
+        return catalogue.full(self._made_shape(node.args[0]), self.expr(node.args[1]))
+
+    def _arange(self, node: Call, keywords) -> Node:
+        """np.arange(stop), (start, stop) or (start, stop, step): exact integers where all three
+        are integers, else NumPy's float64 values; at most --limit elements of them."""
+        numbers = [
+            _finite_number(a, a.span, "arange takes numbers written in the program") for a in node.args
+        ]
+        if "step" in keywords:
+            if len(numbers) == 3:
+                raise GradcliError("arange: step is given twice", keywords["step"][1])
+            numbers.append(_finite_number(*keywords["step"], "step is a number, e.g. step=0.5"))
+            if len(numbers) == 2:
+                numbers.insert(0, 0)
+        start, stop, step = (0, *numbers, 1)[:3] if len(numbers) == 1 else (*numbers, 1)[:3]
+        if step == 0:
+            raise GradcliError("arange: step must not be 0", node.span)
+        if all(isinstance(v, int) for v in (start, stop, step)):
+            self._listed(-((start - stop) // step), "arange", node.span)
+            return ops.literal(tuple(range(start, stop, step)))
+        start, stop, step = (float(v) for v in (start, stop, step))
+        count = (stop - start) / step  # inf where it overflows
+        count = math.ceil(count) if math.isfinite(count) and abs(count) < 2**62 else count
+        self._listed(count, "arange", node.span)
+        return ops.literal(tuple(np.arange(start, stop, step, dtype=np.float64).tolist()))
+
+    def _linspace(self, node: Call, keywords) -> Node:
+        """np.linspace(start, stop, num=50, endpoint=True): NumPy's float64 values."""
+        start, stop = (
+            _finite_number(a, a.span, "linspace takes numbers written in the program") for a in node.args[:2]
+        )
+        given = self._static(node, keywords, "num", 2)
+        num = 50 if given is None else _integer_constant(*given, "num is a count, e.g. num=5")
+        if num < 0:
+            raise GradcliError(f"linspace: num must not be negative, got {num}", given[1])
+        endpoint = self._static(node, keywords, "endpoint", 3)
+        closed = True if endpoint is None else bool(_integer_constant(*endpoint, "endpoint is True or False"))
+        self._listed(num, "linspace", node.span)
+        return ops.literal(tuple(np.linspace(float(start), float(stop), num, endpoint=closed).tolist()))
+
+    def _listed(self, length, what: str, span: Span) -> None:
+        """A constructor's values are a literal written out: at most --limit elements of them."""
+        if length > self.limits.elements:
+            count = length if isinstance(length, int) else f"{length:.3g}"
+            raise LimitError(
+                f"{what} would make {count} values, more than the limit of {self.limits.elements}; "
+                "raise it with --limit elements=N",
+                span,
+            )
 
     def _transpose(self, node: Call, keywords) -> Node:
         axes = keywords["axes"][0] if "axes" in keywords else (node.args[1] if len(node.args) > 1 else None)
@@ -347,6 +422,69 @@ class _Lowering:
         n = _integer_constant(power, power.span, "matrix_power takes an integer power, e.g. 3")
         return catalogue.matrix_power(self.expr(node.args[0]), n)
 
+    def _required(self, node: Call, keywords, keyword: str, position: int, example: str):
+        given = self._static(node, keywords, keyword, position)
+        if given is None:
+            raise GradcliError(f"{node.function}() needs {keyword}, e.g. {example}", node.span)
+        return given
+
+    def _bounded(self, size: int, what: str, span: Span) -> None:
+        """Refuse, before it is built, an array larger than --limit memory allows in float64."""
+        if size * 8 > self.limits.memory * 2**20:
+            raise LimitError(
+                f"{what} would have {size} elements, more than --limit memory={self.limits.memory} MiB "
+                "allows; raise it with --limit memory=MIB",
+                span,
+            )
+
+    def _roll(self, node: Call, keywords) -> Node:
+        x = self.expr(node.args[0])
+        shift, span = self._required(node, keywords, "shift", 1, "roll(x, 1)")
+        shifts = _int_items(shift, span, "shift is an integer or a tuple of integers, e.g. 1 or (1, -2)")
+        axis = self._axis(node, keywords, x, default=None, position=2)
+        return catalogue.roll(x, shifts, axis)
+
+    def _tile(self, node: Call, keywords) -> Node:
+        x = self.expr(node.args[0])
+        given, span = self._required(node, keywords, "reps", 1, "tile(x, 2) or tile(x, (2, 1))")
+        reps = _int_items(given, span, "reps is an integer or a tuple of integers, e.g. (2, 1)")
+        self._bounded(x.size * math.prod(reps), "this tile", span)
+        return catalogue.tile(x, reps)
+
+    def _repeat(self, node: Call, keywords) -> Node:
+        x = self.expr(node.args[0])
+        given, span = self._required(node, keywords, "repeats", 1, "repeat(x, 2)")
+        repeats = _int_items(given, span, "repeats is an integer or a list of integers, e.g. 2 or [1, 2]")
+        axis = self._axis(node, keywords, x, default=None, position=2)
+        length = x.size if axis is None else x.shape[axis]
+        total = repeats[0] * length if len(repeats) == 1 else sum(repeats)
+        self._bounded(x.size // max(length, 1) * total, "this repeat", span)
+        if len(repeats) > 1 and total > self.limits.elements:
+            raise LimitError(
+                f"repeat with one count per element names {total} elements, more than the limit of "
+                f"{self.limits.elements}; raise it with --limit elements=N",
+                span,
+            )
+        return catalogue.repeat(x, repeats, axis)
+
+    def _tensordot(self, node: Call, keywords) -> Node:
+        a, b = self.expr(node.args[0]), self.expr(node.args[1])
+        given = self._static(node, keywords, "axes", 2)
+        if given is None:
+            return catalogue.tensordot(a, b, 2)
+        value, span = given
+        message = "axes is an integer or a pair of axis lists, e.g. axes=2 or axes=([1, 0], [0, 1])"
+        if not isinstance(value, (ListExpr, TupleExpr)):
+            return catalogue.tensordot(a, b, _integer_constant(value, span, message))
+        if len(value.items) != 2:
+            raise GradcliError(message, span)
+        pair = tuple(_int_items(item, item.span, message) for item in value.items)
+        try:
+            return catalogue.tensordot(a, b, pair)
+        except ShapeError as error:
+            error.span = span
+            raise
+
     def _reduction(self, node: Call, name: str, keywords) -> Node:
         x = self.expr(node.args[0])
         axis = self._axis(node, keywords, x, default=None)
@@ -447,6 +585,12 @@ _SPECIAL_CALLS = {
     "swapaxes": _Lowering._axes_moved,
     "moveaxis": _Lowering._axes_moved,
     "matrix_power": _Lowering._matrix_power,
+    "roll": _Lowering._roll,
+    "tile": _Lowering._tile,
+    "repeat": _Lowering._repeat,
+    "tensordot": _Lowering._tensordot,
+    "arange": _Lowering._arange,
+    "linspace": _Lowering._linspace,
 }
 
 
@@ -472,6 +616,25 @@ def _static_number(node: Expr, span: Span):
     return -value if negative else value
 
 
+def _finite_number(node: Expr, span: Span, message: str):
+    """An integer or float written in the program (a leading minus allowed), within float64's
+    range (an integer may be exact beyond its precision), not inf or NaN."""
+    negative = isinstance(node, Unary) and node.op == "-"
+    inner = node.operand if negative else node
+    value = inner.value if isinstance(inner, Num) else None
+    if not isinstance(value, (int, float)) or not math.isfinite(to_float(value)):
+        raise GradcliError(f"{message}, within float64's range", span)
+    return -value if negative else value
+
+
+def _size_constant(node: Expr, span: Span, function: str) -> int:
+    """A size written in the program: a non-negative integer."""
+    n = _integer_constant(node, span, f"{function} takes a size, e.g. {function}(3)")
+    if n < 0:
+        raise GradcliError(f"{function}: the size must not be negative, got {n}", span)
+    return n
+
+
 def _is_none(node: Expr) -> bool:
     return isinstance(node, Name) and node.id == "None"
 
@@ -488,6 +651,13 @@ def _ints(node: Expr) -> tuple[int, ...]:
     if isinstance(node, (ListExpr, TupleExpr)):
         return tuple(_integer_constant(item, item.span) for item in node.items)
     return (_integer_constant(node, node.span),)
+
+
+def _int_items(node: Expr, span: Span, message: str) -> tuple[int, ...]:
+    """An integer or a list or tuple of integers written in the program, as a tuple."""
+    if isinstance(node, (ListExpr, TupleExpr)):
+        return tuple(_integer_constant(item, item.span, message) for item in node.items)
+    return (_integer_constant(node, span, message),)
 
 
 def _reshape_target(x: Node, shape: tuple[int, ...]) -> tuple[int, ...]:

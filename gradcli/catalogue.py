@@ -10,11 +10,12 @@ arguments (axes, shapes, `ord`, einsum's subscripts) as Python values, checked h
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
 from gradcli import ops
-from gradcli.arrays import Node, ShapeError
+from gradcli.arrays import MAX_DIMENSIONS, Node, ShapeError
 
 # ---- element-wise ---------------------------------------------------------------------------------
 
@@ -116,6 +117,30 @@ def heaviside(x: Node, h0: Node) -> Node:
     )
 
 
+def sinc(x: Node) -> Node:
+    """NumPy's normalized sinc, sin(pi x) / (pi x), 1 at 0. Near 0 (|x| < 1/2) the value and every
+    derivative come from sinc_maclaurin (the series of sin(y)/y and of its derivatives about 0,
+    each the derivative of the one before), elsewhere from the quotient, whose divisor is kept from
+    0 there (so no NaN reaches a derivative): right at 0 to every order, as JAX's rule, and near 0
+    too, where the quotient's derivatives lose their digits."""
+    pi = ops.math_constant("pi")
+    near = ops.COMPARISONS["<"](ops.ABS(x), ops.literal(Fraction(1, 2)))
+    return ops.where(near, ops.SINC_MACLAURIN(0, pi * x), ops.sin(pi * x) / (pi * ops.where(near, 1, x)))
+
+
+def full(shape: tuple[int, ...], value: Node) -> Node:
+    """np.full: the fill value broadcast to `shape` (its gradient goes to the value)."""
+    try:
+        fits = np.broadcast_shapes(value.shape, shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(
+            f"a fill value of shape {list(value.shape)} does not broadcast to shape {list(shape)}"
+        )
+    return ops.broadcast_to(value, shape)
+
+
 def identity(x: Node) -> Node:
     return x
 
@@ -150,6 +175,7 @@ ELEMENTWISE = {
     "inv": ops.INV,
     "zeros_like": lambda x: ops.full_like(x, 0),
     "ones_like": lambda x: ops.full_like(x, 1),
+    "full_like": lambda x, value: full(x.shape, value),
     "trunc": trunc,
     "mod": mod,
     "fmod": fmod,
@@ -158,6 +184,8 @@ ELEMENTWISE = {
     "rad2deg": rad2deg,
     "logaddexp2": logaddexp2,
     "heaviside": heaviside,
+    "sinc": sinc,
+    "sinc_maclaurin": ops.SINC_MACLAURIN,
     "positive": identity,
     "copy": identity,
     "negative": lambda x: -x,
@@ -294,6 +322,63 @@ def cumsum(x: Node, axis=None) -> Node:
     return ops.CUMSUM(x, axis=_one_axis(x, axis, "cumsum"))
 
 
+def cumprod(x: Node, axis=None) -> Node:
+    """NumPy's cumprod: along `axis`, or along all elements flattened by default."""
+    if axis is None:
+        x, axis = ravel(x), 0
+    return ops.CUMPROD(x, axis=_one_axis(x, axis, "cumprod"))
+
+
+def _stable_ranks(x: Node) -> Node:
+    """Each element's place in NumPy's stable sort along the last axis (NaN after every number,
+    ties in their order): the count of elements before it, from comparisons (no gradient)."""
+    n = x.shape[-1]
+    mine = ops.reshape(x, (*x.shape, 1))  # [..., i, 1]
+    other = ops.reshape(x, (*x.shape[:-1], 1, n))  # [..., 1, j]
+    mine_nan, other_nan = ops.COMPARISONS["!="](mine, mine), ops.COMPARISONS["!="](other, other)
+    less = ops.COMPARISONS["<"](other, mine) + mine_nan * (1 - other_nan)
+    tied = ops.equal(other, mine) + mine_nan * other_nan
+    index = ops.literal(tuple(range(n)))
+    earlier = ops.COMPARISONS["<"](index, ops.reshape(index, (n, 1)))  # [i, j]: j < i
+    return ops.sum_(less + tied * earlier, -1)
+
+
+def sort(x: Node, axis=-1) -> Node:
+    """NumPy's sort along `axis` (None: the elements flattened), NaN last. Element k of the result
+    is sum(where(rank == k, x, 0)) with the stable ranks of _stable_ranks, so its gradient is the
+    permutation's, ties broken by position as JAX's stable sort (its JVP gathers the tangents by the
+    sorted indices). Comparisons of every pair: n ** 2 work along the axis."""
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = _one_axis(x, axis, "sort")
+    if x.shape[axis] <= 1:
+        return x  # nothing to order
+    last = moveaxis(x, (axis,), (-1,))
+    n = last.shape[-1]
+    ranks = ops.reshape(_stable_ranks(last), (*last.shape[:-1], 1, n))  # [..., 1, i]
+    chosen = ops.equal(ranks, ops.reshape(ops.literal(tuple(range(n))), (n, 1)))  # [..., k, i]
+    spread = ops.reshape(last, (*last.shape[:-1], 1, n))
+    ordered = ops.sum_(ops.where(chosen, spread, 0), -1)
+    return moveaxis(ordered, (-1,), (axis,))
+
+
+def median(x: Node, axis=None, keepdims: bool = False) -> Node:
+    """NumPy's median: the middle of the sorted elements (the mean of the two middle ones for an
+    even count), NaN where the elements hold a NaN (sorted last)."""
+    axes = ops.normalize_axes(axis, x.ndim)
+    count = _counted(x, axes, "median")
+    kept = tuple(i for i in range(x.ndim) if i not in axes)
+    flat = ops.reshape(ops.transpose(x, kept + axes), tuple(x.shape[i] for i in kept) + (count,))
+    ordered = sort(flat, -1)
+    at = lambda k: ops.getitem(ordered, _along_key(ordered.ndim, ordered.ndim - 1, k))  # noqa: E731
+    middle = at(count // 2) if count % 2 else (at(count // 2 - 1) + at(count // 2)) / 2
+    last = at(count - 1)  # the middle ones hold it (and its NaN) when count <= 2
+    result = middle if count <= 2 else ops.where(ops.COMPARISONS["!="](last, last), last, middle)
+    if keepdims:
+        return ops.reshape(result, tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
+    return result
+
+
 def flip(x: Node, axis=None) -> Node:
     return ops.reverse(x, ops.normalize_axes(axis, x.ndim))
 
@@ -319,10 +404,101 @@ def squeeze(x: Node, axis=None) -> Node:
     return ops.reshape(x, tuple(d for i, d in enumerate(x.shape) if i not in axes))
 
 
+def _along_key(ndim: int, axis: int, item) -> tuple:
+    """An index that applies `item` to one axis and keeps the others whole."""
+    whole = ("slice", None, None, None)
+    return (whole,) * axis + (item,) + (whole,) * (ndim - axis - 1)
+
+
+def _rolled(x: Node, shift: int, axis: int) -> Node:
+    n = x.shape[axis]
+    shift = shift % n if n else 0
+    if shift == 0:
+        return x
+    tail = ops.getitem(x, _along_key(x.ndim, axis, ("slice", n - shift, None, None)))
+    head = ops.getitem(x, _along_key(x.ndim, axis, ("slice", None, n - shift, None)))
+    return ops.CONCATENATE(tail, head, axis=axis)
+
+
+def roll(x: Node, shift: tuple[int, ...], axis=None) -> Node:
+    """np.roll: the elements moved `shift` places along `axis` (those past the end come back at the
+    start); without axis, over the elements flattened. Shifts and axes pair up (one of either is
+    repeated), and shifts along the same axis add: a concatenation of two slices per axis."""
+    if axis is None:
+        return ops.reshape(_rolled(ravel(x), sum(shift), 0), x.shape)
+    axes = tuple(ops.normalize_axes(a, x.ndim)[0] for a in (axis if isinstance(axis, tuple) else (axis,)))
+    if len(shift) != len(axes) and 1 not in (len(shift), len(axes)):
+        raise ShapeError(f"roll: {len(shift)} shifts for {len(axes)} axes")
+    count = len(axes) if len(shift) == 1 else len(shift)  # as NumPy broadcasts them (none: no roll)
+    totals: dict[int, int] = {}
+    for s, a in zip(shift * count if len(shift) == 1 else shift, axes * count if len(axes) == 1 else axes):
+        totals[a] = totals.get(a, 0) + s
+    for a, s in totals.items():
+        x = _rolled(x, s, a)
+    return x
+
+
+def tile(x: Node, reps: tuple[int, ...]) -> Node:
+    """np.tile: x repeated reps[i] times along axis i (reps and the shape padded with leading 1s to
+    the same length): each tiled axis spread over a new outer axis of length reps[i], then merged."""
+    if any(r < 0 for r in reps):
+        raise ShapeError(f"tile: reps must not be negative, got {list(reps)}")
+    ndim = max(len(reps), x.ndim)
+    reps = (1,) * (ndim - len(reps)) + tuple(reps)
+    shape = (1,) * (ndim - x.ndim) + x.shape
+    tiled = [i for i in range(ndim) if reps[i] != 1]
+    if ndim > MAX_DIMENSIONS:
+        raise ShapeError(f"tile: the result would have {ndim} axes; at most {MAX_DIMENSIONS} are supported")
+    if ndim + len(tiled) > MAX_DIMENSIONS:
+        raise ShapeError(
+            f"tile: tiling {len(tiled)} of {ndim} axes spreads them over {ndim + len(tiled)} axes; at most "
+            f"{MAX_DIMENSIONS} are supported"
+        )
+    spread = tuple(d for i, s in enumerate(shape) for d in ((1, s) if i in tiled else (s,)))
+    target = tuple(d for i, s in enumerate(shape) for d in ((reps[i], s) if i in tiled else (s,)))
+    copies = ops.broadcast_to(ops.reshape(x, spread), target)
+    return ops.reshape(copies, tuple(r * s for r, s in zip(reps, shape)))
+
+
+def repeat(x: Node, repeats: tuple[int, ...], axis=None) -> Node:
+    """np.repeat: each element repeated along `axis` (without axis, over the elements flattened):
+    one count for all (a broadcast over a new inner axis), or one count per element (an index
+    that names each element that many times, so their gradients add)."""
+    if any(r < 0 for r in repeats):
+        raise ShapeError("repeat: counts must not be negative")
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = _one_axis(x, axis, "repeat")
+    n = x.shape[axis]
+    if len(repeats) == 1:
+        (r,) = repeats
+        spread = x.shape[: axis + 1] + (1,) + x.shape[axis + 1 :]
+        copies = ops.broadcast_to(ops.reshape(x, spread), x.shape[: axis + 1] + (r,) + x.shape[axis + 1 :])
+        return ops.reshape(copies, x.shape[:axis] + (n * r,) + x.shape[axis + 1 :])
+    if len(repeats) != n:
+        raise ShapeError(f"repeat: {len(repeats)} counts for an axis of length {n}")
+    indices = tuple(i for i, r in enumerate(repeats) for _ in range(r))
+    return ops.getitem(x, _along_key(x.ndim, axis, ("list", indices)))
+
+
+def fliplr(x: Node) -> Node:
+    if x.ndim < 2:
+        raise ShapeError(f"fliplr needs an array with at least 2 axes, got shape {list(x.shape)}")
+    return ops.reverse(x, (1,))
+
+
+def flipud(x: Node) -> Node:
+    return ops.reverse(x, (_one_axis(x, 0, "flipud"),))
+
+
+REDUCTIONS["median"] = median
+
 ALONG_AXIS = {
     "softmax": softmax,
     "log_softmax": log_softmax,
     "cumsum": cumsum,
+    "cumprod": cumprod,
+    "sort": sort,
     "flip": flip,
     "expand_dims": expand_dims,
     "squeeze": squeeze,
@@ -404,6 +580,56 @@ def kron(a: Node, b: Node) -> Node:
     return ops.reshape(spread_a * spread_b, tuple(m * n for m, n in zip(a_shape, b_shape)))
 
 
+def cross(a: Node, b: Node) -> Node:
+    """np.cross of 3-vectors along the last axis (the other axes broadcast): its three components
+    as products of components, stacked."""
+    for v in (a, b):
+        if v.ndim == 0 or v.shape[-1] != 3:
+            raise ShapeError(
+                f"cross needs vectors of 3 components along the last axis, got shape {list(v.shape)}"
+            )
+    ax, ay, az = (ops.getitem(a, _along_key(a.ndim, a.ndim - 1, i)) for i in range(3))
+    bx, by, bz = (ops.getitem(b, _along_key(b.ndim, b.ndim - 1, i)) for i in range(3))
+    parts = (ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx)
+    return ops.CONCATENATE(*(ops.reshape(p, (*p.shape, 1)) for p in parts), axis=parts[0].ndim)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def tensordot(a: Node, b: Node, axes) -> Node:
+    """np.tensordot: the sum over the axes `axes[0]` of a paired with `axes[1]` of b (an integer N
+    pairs a's last N axes with b's first N), the remaining axes of a then of b: an einsum."""
+    if isinstance(axes, int):
+        if not 0 <= axes <= min(a.ndim, b.ndim):
+            raise ShapeError(
+                f"tensordot: axes={axes} for shapes {list(a.shape)} and {list(b.shape)}; it is at most "
+                f"{min(a.ndim, b.ndim)}"
+            )
+        axes = (tuple(range(a.ndim - axes, a.ndim)), tuple(range(axes)))
+    first, second = (tuple(ops.normalize_axes(i, v.ndim)[0] for i in items) for items, v in zip(axes, (a, b)))
+    if len(first) != len(second):
+        raise ShapeError(f"tensordot: {len(first)} axes of a paired with {len(second)} axes of b")
+    if len(set(first)) != len(first) or len(set(second)) != len(second):
+        raise ShapeError("tensordot: an axis is given twice")
+    for i, j in zip(first, second):
+        if a.shape[i] != b.shape[j]:
+            raise ShapeError(
+                f"tensordot: axis {i} of a (length {a.shape[i]}) and axis {j} of b "
+                f"(length {b.shape[j]}) differ"
+            )
+    if a.ndim + b.ndim - len(first) > len(_LETTERS):
+        raise ShapeError(f"tensordot: more than {len(_LETTERS)} axes in all")
+    letters = iter(_LETTERS)
+    left = [next(letters) for _ in range(a.ndim)]
+    paired = {j: left[i] for i, j in zip(first, second)}
+    right = [paired[j] if j in paired else next(letters) for j in range(b.ndim)]
+    output = [c for i, c in enumerate(left) if i not in first] + [
+        c for j, c in enumerate(right) if j not in second
+    ]
+    return ops.EINSUM(a, b, inputs=("".join(left), "".join(right)), output="".join(output))
+
+
 def triangle(x: Node, k: int, upper: bool) -> Node:
     """np.triu (upper) or np.tril of the last two axes: x times a constant mask of ones and zeros."""
     if x.ndim < 2:
@@ -452,7 +678,17 @@ def matrix_power(x: Node, n: int) -> Node:
 
 
 ELEMENTWISE.update(
-    outer=outer, inner=inner, trace=trace, diag=diag, diagonal=diagonal, ravel=ravel, vdot=vdot, kron=kron
+    outer=outer,
+    inner=inner,
+    trace=trace,
+    diag=diag,
+    diagonal=diagonal,
+    ravel=ravel,
+    vdot=vdot,
+    kron=kron,
+    cross=cross,
+    fliplr=fliplr,
+    flipud=flipud,
 )
 
 

@@ -132,12 +132,12 @@ def per_element_obstacle(node, limits: Limits) -> str | None:
                 f"this {node.op.name} needs {size} products, more than the limit of "
                 f"{PRODUCT_FACTOR * limits.elements} ({PRODUCT_FACTOR} x --limit elements=N)"
             )
-    if node.op is ops.CUMSUM:
+    if node.op is ops.CUMSUM or node.op is ops.CUMPROD:
         length = node.shape[node.param("axis")]
         terms = node.size // max(length, 1) * length * (length + 1) // 2
         if terms > PRODUCT_FACTOR * limits.elements:
             limit = PRODUCT_FACTOR * limits.elements
-            return f"this cumsum has {terms} terms per element, more than the limit of {limit}"
+            return f"this {node.op.name} has {terms} terms per element, more than the limit of {limit}"
     if node.op in MATRIX_FUNCTIONS:
         side = node.args[0].shape[-1]
         if side > ops.MATRIX_ELEMENT_SIDE:

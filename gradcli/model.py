@@ -198,16 +198,16 @@ def walk(expr: Expr):
 
 _ONE_ARGUMENT = (
     "sin cos tan asin acos atan sinh cosh tanh exp log sqrt abs square sigmoid relu softplus stop "
-    "step sign zeros ones eye log1p expm1 log2 log10 exp2 cbrt reciprocal floor ceil erf erfc "
+    "step sign zeros ones log1p expm1 log2 log10 exp2 cbrt reciprocal floor ceil erf erfc "
     "asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh gelu silu log_sigmoid softsign "
     "zeros_like ones_like trace diag det logdet inv trunc deg2rad rad2deg positive negative copy "
-    "diagonal ravel"
+    "diagonal ravel fliplr flipud sinc"
 )
 _TWO_ARGUMENTS = (
     "pow power maximum minimum matmul dot atan2 arctan2 hypot logaddexp outer inner solve grad mod fmod "
-    "floor_divide logaddexp2 heaviside vdot kron matrix_power"
+    "floor_divide logaddexp2 heaviside vdot kron matrix_power cross sinc_maclaurin"
 )
-_REDUCTIONS = "sum mean prod max min logsumexp"
+_REDUCTIONS = "sum mean prod max min logsumexp median"
 FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     **{name: (1, 1, ()) for name in _ONE_ARGUMENT.split()},
     **{name: (2, 2, ()) for name in _TWO_ARGUMENTS.split()},
@@ -215,7 +215,7 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     **{name: (1, 2, ("axis", "keepdims", "ddof")) for name in ("var", "std")},
     **{
         name: (1, 2, ("axis",))
-        for name in ("softmax", "log_softmax", "cumsum", "flip", "expand_dims", "squeeze")
+        for name in ("softmax", "log_softmax", "cumsum", "cumprod", "sort", "flip", "expand_dims", "squeeze")
     },
     "elu": (1, 2, ("alpha",)),
     "leaky_relu": (1, 2, ("negative_slope",)),
@@ -228,6 +228,14 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     "moveaxis": (3, 3, ()),
     "hstack": (1, 1, ()),
     "vstack": (1, 1, ()),
+    "roll": (1, 3, ("shift", "axis")),
+    "tile": (1, 2, ("reps",)),
+    "repeat": (1, 3, ("repeats", "axis")),
+    "tensordot": (2, 3, ("axes",)),
+    "arange": (1, 3, ("step",)),
+    "linspace": (2, 4, ("num", "endpoint")),
+    "full_like": (2, 2, ()),
+    "eye": (1, 3, ("M", "k")),
     "einsum": (2, 26, ()),
     "transpose": (1, 2, ("axes",)),
     "where": (3, 3, ()),

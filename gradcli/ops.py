@@ -1028,12 +1028,69 @@ AMIN = _element_function(
 )  # fmt: skip
 
 
+SINC_TERMS = 32  # terms of sinc_maclaurin's series: the rest is below 1e-29 for |y| <= pi / 2
+
+
+def _exact_sinc_maclaurin(k, x):
+    """At y = 0 the k-th derivative of sin(y)/y: 0 for odd k, (-1) ** (k/2) / (k + 1) for even k
+    (None elsewhere, and where k is not a natural number: computed in float64)."""
+    if not isinstance(k, int) or k < 0 or x != 0:
+        return None
+    return 0 if k % 2 else Fraction((-1) ** (k // 2), k + 1)
+
+
+def _sinc_coefficient(k, j):
+    """The (k + j)-th derivative of sin(y)/y at 0, for k a float64 array of natural numbers."""
+    return np.where(np.mod(k + j, 2) == 1, 0.0, np.where(np.mod(k + j, 4) == 0, 1.0, -1.0) / (k + (j + 1.0)))
+
+
+def _sinc_maclaurin_numpy(k, x):
+    """The series of the k-th derivative of sin(y)/y at 0, sum over j < SINC_TERMS of its
+    coefficients times x ** j / j!, by Horner's rule in the order of the exported texts below."""
+    with np.errstate(all="ignore"):
+        total = _sinc_coefficient(k, SINC_TERMS - 1)
+        for j in reversed(range(SINC_TERMS - 1)):
+            total = _sinc_coefficient(k, j) + x * total / (j + 1.0)
+        return np.where(np.isfinite(k) & (k >= 0) & (k == np.floor(k)), total, np.nan)
+
+
+def _sinc_maclaurin_text(coefficient: str, natural: str, otherwise: str) -> str:
+    """_sinc_maclaurin_numpy as one expression, from the text of a coefficient (k + J, k + J + 1)."""
+    total = coefficient.format(J=float(SINC_TERMS - 1), J1=float(SINC_TERMS))
+    for j in reversed(range(SINC_TERMS - 1)):
+        total = f"({coefficient.format(J=float(j), J1=float(j + 1))} + x * {total} / {float(j + 1)})"
+    return natural.format(total=total, otherwise=otherwise)
+
+
+SINC_MACLAURIN = _element_function(
+    "sinc_maclaurin", _sinc_maclaurin_numpy, _exact_sinc_maclaurin,
+    lambda out, k, x: [literal(0), SINC_MACLAURIN(k + 1, x)],
+    Source(
+        ("k", "x"),
+        _sinc_maclaurin_text(
+            "numpy.where(numpy.mod(k + {J}, 2) == 1, 0.0, numpy.where(numpy.mod(k + {J}, 4) == 0, 1.0, -1.0) "
+            "/ (k + {J1}))",
+            "numpy.where(numpy.isfinite(k) & (k >= 0) & (k == numpy.floor(k)), {total}, {otherwise})",
+            "numpy.nan",
+        ),
+        _sinc_maclaurin_text(
+            "(fmod(k + {J}, 2.0) != 0.0 ? 0.0 : (fmod(k + {J}, 4.0) == 0.0 ? 1.0 : -1.0) / (k + {J1}))",
+            "(isfinite(k) && k >= 0.0 && k == floor(k) ? {total} : {otherwise})",
+            "NAN",
+        ),
+    ),
+    latex=r"\operatorname{sinc\_maclaurin}",
+    doc="the k-th derivative of sin(y)/y near y = 0 (|y| <= pi / 2), from its Maclaurin series (k a "
+    "natural number, else NaN); its derivative in y is the next one: how sinc's derivatives of "
+    "every order are right at and near 0",
+)  # fmt: skip
+
 # Operations whose element form is a SymEngine function of their own name (folded on numbers):
 # the evaluators and exporters of element expressions look them up here.
 ELEMENT_FUNCTIONS = {
     op.name: op
     for op in (*COMPARISONS.values(), WHERE, LOG1P, EXPM1, LOG2, LOG10, CBRT, FLOOR, CEIL, ROUND, ERF, ERFC)
-    + (ARCSINH, ARCCOSH, ARCTANH, ARCTAN2, HYPOT, LOGADDEXP, AMAX, AMIN)
+    + (ARCSINH, ARCCOSH, ARCTANH, ARCTAN2, HYPOT, LOGADDEXP, AMAX, AMIN, SINC_MACLAURIN)
 }
 
 
@@ -1550,15 +1607,23 @@ def reverse(x: Node, axes) -> Node:
     return getitem(x, key)
 
 
-def _cumsum_element(x, axis=0):
-    out = np.empty(x.shape, dtype=object)
-    for index in np.ndindex(*(d for i, d in enumerate(x.shape) if i != axis)):
-        running = []
-        for k in range(x.shape[axis]):
-            position = index[:axis] + (k,) + index[axis:]
-            running.append(x[position])
-            out[position] = se.Add(*running)
-    return out
+def _running(combine):
+    """An element form along `axis`: each element combines (se.Add, se.Mul) the elements up to it."""
+
+    def element(x, axis=0):
+        out = np.empty(x.shape, dtype=object)
+        for index in np.ndindex(*(d for i, d in enumerate(x.shape) if i != axis)):
+            running = []
+            for k in range(x.shape[axis]):
+                position = index[:axis] + (k,) + index[axis:]
+                running.append(x[position])
+                out[position] = combine(*running)
+        return out
+
+    return element
+
+
+_cumsum_element = _running(se.Add)
 
 
 CUMSUM = Op(
@@ -1570,6 +1635,42 @@ CUMSUM = Op(
     spelling=Function(
         "cumsum", r"\operatorname{cumsum}", lambda node: {"axis": str(node.param("axis"))}, numpy="np.cumsum"
     ),
+)
+
+
+def prefix_products(x: Node, axis: int) -> Node:
+    """cumprod as a prefix scan of products, as JAX computes it (Hillis and Steele: log2(n) steps,
+    each multiplying by the elements a doubling distance back): a polynomial in x."""
+    n, distance = x.shape[axis], 1
+    whole = (("slice", None, None, None),) * axis
+    while distance < n:
+        head, tail, back = (getitem(x, whole + (("slice", *ends, None),)) for ends in
+                            ((None, distance), (distance, None), (None, n - distance)))  # fmt: skip
+        x = CONCATENATE(head, tail * back, axis=axis)
+        distance *= 2
+    return x
+
+
+def _cumprod_vjp(g, out, x, axis=0):
+    """The VJP of the prefix scan: exact where elements are 0, to every order (no division)."""
+    from gradcli import ad
+
+    return tuple(ad.vjp([(prefix_products(x, axis), g)], [x]))
+
+
+CUMPROD = Op(
+    "cumprod",
+    _same_shape,
+    lambda x, axis=0: np.cumprod(x, axis=axis),
+    _running(se.Mul),
+    _cumprod_vjp,
+    spelling=Function(
+        "cumprod",
+        r"\operatorname{cumprod}",
+        lambda node: {"axis": str(node.param("axis"))},
+        numpy="np.cumprod",
+    ),
+    doc="running products along an axis; gradients exact where elements are 0",
 )
 
 

@@ -42,6 +42,7 @@ ALIASES = {
     "rint": "round",
     "around": "round",
     "average": "mean",
+    "identity": "eye",
 }
 # NumPy's functions for the operators: np.multiply(a, b) is a * b.
 OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/"}

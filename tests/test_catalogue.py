@@ -25,6 +25,7 @@ exp, log, sqrt, sin, cos, erf = map(
     _mp, (mpmath.exp, mpmath.log, mpmath.sqrt, mpmath.sin, mpmath.cos, mpmath.erf)
 )
 absolute = _mp(abs)
+sincpi = _mp(mpmath.sincpi)
 
 
 def _matrix(rows) -> mpmath.matrix:
@@ -72,6 +73,21 @@ def _fmod(a, b):
 
 def _rounded(x, decimals):
     return np.vectorize(lambda t: mpmath.nint(t * 10**decimals) / 10**decimals, otypes=[object])(x)
+
+
+def _cross(a, b):
+    """The cross product by its definition, on object arrays (the last axis: the components)."""
+    a, b = np.broadcast_arrays(a, b)
+    i, j, k = (a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1], a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+               a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0])  # fmt: skip
+    return np.stack([i, j, k], axis=-1)
+
+
+def _median(x, axis=None):
+    """The middle of the sorted values by its definition (the mean of the two middle ones)."""
+    ordered = np.sort(x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1), axis=-1)
+    n = ordered.shape[-1]
+    return ordered[..., n // 2] if n % 2 else (ordered[..., n // 2 - 1] + ordered[..., n // 2]) / 2
 
 
 def _step(x):
@@ -214,6 +230,63 @@ ROWS = {
         {"X": (2, 3)},
         "clip(X, 0, None) + clip(X, None, -0.5) * X",
         lambda x: np.maximum(x, 0) + np.minimum(x, -0.5) * x,
+    ),
+    "roll": (
+        {"X": (2, 3)},
+        "roll(X, 1) * X + roll(X, (1, -4), axis=(0, 1)) ** 2",
+        lambda x: np.roll(x, 1) * x + np.roll(x, (1, -4), axis=(0, 1)) ** 2,
+    ),
+    "tile": (
+        {"X": (2, 3)},
+        "tile(X, (2, 1, 2)) * tile(X[0] ** 2, 2)",
+        lambda x: np.tile(x, (2, 1, 2)) * np.tile(x[0] ** 2, 2),
+    ),
+    "repeat": (
+        {"X": (2, 3)},
+        "repeat(X, 2) * repeat(X ** 2, [2, 0, 2, 1, 3, 4])[:12] + repeat(X, [3, 0, 1], axis=1)[1, 0]",
+        lambda x: (
+            np.repeat(x, 2) * np.repeat(x**2, [2, 0, 2, 1, 3, 4])[:12] + np.repeat(x, [3, 0, 1], 1)[1, 0]
+        ),
+    ),
+    "flips": ({"X": (2, 3)}, "fliplr(X) * flipud(X ** 2)", lambda x: np.fliplr(x) * np.flipud(x**2)),
+    "cross": (
+        {"X": (2, 3)},
+        "cross(X, X[::-1] ** 2) + cross(X[0], sin(X))",
+        lambda x: _cross(x, x[::-1] ** 2) + _cross(x[0], sin(x)),
+    ),
+    "tensordot": (
+        {"X": (2, 3)},
+        "tensordot(X, X ** 2) * tensordot(X, X.T, 1) + tensordot(X, sin(X), axes=([1, 0], [1, 0]))",
+        lambda x: np.tensordot(x, x**2) * np.tensordot(x, x.T, 1) + np.sum(x * sin(x)),
+    ),
+    "tensordot_outer": ({"v": (3,)}, "tensordot(v, v ** 2, axes=0)", lambda v: np.multiply.outer(v, v**2)),
+    "cumprod": (
+        {"X": (2, 3)},
+        "cumprod(X, axis=1) + cumprod(X ** 2)[1:4]",
+        lambda x: np.cumprod(x, axis=1) + np.cumprod(x**2)[1:4],
+    ),
+    "sort": (
+        {"X": (2, 3)},
+        "sort(X) * X + sort(X * [[1.0], [-2.0]], axis=0) + sort(sin(X), axis=None)[1:4]",
+        lambda x: (
+            np.sort(x) * x + np.sort(x * np.array([[1.0], [-2.0]]), axis=0) + np.sort(sin(x), axis=None)[1:4]
+        ),
+    ),
+    "median": (
+        {"X": (2, 3)},
+        "median(X, axis=1) * median(X ** 3) + median(X, axis=0, keepdims=True)[0, 1:]",
+        lambda x: _median(x, 1) * _median(x**3) + _median(x, 0)[1:],
+    ),
+    "sinc": ({"X": (2, 3)}, "sinc(X) * X + sinc(X ** 2 * 3)", lambda x: sincpi(x) * x + sincpi(x**2 * 3)),
+    "sinc_at_zero": (  # sinc_maclaurin(k, y): sinc's k-th Taylor coefficient, used where y is 0
+        {"v": (3,)},
+        "sinc(v * 0) * v + sinc_maclaurin(2, 0 * v) * v ** 2",
+        lambda v: v - v**2 / 3,
+    ),
+    "constructed": (
+        {"v": (3,)},
+        "v * arange(3) + v ** 2 * linspace(-1, 2, 3) + full_like(v, 2) * v + identity(3) @ v",
+        lambda v: v * np.arange(3) + v**2 * np.linspace(-1, 2, 3) + 3 * v,
     ),
     "constants": ({"X": (2, 3)}, "pi * X ** 2 + e ** X", lambda x: mpmath.pi * x**2 + exp(x)),
     "grad_variable": ({"X": (2, 3)}, "grad(sum(sin(X) * X), X)", lambda x: cos(x) * x + sin(x)),

@@ -303,7 +303,8 @@ b = sum(erf(x) + erfc(x) + asinh(x) + acosh(x ** 2 + 1) + atanh(x / 3) + atan2(x
 c = sum(where(x > 0, x, 2 * x) * (x >= 0) + (x < 1) + (x <= 1) + (x == 2.0) + (x != 2.0) + gelu(x) + elu(x))
 d = logsumexp(x) + max(x) + min(x) + sum(softmax(x) * x) + sum(log_softmax(x)) + logaddexp(x[0], x[1])
 f = logdet(A) + det(A) + sum(inv(A)) + sum(solve(A, [1.0, 2.0])) + pi * e + prod(x) + norm(x, ord=inf)
-y = a + b + c + d + f
+g = sum(sinc(x - 0.5) * x)
+y = a + b + c + d + f + g
 """
 
 

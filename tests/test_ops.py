@@ -68,6 +68,7 @@ UNARY = {
     "leaky_relu": (lambda x: x if x > 0 else x / 100, [0.3, -1.5]),
     "log_sigmoid": (lambda x: mpmath.log(_sigmoid(x)), [0.3, -1.5, 40.0]),
     "softsign": (lambda x: x / (1 + abs(x)), [0.3, -1.5]),
+    "sinc": (mpmath.sincpi, [0.3, -1.2, 0.0, 2.0]),  # at 0 too: JAX's Taylor rule
 }
 BINARY = {
     "pow": (lambda a, b: a**b, [(1.3, 0.7), (2.0, -1.5)]),
@@ -110,7 +111,9 @@ ARRAY_FUNCTIONS = {
     *("solve", "einsum", "grad", "zeros", "ones", "eye", "full", "zeros_like", "ones_like", "where"),
     *("clip", "stop", "round", "trunc", "mod", "fmod", "floor_divide", "deg2rad", "rad2deg", "logaddexp2"),
     *("heaviside", "positive", "negative", "copy", "diagonal", "ravel", "vdot", "kron", "triu", "tril"),
-    *("swapaxes", "moveaxis", "matrix_power", "hstack", "vstack"),
+    *("swapaxes", "moveaxis", "matrix_power", "hstack", "vstack", "roll", "tile", "repeat", "fliplr"),
+    *("flipud", "cross", "tensordot", "cumprod", "sort", "median", "sinc_maclaurin", "arange", "linspace"),
+    *("full_like",),
 }
 
 
