@@ -237,7 +237,7 @@ class _Zeros:
             indicator = _indicator(op.numpy(*_ones_for(kept, args), **params) != 0)
         elif op is ops.SUBTRACT and any(k is not None for k in kept):
             indicator = _indicator(np.add(*_ones_for(kept, args)) != 0)
-        elif op in _COPIES or (op is ops.INTERMEDIATE and not params["perturbed"]):
+        elif op in _COPIES or (op is ops.INTERMEDIATE and not params.get("perturbed")):
             indicator = kept[0]
         elif op is ops.WHERE and id(node.args[0]) in self.static and any(k is not None for k in kept[1:]):
             indicator = _indicator(np.where(args[0] != 0, *_ones_for(kept[1:], args[1:])) != 0)
@@ -247,6 +247,7 @@ class _Zeros:
             value = op.numpy(*args, **params)
         if indicator is not None:
             self.kept[id(node)] = indicator
+            value = np.where(indicator != 0, value, 0.0)  # 0, as per element (not -0.0 from -g)
         return value
 
 
