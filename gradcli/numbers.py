@@ -45,7 +45,9 @@ def evaluate(roots: list[Node], values: dict[str, np.ndarray]) -> list[np.ndarra
 
 class Repeated:
     """The roots evaluated again and again while the names in `changing` take new values (the
-    seeds of derivative rows): every node that does not depend on them is computed once, here."""
+    seeds of derivative rows): every node that does not depend on them is computed once, here.
+    A seed's zeros are structural zeros: a one-hot seed picks one row of a derivative tensor, and
+    per element the other rows' terms are no part of it (so an inf elsewhere gives no NaN)."""
 
     def __init__(self, roots: list[Node], values: dict[str, np.ndarray], changing: set[str]):
         self.roots = roots
@@ -62,7 +64,8 @@ class Repeated:
         _run(self._fixed_nodes, self._fixed, values)
         self._varying = [n for n in order if id(n) in varying]
         self._releases = _releases(self._varying, roots)
-        self._structural = has_structural_zeros(order)
+        self._changing = changing
+        self._structural = bool(changing) or has_structural_zeros(order)
         self._fixed_zeros: tuple[dict[int, np.ndarray], _Zeros] | None = None  # made when first needed
 
     def __call__(self, changed: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -73,7 +76,7 @@ class Repeated:
         if _finite(results) or not self._structural:
             return results
         if self._fixed_zeros is None:
-            fixed, zeros = {}, _Zeros(self._order)
+            fixed, zeros = {}, _Zeros(self._order, self._changing)
             _run(self._fixed_nodes, fixed, self._values, None, zeros)
             self._fixed_zeros = fixed, zeros
         fixed, zeros = self._fixed_zeros
@@ -153,6 +156,8 @@ def _run(
                 if name not in values:
                     raise MissingValueError(name)
                 memo[id(node)] = np.asarray(values[name], dtype=np.float64)
+                if zeros is not None and name in zeros.seeds:
+                    zeros.record(node, _indicator(memo[id(node)] != 0))
                 continue
             deadline.check()
             params = dict(node.params)
@@ -207,19 +212,24 @@ class _Zeros:
     0 before any value is known, so 0 * log(0) is 0 there, where NumPy gives NaN. A zero that
     depends on values (where(x > 0, g, 0)) is not one: per element it is a formula, not 0."""
 
-    def __init__(self, order: list[Node]):
+    def __init__(self, order: list[Node], seeds: set[str] = frozenset()):
         static: set[int] = set()  # nodes that no declared value changes (where's constant conditions)
         for node in order:
             leaf = node.op is ops.VARIABLE or node.op is ops.CONSTANT
             if not leaf and all(id(a) in static for a in node.args):
                 static.add(id(node))
         self.static = static
+        self.seeds = seeds  # names whose zero entries are structural (Repeated)
         self.kept: dict[int, np.ndarray] = {}
 
     def copy(self) -> _Zeros:
         other = object.__new__(_Zeros)
-        other.static, other.kept = self.static, dict(self.kept)
+        other.static, other.seeds, other.kept = self.static, self.seeds, dict(self.kept)
         return other
+
+    def record(self, node: Node, indicator: np.ndarray | None) -> None:
+        if indicator is not None:
+            self.kept[id(node)] = indicator
 
     def evaluate(self, node: Node, args: list[np.ndarray], params: dict) -> np.ndarray:
         """The node's value, products dropping their structural zeros; records its structural zeros."""
@@ -245,8 +255,8 @@ class _Zeros:
             indicator = _made_zeros(node)
         if value is None:
             value = op.numpy(*args, **params)
+        self.record(node, indicator)
         if indicator is not None:
-            self.kept[id(node)] = indicator
             value = np.where(indicator != 0, value, 0.0)  # 0, as per element (not -0.0 from -g)
         return value
 

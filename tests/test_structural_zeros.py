@@ -182,6 +182,32 @@ def test_a_hessian_vector_product_keeps_structural_zeros(run_json):
     assert code == 0 and _same(products["x"], expected[:3]) and _same(products["y"], expected[3]), doc
 
 
+INFINITE_AT_ZERO = "var x = [0.0, 1.0, 4.0]\nvar y = 1.0\nf = sum(sqrt(x)) * y\n"
+INFINITE_AT_ZERO_HESSIAN = [  # d2f/dx_i2 = -y / (4 x_i^1.5), d2f/dx_i dy = 1 / (2 sqrt(x_i)), else 0
+    [-math.inf, 0.0, 0.0, math.inf],
+    [0.0, -0.25, 0.0, 0.5],
+    [0.0, 0.0, -1 / 32, 0.25],
+    [math.inf, 0.5, 0.25, 0.0],
+]
+
+
+@pytest.mark.parametrize("way", [(), *WHOLE])
+def test_seeded_rows_take_a_one_hot_seeds_zeros_as_structural(run_json, way):
+    """A row of the Hessian is the gradient contracted with a one-hot seed: its zeros met the
+    inf of sqrt'(0) in another element's terms (0 * inf), so the y column was NaN."""
+    code, doc, _ = run_json(INFINITE_AT_ZERO, "hessian", *way)
+    assert code == 0 and _same(doc["value"], INFINITE_AT_ZERO_HESSIAN), doc
+    code, doc, _ = run_json(INFINITE_AT_ZERO, "grad", "--order", "2", "--wrt", "x", *way)
+    diagonal = [row[:3] for row in INFINITE_AT_ZERO_HESSIAN[:3]]
+    assert code == 0 and _same(_values(doc)["x"], diagonal), doc
+
+
+@pytest.mark.parametrize("way", [(), *WHOLE])
+def test_jacobian_rows_take_a_one_hot_seeds_zeros_as_structural(run_json, way):
+    code, doc, _ = run_json("var x = [0.0, 1.0, 4.0]\ny = sqrt(x)\n", "jacobian", *way)
+    assert code == 0 and _same(doc["value"], [[math.inf, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.25]]), doc
+
+
 def test_a_jacobian_keeps_structural_zeros(run_json):
     text = "var x = [0.0, 1.0, 4.0]\ny = sqrt(x)[1:]\n"
     expected = [[0.0, 0.5, 0.0], [0.0, 0.0, 0.25]]
