@@ -58,30 +58,20 @@ class Repeated:
             leaf = node.op is ops.VARIABLE or node.op is ops.CONSTANT
             if (leaf and node.param("name") in changing) or any(id(a) in varying for a in node.args):
                 varying.add(id(node))
-        self._order = order
-        self._fixed_nodes = [n for n in order if id(n) not in varying]
-        self._fixed: dict[int, np.ndarray] = {}
-        _run(self._fixed_nodes, self._fixed, values)
+        self._fixed = _Once(order, [n for n in order if id(n) not in varying], values, changing)
         self._varying = [n for n in order if id(n) in varying]
         self._releases = _releases(self._varying, roots)
-        self._changing = changing
-        self._structural = bool(changing) or has_structural_zeros(order)
-        self._fixed_zeros: tuple[dict[int, np.ndarray], _Zeros] | None = None  # made when first needed
+        self._zeros = bool(changing) or has_structural_zeros(order)
 
     def __call__(self, changed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        memo = dict(self._fixed)
         values = {**self._values, **changed}
+        memo = self._fixed.numpy()
         _run(self._varying, memo, values, self._releases)
         results = [memo[id(r)] for r in self.roots]
-        if _finite(results) or not self._structural:
+        if _finite(results) or not self._zeros:
             return results
-        if self._fixed_zeros is None:
-            fixed, zeros = {}, _Zeros(self._order, self._changing)
-            _run(self._fixed_nodes, fixed, self._values, None, zeros)
-            self._fixed_zeros = fixed, zeros
-        fixed, zeros = self._fixed_zeros
-        memo = dict(fixed)
-        _run(self._varying, memo, values, self._releases, zeros.copy())
+        memo, zeros = self._fixed.structural()
+        _run(self._varying, memo, values, self._releases, zeros)
         return [memo[id(r)] for r in self.roots]
 
 
@@ -93,35 +83,50 @@ class Moved:
     def __init__(self, roots: list[Node], values: dict[str, np.ndarray], node: Node):
         self.roots, self.node = roots, node
         order = postorder([*roots, node])
-        self._order, self._values = order, values
-        self._unmoved: dict[int, np.ndarray] = {}
-        _run(order, self._unmoved, values)
+        self._unmoved = _Once(order, order, values)
         moving = {id(node)}
         for item in order:
             if item.op is not ops.STOP and any(id(a) in moving for a in item.args):
                 moving.add(id(item))
         self._moving = [n for n in order if id(n) in moving and n is not node]
         self._releases = _releases(self._moving, roots)
-        self._structural = has_structural_zeros(order)
-        self._unmoved_zeros: tuple[dict[int, np.ndarray], _Zeros] | None = None  # made when first needed
-        self.value = self._unmoved[id(node)]  # the node's value at the unmoved point
+        self._zeros = has_structural_zeros(order)
+        self.value = self._unmoved.numpy()[id(node)]  # the node's value at the unmoved point
 
     def __call__(self, value: np.ndarray) -> list[np.ndarray]:
-        memo = dict(self._unmoved)
-        memo[id(self.node)] = value
-        _run(self._moving, memo, {}, self._releases)
-        results = [memo[id(r)] for r in self.roots]
-        if _finite(results) or not self._structural:
+        results = self._at(value, self._unmoved.numpy())
+        if _finite(results) or not self._zeros:
             return results
-        if self._unmoved_zeros is None:
-            unmoved, zeros = {}, _Zeros(self._order)
-            _run(self._order, unmoved, self._values, None, zeros)
-            self._unmoved_zeros = unmoved, zeros
-        unmoved, zeros = self._unmoved_zeros
-        memo = dict(unmoved)
+        return self._at(value, *self._unmoved.structural())
+
+    def _at(self, value: np.ndarray, memo: dict[int, np.ndarray], zeros: _Zeros | None = None):
         memo[id(self.node)] = value
-        _run(self._moving, memo, {}, self._releases, zeros.copy())
+        _run(self._moving, memo, {}, self._releases, zeros)
         return [memo[id(r)] for r in self.roots]
+
+
+class _Once:
+    """The values of `nodes` (a part of `order`), computed once for many evaluations: with NumPy's
+    arithmetic, and with structural zeros when first needed (`seeds`: see _Zeros)."""
+
+    def __init__(self, order: list[Node], nodes: list[Node], values: dict[str, np.ndarray], seeds=()):
+        self._order, self._nodes, self._values, self._seeds = order, nodes, values, seeds
+        self._numpy: dict[int, np.ndarray] = {}
+        _run(nodes, self._numpy, values)
+        self._structural: tuple[dict[int, np.ndarray], _Zeros] | None = None
+
+    def numpy(self) -> dict[int, np.ndarray]:
+        """A memo to evaluate the rest with NumPy's arithmetic (a copy: the caller adds to it)."""
+        return dict(self._numpy)
+
+    def structural(self) -> tuple[dict[int, np.ndarray], _Zeros]:
+        """A memo and the structural zeros to evaluate the rest with (copies, as `numpy`)."""
+        if self._structural is None:
+            memo, zeros = {}, _Zeros(self._order, self._seeds)
+            _run(self._nodes, memo, self._values, None, zeros)
+            self._structural = memo, zeros
+        memo, zeros = self._structural
+        return dict(memo), zeros.copy()
 
 
 def _releases(order: list[Node], kept: list[Node]) -> list[list[int]]:
@@ -212,7 +217,7 @@ class _Zeros:
     0 before any value is known, so 0 * log(0) is 0 there, where NumPy gives NaN. A zero that
     depends on values (where(x > 0, g, 0)) is not one: per element it is a formula, not 0."""
 
-    def __init__(self, order: list[Node], seeds: set[str] = frozenset()):
+    def __init__(self, order: list[Node], seeds=()):
         static: set[int] = set()  # nodes that no declared value changes (where's constant conditions)
         for node in order:
             leaf = node.op is ops.VARIABLE or node.op is ops.CONSTANT
