@@ -298,3 +298,23 @@ def test_a_zero_from_values_is_not_structural():
     c = ops.variable("c", (2,))
     (value,) = numbers.evaluate([x * c], {"x": np.array([np.inf, 1.0]), "c": np.array([0.0, 1.0])})
     assert np.isnan(value[0]) and value[1] == 1.0  # as NumPy and the per-element formulas (c[0] * x[0])
+
+
+LOG_WEIGHTED = "var x = [1.0, 2.0, 3.0]\nf = sum(log(x - 1) * [0, 1, 1])\n"  # x[0] meets only a literal 0
+
+
+@pytest.mark.parametrize("limit", [(), ("--limit", "elements=1")])
+def test_check_differences_leave_out_a_term_weighted_zero(run, limit):
+    # L moved along x[0] is log(+-h) * 0: 0 per element, was NaN on whole arrays (every estimate NaN)
+    code, out, err = run(LOG_WEIGHTED, "check", *limit)
+    assert code == 0 and err == "", out + err
+
+
+@pytest.mark.parametrize("text, unused", [(LOG_WEIGHTED, 1.0), (SLICED, 0.0)])
+def test_gradient_descent_on_whole_arrays_keeps_structural_zeros(run_json, text, unused):
+    # x[0]'s gradient is 0, so it stays where it is; was NaN (and L NaN) on whole arrays
+    code, each, _ = run_json(text, "step", "--lr", "0.1")
+    assert code == 0
+    code, whole, _ = run_json(text, "step", "--lr", "0.1", "--limit", "elements=1")
+    assert code == 0 and whole["values"]["x"][0] == each["values"]["x"][0] == unused
+    assert _same(whole["values"]["x"], each["values"]["x"]) and _same(whole["loss"], each["loss"]), whole
