@@ -14,6 +14,8 @@ where a result is not finite is it evaluated again with the structural zeros (`_
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gradcli import deadline, ops
@@ -172,12 +174,15 @@ def _run(
             if releases is not None:
                 for key in releases[position]:
                     memo.pop(key, None)
-                    if zeros is not None:
+                if zeros is not None:
+                    for key in releases[position]:
                         zeros.kept.pop(key, None)
 
 
 def _finite(results: list[np.ndarray]) -> bool:
-    return all(bool(np.isfinite(r).all()) for r in results)
+    """Whether every entry is finite: a sum is inf or NaN where an entry is (or where a sum of finite
+    entries overflows, rarely: the evaluation with structural zeros then gives the same numbers)."""
+    return all(math.isfinite(np.add.reduce(r, axis=None)) for r in results)
 
 
 # ---- structural zeros -------------------------------------------------------------------------------
