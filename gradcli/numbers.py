@@ -14,8 +14,6 @@ where a result is not finite is it evaluated again with the structural zeros (`_
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from gradcli import deadline, ops
@@ -180,9 +178,7 @@ def _run(
 
 
 def _finite(results: list[np.ndarray]) -> bool:
-    """Whether every entry is finite: a sum is inf or NaN where an entry is (or where a sum of finite
-    entries overflows, rarely: the evaluation with structural zeros then gives the same numbers)."""
-    return all(math.isfinite(np.add.reduce(r, axis=None)) for r in results)
+    return all(np.isfinite(r).all() for r in results)
 
 
 # ---- structural zeros -------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ import pytest
 
 from gradcli import numbers, ops
 
+pytestmark = pytest.mark.filterwarnings("error")  # a RuntimeWarning would reach the user's stderr
+
 WHOLE = [("--limit", "elements=1"), ("--symbolic", "none")]  # the two ways into whole arrays
 
 # program (values as float literals, or files written by the test), expected gradient per target
