@@ -185,15 +185,16 @@ def _finite(results: list[np.ndarray]) -> bool:
 
 # Sums of products of their arguments' entries: a structural zero factor drops its terms.
 _PRODUCTS = (ops.MULTIPLY, ops.MATMUL, ops.EINSUM)
-# Each entry a sum of argument entries (or a copy of one): zero where every entry it sums is.
-_SUMS = (ops.ADD, ops.BROADCAST, ops.RESHAPE, ops.TRANSPOSE, ops.GETITEM, ops.SCATTER, ops.CONCATENATE,
-         ops.SUM, ops.CUMSUM)  # fmt: skip
+# Each entry a sum or difference of argument entries (or a copy of one): zero where every entry it
+# takes is, which the operation itself finds on 0/1 indicators (a difference as a sum of them).
+_SUMS = (ops.ADD, ops.SUBTRACT, ops.BROADCAST, ops.RESHAPE, ops.TRANSPOSE, ops.GETITEM, ops.SCATTER,
+         ops.CONCATENATE, ops.SUM, ops.CUMSUM)  # fmt: skip
 _COPIES = (ops.NEGATIVE, ops.STOP)  # zero where their argument is
 
 
 def has_structural_zeros(order: list[Node]) -> bool:
     """Whether any node of `order` makes a structural zero (a literal 0, eye, a scatter's fill)."""
-    return any(_made_zeros(node) is not None for node in order) or any(n.op is ops.SCATTER for n in order)
+    return any(node.op is ops.SCATTER or _made_zeros(node) is not None for node in order)
 
 
 def _made_zeros(node: Node) -> np.ndarray | None:
@@ -250,9 +251,8 @@ class _Zeros:
             indicator = np.broadcast_to(kept[0], node.shape)
             value = np.where(indicator != 0, np.true_divide(*args), 0.0)
         elif op in _SUMS and (op is ops.SCATTER or any(k is not None for k in kept)):
-            indicator = _indicator(op.numpy(*_ones_for(kept, args), **params) != 0)
-        elif op is ops.SUBTRACT and any(k is not None for k in kept):
-            indicator = _indicator(np.add(*_ones_for(kept, args)) != 0)
+            combine = np.add if op is ops.SUBTRACT else op.numpy
+            indicator = _indicator(combine(*_ones_for(kept, args), **params) != 0)
         elif op in _COPIES or (op is ops.INTERMEDIATE and not params.get("perturbed")):
             indicator = kept[0]
         elif op is ops.WHERE and id(node.args[0]) in self.static and any(k is not None for k in kept[1:]):
