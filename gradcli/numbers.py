@@ -1,12 +1,13 @@
 """The float64 interpreter: an array program evaluated with NumPy on whole arrays (BLAS matmuls).
 
 Non-finite results follow NumPy (1/0 is inf, log(0) is -inf), never an exception, with one
-exception to NumPy's arithmetic, the per-element formulas' (SymEngine's `0 * x` is 0): an entry
-that is zero whatever the values (a literal 0, what a slice's gradient leaves out, a zero of
-`eye`) is a structural zero, and a product with a structural zero factor is exactly 0, so a
-gradient entry that does not depend on an element stays 0 where a local derivative is inf or NaN
-(`sum(sqrt(x)[1:])` at x[0] = 0), as symbolic zeros do in JAX. A zero that comes from values (a
-variable that is 0, `where(x > 0, ...)`) is an ordinary number there too: 0 * inf is NaN.
+exception, taken from the per-element formulas (where SymEngine makes `0 * x` 0 before any value is
+known): an entry that is zero whatever the values (a literal 0, what a slice's or an index's
+gradient leaves out, a zero of `eye`, of a one-hot seed) is a structural zero, and a product with a
+structural zero factor is exactly 0. So a gradient entry that does not depend on an element stays 0
+where a local derivative is inf or NaN (`sum(sqrt(x)[1:])` at x[0] = 0), as per element; JAX's
+symbolic zeros are whole arrays, so JAX gives NaN there. A zero that comes from values (a variable
+that is 0, `where(x > 0, g, 0)`) is an ordinary number, as per element: 0 * inf is NaN.
 
 Products of finite numbers need no such care, so a program is first evaluated as NumPy does; only
 where a result is not finite is it evaluated again with the structural zeros (`_Zeros`).
