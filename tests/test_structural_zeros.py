@@ -39,8 +39,8 @@ GRADIENTS = [
     # joined and subtracted: x[0] takes its own 1 and nothing of sqrt'(0)
     ("var x = [0.0, 1.0, 4.0]\nf = sum(concatenate([sqrt(x)[1:], x[:1]]))\n", {"x": [1.0, 0.5, 0.25]}),
     ("var x = [0.0, 1.0, 4.0]\nf = sum((x - sqrt(x))[1:] * 2)\n", {"x": [0.0, 1.0, 1.5]}),
-    # a zero that depends on values is a formula per element: where(x > 0, 1, 0) / (2 sqrt(x)) and
-    # the max's tie indicator times inf are NaN both ways (and in JAX)
+    # a zero that depends on values is a formula per element: where(x > 0, 1, 0) / (2 sqrt(x)), and
+    # max's indicator of x[0] (not the maximum) times inf, are NaN both ways (and in JAX)
     ("var x = [0.0, 1.0, 4.0]\nf = sum(where(x > 0, sqrt(x), 0))\n", {"x": ["nan", 0.5, 0.25]}),
     ("var x = [0.0, 4.0, 4.0]\nf = max(sqrt(x))\n", {"x": ["nan", 0.125, 0.125]}),
 ]
