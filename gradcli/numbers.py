@@ -39,7 +39,7 @@ def evaluate(roots: list[Node], values: dict[str, np.ndarray]) -> list[np.ndarra
     results = [memo[id(r)] for r in roots]
     if _finite(results) or not has_structural_zeros(order):
         return results
-    memo, zeros = {}, _Zeros(order)
+    memo, zeros = {}, _Zeros()
     _run(order, memo, values, releases, zeros)
     return [memo[id(r)] for r in roots]
 
@@ -59,7 +59,7 @@ class Repeated:
             leaf = node.op is ops.VARIABLE or node.op is ops.CONSTANT
             if (leaf and node.param("name") in changing) or any(id(a) in varying for a in node.args):
                 varying.add(id(node))
-        self._fixed = _Once(order, [n for n in order if id(n) not in varying], values, changing)
+        self._fixed = _Once([n for n in order if id(n) not in varying], values, changing)
         self._varying = [n for n in order if id(n) in varying]
         self._releases = _releases(self._varying, roots)
         self._zeros = bool(changing) or has_structural_zeros(order)
@@ -84,7 +84,7 @@ class Moved:
     def __init__(self, roots: list[Node], values: dict[str, np.ndarray], node: Node):
         self.roots, self.node = roots, node
         order = postorder([*roots, node])
-        self._unmoved = _Once(order, order, values)
+        self._unmoved = _Once(order, values)
         moving = {id(node)}
         for item in order:
             if item.op is not ops.STOP and any(id(a) in moving for a in item.args):
@@ -107,11 +107,11 @@ class Moved:
 
 
 class _Once:
-    """The values of `nodes` (a part of `order`), computed once for many evaluations: with NumPy's
+    """The values of `nodes` (children first), computed once for many evaluations: with NumPy's
     arithmetic, and with structural zeros when first needed (`seeds`: see _Zeros)."""
 
-    def __init__(self, order: list[Node], nodes: list[Node], values: dict[str, np.ndarray], seeds=()):
-        self._order, self._nodes, self._values, self._seeds = order, nodes, values, seeds
+    def __init__(self, nodes: list[Node], values: dict[str, np.ndarray], seeds=()):
+        self._nodes, self._values, self._seeds = nodes, values, seeds
         self._numpy: dict[int, np.ndarray] = {}
         _run(nodes, self._numpy, values)
         self._structural: tuple[dict[int, np.ndarray], _Zeros] | None = None
@@ -123,7 +123,7 @@ class _Once:
     def structural(self) -> tuple[dict[int, np.ndarray], _Zeros]:
         """A memo and the structural zeros to evaluate the rest with (copies, as `numpy`)."""
         if self._structural is None:
-            memo, zeros = {}, _Zeros(self._order, self._seeds)
+            memo, zeros = {}, _Zeros(self._seeds)
             _run(self._nodes, memo, self._values, None, zeros)
             self._structural = memo, zeros
         memo, zeros = self._structural
@@ -162,8 +162,8 @@ def _run(
                 if name not in values:
                     raise MissingValueError(name)
                 memo[id(node)] = np.asarray(values[name], dtype=np.float64)
-                if zeros is not None and name in zeros.seeds:
-                    zeros.record(node, _indicator(memo[id(node)] != 0))
+                if zeros is not None:
+                    zeros.leaf(node, memo[id(node)])
                 continue
             deadline.check()
             params = dict(node.params)
@@ -174,8 +174,7 @@ def _run(
                 for key in releases[position]:
                     memo.pop(key, None)
                 if zeros is not None:
-                    for key in releases[position]:
-                        zeros.kept.pop(key, None)
+                    zeros.release(releases[position])
 
 
 def _finite(results: list[np.ndarray]) -> bool:
@@ -186,109 +185,136 @@ def _finite(results: list[np.ndarray]) -> bool:
 
 # Sums of products of their arguments' entries: a structural zero factor drops its terms.
 _PRODUCTS = (ops.MULTIPLY, ops.MATMUL, ops.EINSUM)
-# Each entry a sum or difference of argument entries (or a copy of one): zero where every entry it
-# takes is, which the operation itself finds on 0/1 indicators (a difference as a sum of them).
+# Each entry a sum or difference of argument entries (or a copy of one): known where every entry
+# it takes is, which the operation itself finds on 0/1 arrays (a difference as a sum of them).
 _SUMS = (ops.ADD, ops.SUBTRACT, ops.BROADCAST, ops.RESHAPE, ops.TRANSPOSE, ops.GETITEM, ops.SCATTER,
          ops.CONCATENATE, ops.SUM, ops.CUMSUM)  # fmt: skip
-_COPIES = (ops.NEGATIVE, ops.STOP)  # zero where their argument is
+# Each entry a function of the same entries of the arguments: known where they all are.
+_ENTRYWISE = ops.ELEMENTWISE | set(ops.COMPARISONS.values()) | {ops.STOP}
 
 
 def has_structural_zeros(order: list[Node]) -> bool:
-    """Whether any node of `order` makes a structural zero (a literal 0, eye, a scatter's fill)."""
-    return any(node.op is ops.SCATTER or _made_zeros(node) is not None for node in order)
+    """Whether any node of `order` can make a structural zero (a literal 0, eye, a scatter's fill)."""
+    return any(_zero_maker(node) for node in order)
 
 
-def _made_zeros(node: Node) -> np.ndarray | None:
-    """Where a constant node (a literal, eye) is 0, as 0.0 in an array of 1.0 (None: nowhere)."""
+def _zero_maker(node: Node) -> bool:
     if node.op is ops.LITERAL:
-        return _indicator(ops.float_array(node.param("value")) != 0)
-    if node.op is ops.EYE:
-        return np.eye(node.param("n"))
-    return None
-
-
-def _indicator(nonzero: np.ndarray) -> np.ndarray | None:
-    """1.0 where an entry may be nonzero, 0.0 at structural zeros; None when there are none."""
-    nonzero = np.asarray(nonzero)
-    return None if nonzero.all() else nonzero.astype(np.float64)
+        return not ops.float_array(node.param("value")).all()
+    return node.op is ops.EYE or node.op is ops.SCATTER
 
 
 class _Zeros:
-    """The structural zeros of the nodes evaluated so far: `kept[id(node)]` is 1.0 where the node's
-    entry may be nonzero and 0.0 where it is zero whatever the declared values (no entry: no
-    structural zero). They are the zeros the per-element formulas have: SymEngine makes `0 * x`
-    0 before any value is known, so 0 * log(0) is 0 there, where NumPy gives NaN. A zero that
-    depends on values (where(x > 0, g, 0)) is not one: per element it is a formula, not 0."""
+    """Which entries are known whatever the declared values, as the per-element formulas know them:
+    there an entry is a number, not a formula, when it depends on no value (a literal, eye, what
+    a slice's gradient leaves out, a one-hot seed: the `seeds` names, and what is computed from
+    them). A known 0 is a structural zero: SymEngine makes `0 * x` 0 before any value is known,
+    so 0 * log(0) is 0 there, where NumPy gives NaN; but a number times a number is arithmetic,
+    so 0 times a known inf or NaN (1 / 0 of structural zeros) is NaN both ways. A zero that depends
+    on values (where(x > 0, g, 0)) is not known: per element it is a formula, so 0 * inf is NaN.
+    `known[id(node)]` is a bool array of the node's shape (no entry: nothing known)."""
 
-    def __init__(self, order: list[Node], seeds=()):
-        static: set[int] = set()  # nodes that no declared value changes (where's constant conditions)
-        for node in order:
-            leaf = node.op is ops.VARIABLE or node.op is ops.CONSTANT
-            if not leaf and all(id(a) in static for a in node.args):
-                static.add(id(node))
-        self.static = static
-        self.seeds = seeds  # names whose zero entries are structural (Repeated)
-        self.kept: dict[int, np.ndarray] = {}
+    def __init__(self, seeds=()):
+        self.seeds = seeds
+        self.known: dict[int, np.ndarray] = {}
 
     def copy(self) -> _Zeros:
-        other = object.__new__(_Zeros)
-        other.static, other.seeds, other.kept = self.static, self.seeds, dict(self.kept)
+        other = _Zeros(self.seeds)
+        other.known = dict(self.known)
         return other
 
-    def record(self, node: Node, indicator: np.ndarray | None) -> None:
-        if indicator is not None:
-            self.kept[id(node)] = indicator
+    def leaf(self, node: Node, value: np.ndarray) -> None:
+        if node.param("name") in self.seeds:
+            self.known[id(node)] = np.ones(value.shape, dtype=bool)
+
+    def release(self, keys: list[int]) -> None:
+        for key in keys:
+            self.known.pop(key, None)
 
     def evaluate(self, node: Node, args: list[np.ndarray], params: dict) -> np.ndarray:
-        """The node's value, products dropping their structural zeros; records its structural zeros."""
+        """The node's value, products dropping their structural zeros; records its known entries."""
         op = node.op
-        kept = [self.kept.get(id(a)) for a in node.args]
-        value, indicator = None, None
-        if op in _PRODUCTS and any(k is not None for k in kept):
-            indicator = np.asarray(op.numpy(*_ones_for(kept, args), **params), dtype=np.float64)
-            value = _products_without_zeros(op, args, kept, indicator, params)
-            indicator = _indicator(indicator != 0)
-        elif op is ops.DIVIDE and kept[0] is not None:
-            indicator = np.broadcast_to(kept[0], node.shape)
-            value = np.where(indicator != 0, np.true_divide(*args), 0.0)
-        elif op in _SUMS and (op is ops.SCATTER or any(k is not None for k in kept)):
-            combine = np.add if op is ops.SUBTRACT else op.numpy
-            indicator = _indicator(combine(*_ones_for(kept, args), **params) != 0)
-        elif op in _COPIES or (op is ops.INTERMEDIATE and not params.get("perturbed")):
-            indicator = kept[0]
-        elif op is ops.WHERE and id(node.args[0]) in self.static and any(k is not None for k in kept[1:]):
-            indicator = _indicator(np.where(args[0] != 0, *_ones_for(kept[1:], args[1:])) != 0)
-        else:
-            indicator = _made_zeros(node)
+        known = [self.known.get(id(a)) for a in node.args]
+        value, out = None, None
+        if not node.args:  # a literal, eye, pi: a number
+            out = np.ones(node.shape, dtype=bool)
+        elif op in _PRODUCTS or op is ops.DIVIDE:
+            if any(k is not None for k in known):
+                value, out = _products_without_zeros(op, args, known, params)
+        elif op in _SUMS:
+            if op is ops.SCATTER or any(k is not None for k in known):
+                combine = np.add if op is ops.SUBTRACT else op.numpy
+                out = combine(*_unknown(known, args), **params) == 0
+        elif op is ops.WHERE:
+            if known[0] is not None:
+                condition, picked = args[0] != 0, [_all(k, a) for k, a in zip(known[1:], args[1:])]
+                out = known[0] & np.where(condition, *picked)
+        elif op is ops.INTERMEDIATE:  # perturbed: per element a symbol is added, so nothing is known
+            out = None if params.get("perturbed") else known[0]
+        elif op in _ENTRYWISE:
+            if all(k is not None for k in known):
+                out = np.logical_and.reduce(np.broadcast_arrays(*known))
+        elif all(k is not None and k.all() for k in known):  # a whole operation of numbers
+            out = np.ones(node.shape, dtype=bool)
         if value is None:
             value = op.numpy(*args, **params)
-        self.record(node, indicator)
-        if indicator is not None:
-            value = np.where(indicator != 0, value, 0.0)  # 0, as per element (not -0.0 from -g)
+        if out is not None and out.any():
+            out = np.broadcast_to(out, node.shape)
+            self.known[id(node)] = out
+            value = np.where(out & (value == 0), 0.0, value)  # 0, as per element (not -0.0 from -g)
         return value
 
 
-def _ones_for(kept: list[np.ndarray | None], args: list[np.ndarray]) -> list[np.ndarray]:
-    """Each argument's indicator, all ones where it has no structural zero."""
-    return [np.ones(np.shape(a)) if k is None else k for k, a in zip(kept, args)]
+def _all(known: np.ndarray | None, arg: np.ndarray) -> np.ndarray:
+    """Known entries as a bool array of the argument's shape (None: none known)."""
+    return np.zeros(np.shape(arg), dtype=bool) if known is None else known
 
 
-def _products_without_zeros(op, args, kept, count, params) -> np.ndarray:
-    """A sum of products (`op` of `args`) with the terms that have a structural zero factor left out;
-    `count` is how many terms each entry keeps. The kept terms are summed as IEEE arithmetic would:
-    a finite part, plus inf, -inf or NaN where a kept term is not finite (from how many kept terms
-    are NaN, +inf and -inf, each counted by `op` on 0/1 and sign arrays, exact below 2**53)."""
+def _unknown(known: list[np.ndarray | None], args: list[np.ndarray]) -> list[np.ndarray]:
+    """1.0 where an argument's entry is not known, 0.0 where it is."""
+    return [1.0 - _all(k, a) for k, a in zip(known, args)]
+
+
+def _products_without_zeros(op, args, known, params) -> tuple[np.ndarray, np.ndarray]:
+    """A sum of products (`op` of `args`; a quotient for divide) in which a structural zero factor
+    drops its term unless another factor is a known inf or NaN (0 * zoo is NaN per element), and
+    which entries of it are known. The kept terms are summed as IEEE arithmetic would: a finite
+    part, plus inf, -inf or NaN where a kept term is not finite (from how many kept terms are NaN,
+    +inf and -inf, each counted by `op` on 0/1 and sign arrays, exact below 2**53)."""
+    known = [_all(k, a) for k, a in zip(known, args)]
+    zeros = [k & (a == 0) for k, a in zip(known, args)]
+    nonfinite = [k & ~np.isfinite(a) for k, a in zip(known, args)]
+    if op is ops.DIVIDE:  # 0 / x is 0 per element where x is a formula; a number divides as numbers do
+        dropped = zeros[0] & ~known[1]
+        return np.where(dropped, 0.0, np.true_divide(*args)), (known[0] & known[1]) | dropped
     if op is ops.MULTIPLY:  # one term an entry
-        return np.where(count != 0, np.multiply(*args), 0.0)
-    if all(bool(np.isfinite(a).all()) for a in args):
-        return op.numpy(*args, **params)  # a dropped term is 0 times a finite number: 0 already
-    ones = _ones_for(kept, args)
-    finite = [np.isfinite(a) for a in args]
-    signs = [np.where(np.isnan(a), 0.0, np.sign(a)) * k for a, k in zip(args, ones)]  # 0: NaN, 0, dropped
+        dropped = (zeros[0] | zeros[1]) & ~(nonfinite[0] | nonfinite[1])
+        return np.where(dropped, 0.0, np.multiply(*args)), (known[0] & known[1]) | dropped
 
     def terms(arrays):
         return np.asarray(op.numpy(*arrays, **params), dtype=np.float64)
 
+    ones = [1.0 - z for z in zeros]  # 0.0: the factor drops its terms
+    count = terms(ones)  # how many terms each entry keeps
+    unknown = count - terms([o * k for o, k in zip(ones, known)])  # kept terms with a formula factor
+    value = op.numpy(*args, **params)
+    if not all(bool(np.isfinite(a).all()) for a in args):
+        value = _ieee_sum(terms, args, ones, count)
+    # a structural zero meeting a known inf or NaN: 0 * zoo is NaN per element, as IEEE's 0 * inf
+    for i, zero in enumerate(zeros):
+        for j, bad in enumerate(nonfinite):
+            if i != j and zero.any() and bad.any():
+                factors = [np.ones(np.shape(a)) for a in args]
+                factors[i], factors[j] = zero * 1.0, bad * 1.0
+                value = np.where(terms(factors) > 0, np.nan, value)
+    return value, (unknown == 0)
+
+
+def _ieee_sum(terms, args, ones, count) -> np.ndarray:
+    """The sum of the kept terms (`ones`: 0.0 where a factor drops its terms), non-finite ones
+    included: a finite part, then +-inf or NaN by how many kept terms are NaN, +inf and -inf."""
+    finite = [np.isfinite(a) for a in args]
+    signs = [np.where(np.isnan(a), 0.0, np.sign(a)) * k for a, k in zip(args, ones)]  # 0: NaN, 0, dropped
     total = terms([np.where(f, a, 0.0) * k for a, f, k in zip(args, finite, ones)])
     nonfinite = count - terms([k * f for k, f in zip(ones, finite)])
     nonzero = [np.abs(s) for s in signs]  # kept entries that are neither 0 nor NaN

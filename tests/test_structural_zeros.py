@@ -75,6 +75,33 @@ def test_whole_array_gradients_keep_structural_zeros(run_json, text, expected, w
     assert _same(_values(doc)["x"], expected["x"]), doc
 
 
+# Numbers times numbers are arithmetic per element: where structural zeros make an entry that is a
+# number whatever the values, and it is inf or NaN (1 / 0, log(0): zoo), 0 times it is NaN there,
+# as IEEE's 0 * inf; only a formula (an entry that depends on values) is dropped by a 0.
+KNOWN_NON_FINITE = [
+    # log(x[0] * 0) is log(0) whatever x is; its gradient 1 / 0 meets the literal 0: NaN
+    ("var x = [1.0, 2.0]\nf = sum(log(x * [0, 1]))\n", ["nan", 0.5]),
+    # row 1 of the matrix is 0: log(0) times the weight 0 is NaN, so L and every entry are NaN
+    ("var x = [2.0, 3.0, 4.0]\nf = sum(log([[1, 0, 0], [0, 0, 0], [1, 1, 0]] @ x) * [1, 0, 1])", ["nan"] * 3),
+    # x[0] leaves the sum, but 1 / (x[0] * 0 + 0) is 1 / 0 (a number): its gradient 0 / 0 is NaN
+    (
+        "var x = [1.0, 0.0, 0.0]\ny = where([True, False, True], 1 / (x * [0, 1, 1] + [0, 0, 1]), 1)\n"
+        "f = sum(y[1:])\n",
+        ["nan", 0.0, -1.0],
+    ),
+    ("var x = [4.0, 4.0]\nf = sum(1 / (x * [1, 0]) * [1, 0])\n", [-0.0625, "nan"]),
+]
+
+
+@pytest.mark.parametrize("text, expected", KNOWN_NON_FINITE)
+@pytest.mark.parametrize("way", WHOLE)
+def test_a_structural_zero_times_a_known_inf_is_nan(run_json, text, expected, way):
+    code, each, _ = run_json(text, "grad")
+    assert code == 0 and _same(_values(each)["x"], expected), each  # the per-element contract
+    code, whole, err = run_json(text, "grad", *way)
+    assert code == 0 and err == "" and _same(_values(whole)["x"], expected), whole
+
+
 @pytest.fixture
 def hostile_files(tmp_path):
     """Values with NaN and inf in elements the programs below do not use."""
