@@ -296,7 +296,10 @@ def _products_without_zeros(op, args, known, params) -> tuple[np.ndarray, np.nda
 
     ones = [1.0 - z for z in zeros]  # 0.0: the factor drops its terms
     count = terms(ones)  # how many terms each entry keeps
-    unknown = count - terms([o * k for o, k in zip(ones, known)])  # kept terms with a formula factor
+    if any(not k.any() for k in known):  # a factor that is a formula everywhere: every kept term has one
+        unknown = count
+    else:
+        unknown = count - terms([o * k for o, k in zip(ones, known)])  # kept terms with a formula factor
     value = op.numpy(*args, **params)
     if not all(bool(np.isfinite(a).all()) for a in args):
         value = _ieee_sum(terms, args, ones, count)
