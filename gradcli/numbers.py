@@ -4,7 +4,8 @@ Non-finite results follow NumPy (1/0 is inf, log(0) is -inf), never an exception
 exception, taken from the per-element formulas (where SymEngine makes `0 * x` 0 before any value is
 known): an entry that is zero whatever the values (a literal 0, what a slice's or an index's
 gradient leaves out, a zero of `eye`, of a one-hot seed) is a structural zero, and a product with a
-structural zero factor is exactly 0. So a gradient entry that does not depend on an element stays 0
+structural zero factor is exactly 0 (unless another factor is an inf or NaN that depends on no value
+either: numbers multiply as numbers). So a gradient entry that does not depend on an element stays 0
 where a local derivative is inf or NaN (`sum(sqrt(x)[1:])` at x[0] = 0), as per element; JAX's
 symbolic zeros are whole arrays, so JAX gives NaN there. A zero that comes from values (a variable
 that is 0, `where(x > 0, g, 0)`) is an ordinary number, as per element: 0 * inf is NaN.
