@@ -329,8 +329,10 @@ def loss_terms(whole: Whole) -> list[Node]:
 
 
 def weighted_sum(values: list[np.ndarray]) -> float:
-    """L from the values of loss_terms: the sum of every output times its weights."""
-    return float(sum(np.sum(values[i] * values[i + 1]) for i in range(0, len(values), 2)))
+    """L from the values of loss_terms: the sum of every output times its weights. A weight of 0
+    (a literal: a structural zero, see numbers.py) leaves its element out, as per element."""
+    with np.errstate(all="ignore"):
+        return float(sum(np.sum(np.where(w == 0, 0.0, y * w)) for y, w in zip(values[::2], values[1::2])))
 
 
 def with_matrix(

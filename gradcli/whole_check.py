@@ -57,7 +57,8 @@ def _check_target(name: str, moved: numbers.Moved, gradient: np.ndarray, draws, 
     from gradcli.workflow import TargetCheck, compare
 
     x = moved.value
-    scale = np.maximum(1.0, np.abs(x))
+    scale = np.fmax(1.0, np.abs(x))  # max(1, |x|) as per element: 1 at NaN (workflow._central_differences)
+    finite = np.isfinite(x)  # the elements the random directions move (a step from inf or NaN is no step)
     size = x.size
     sampled = size > SAMPLED_ELEMENTS
     chosen = np.sort(draws.choice(size, SAMPLED_ELEMENTS, replace=False)) if sampled else range(size)
@@ -74,9 +75,9 @@ def _check_target(name: str, moved: numbers.Moved, gradient: np.ndarray, draws, 
         return check, mismatches
     worst_abs, worst_rel = check.max_abs_error, check.max_rel_error
     for k in range(DIRECTIONS):
-        along = scale * draws.choice([-1.0, 1.0], size=x.shape) / math.sqrt(size)
+        along = np.where(finite, scale * draws.choice([-1.0, 1.0], size=x.shape) / math.sqrt(size), 0.0)
         with np.errstate(all="ignore"):  # a non-finite entry shows as a disagreement, not a warning
-            terms = gradient * along
+            terms = np.where(finite, gradient * along, 0.0)
             total, magnitude = float(np.sum(terms)), float(np.sum(np.abs(terms)))
         direction = f"{name} along random direction {k + 1}"
         errors, bad = compare(

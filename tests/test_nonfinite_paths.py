@@ -1,6 +1,7 @@
 """Values where an element is inf: the whole-array shortcuts (text Hessians under --symbolic auto,
---symbolic none, check --expect) give the per-element numbers, as JSON does. On whole arrays a
-zero weight of an infinite element (a one-hot Hessian row, a slice's gradient) is NaN, not 0."""
+--symbolic none, check --expect) give the per-element numbers, as JSON does: a zero weight of an
+infinite element (a one-hot Hessian row, a slice's gradient) is 0, not NaN (see also
+test_structural_zeros.py)."""
 
 import json
 import re
