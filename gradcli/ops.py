@@ -620,7 +620,7 @@ MULTIPLY = _binary(
 )  # fmt: skip
 DIVIDE = _binary(
     "divide", "/", MULTIPLICATIVE, np.true_divide, lambda a, b: objects.tensor(a / b),
-    lambda g, out, a, b: _pair(a, b, g / b, -(g * a) / b**2), _divide_simplify, "/",
+    lambda g, out, a, b: _pair(a, b, g / b, -(g * out) / b), _divide_simplify, "/",
 )  # fmt: skip
 
 
