@@ -39,3 +39,8 @@ class GradcliError(Exception):
 
 class LimitError(GradcliError):
     """A documented limit was exceeded (exit 1); the message names the option that raises it."""
+
+
+def values_needed(what: str, names) -> GradcliError:
+    """The error for `what` (a command, or a gradient) needing values the declared `names` lack."""
+    return GradcliError(f"{what} needs a value for {', '.join(names)}; declare one or use --at")

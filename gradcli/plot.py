@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcli import api, deadline
-from gradcli.errors import GradcliError
+from gradcli.errors import GradcliError, values_needed
 from gradcli.evaluate import to_float, vectorized
 from gradcli.model import Program, Request
 
@@ -61,7 +61,7 @@ def sample(program: Program, request: Request, low: float | None, high: float | 
     missing = api.needs(prepared, [np.array(exprs, dtype=object)])
     missing = tuple(m for m in missing if m != name)
     if missing:
-        raise GradcliError(f"plot needs a value for {', '.join(missing)}; declare one or use --at")
+        raise values_needed("plot", missing)
     deadline.check()
     xs = np.linspace(low, high, POINTS)
     values = {s: float(v) for s, v in prepared.values.items()} | {symbol: xs}

@@ -15,7 +15,7 @@ import numpy as np
 from gradcli import ad, backward, deadline, elements, numbers, objects, ops
 from gradcli.arrays import MAX_DIMENSIONS, Node, postorder
 from gradcli.build import ArrayProgram, build
-from gradcli.errors import GradcliError, LimitError
+from gradcli.errors import GradcliError, LimitError, values_needed
 from gradcli.graph import disconnection_reasons
 from gradcli.lower import label
 from gradcli.model import Literal, Program, Request
@@ -645,8 +645,7 @@ def step(program: Program, request: Request, lr: float, steps: int, progress=Non
     missing = [n for n in numbers.leaves([loss, *nodes]) if n not in whole.literals]
     missing += [t for t in whole.targets if t not in whole.literals and t not in missing]
     if missing:
-        names = ", ".join(d.name for d in program.declarations if d.name in missing)
-        raise GradcliError(f"step needs a value for {names}; declare one or use --at")
+        raise values_needed("step", [d.name for d in program.declarations if d.name in missing])
     check_memory([loss, *nodes], request.limits, whole.arrays)
     values = whole.float_values()
     losses = []

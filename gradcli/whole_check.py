@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from gradcli import deadline, numbers, whole
-from gradcli.errors import GradcliError
+from gradcli.errors import values_needed
 from gradcli.model import Program, Request
 from gradcli.objects import label
 
@@ -36,7 +36,7 @@ def finite_differences(program: Program, request: Request, rtol: float, atol: fl
     terms = whole.loss_terms(problem)
     missing = whole.missing_values(problem, terms)
     if missing:
-        raise GradcliError(f"check needs a value for {', '.join(missing)}; declare one or use --at")
+        raise values_needed("check", missing)
     whole.check_memory(terms, request.limits, problem.arrays)
     gradients = whole.float_gradients(problem, request.limits)
     values = problem.float_values()

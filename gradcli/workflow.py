@@ -10,7 +10,7 @@ import numpy as np
 
 from gradcli import api, deadline, functions
 from gradcli.differentiate import postorder
-from gradcli.errors import GradcliError
+from gradcli.errors import GradcliError, values_needed
 from gradcli.evaluate import MISSING, Evaluator, Tape, to_float
 from gradcli.lower import labels
 from gradcli.model import Program, Request, SymbolicMode
@@ -20,7 +20,7 @@ from gradcli.printing import nested
 def _require_values(prepared: api.Prepared, exprs, what: str) -> None:
     missing = api.needs(prepared, [np.asarray(list(exprs), dtype=object)])
     if missing:
-        raise GradcliError(f"{what} needs a value for {', '.join(missing)}; declare one or use --at")
+        raise values_needed(what, missing)
 
 
 def _floats(values) -> list[float]:
@@ -277,8 +277,7 @@ def check_expected(
                 mismatches.append(Mismatch(name, want, None))
             continue
         if gradient.value is None:
-            missing = ", ".join(gradient.needs)
-            raise GradcliError(f"the gradient of {name} needs a value for {missing}; declare one or use --at")
+            raise values_needed(f"the gradient of {name}", gradient.needs)
         if want is None:
             targets.append(TargetCheck(name, math.inf, math.inf, False, "expected null"))
             mismatches.append(Mismatch(name, None, "a value"))
