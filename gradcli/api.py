@@ -482,8 +482,8 @@ def hessian(program: Program, request: Request, formulas_with_values: bool = Tru
 
 def all_finite(values) -> bool:
     """Whether every number in the values (nested lists; None: no value) is finite. A whole-array
-    value that is not may differ from the per-element one: where an element of an array is inf or
-    NaN, a zero weight of it (a one-hot row, a slice's gradient) gives NaN, not 0."""
+    value that is not may differ from the per-element one: numbers.py keeps structural zeros as
+    the formulas do, but SymEngine also simplifies (1/(1/(x + 1)) is x + 1, finite at x = -1)."""
     return all(v is None or bool(np.all(np.isfinite(np.asarray(v, dtype=float)))) for v in values)
 
 
