@@ -25,10 +25,15 @@ class Factored(list):
 
     def encode(self, encode_element: Callable[[object], str]) -> str:
         """The JSON of the nested lists (json.dumps's own spelling, separators ", "), encoding each
-        distinct element once with `encode_element`."""
-        table = np.empty(len(self.elements), dtype=object)
-        table[:] = [encode_element(e) for e in self.elements]
-        return _joined(table[self.codes].tolist())
+        distinct element once with `encode_element`; in long rows each run of the most common
+        element (a Hessian's zero) is written as one repeated text."""
+        texts = [encode_element(e) for e in self.elements]
+        if self.codes.shape[-1] < _LONG_ROW or self.codes.size == 0:
+            table = np.empty(len(texts), dtype=object)
+            table[:] = texts
+            return _joined(table[self.codes].tolist())
+        common = int(np.bincount(self.codes.reshape(-1)).argmax())
+        return _rows(self.codes, texts, common)
 
 
 def nested_factored(elements: list, codes: np.ndarray):
@@ -37,6 +42,25 @@ def nested_factored(elements: list, codes: np.ndarray):
     if codes.ndim == 0:
         return elements[int(codes)]
     return Factored(elements, codes)
+
+
+_LONG_ROW = 64  # elements: shorter rows are joined whole (a NumPy call a row would cost more)
+
+
+def _rows(codes: np.ndarray, texts: list[str], common: int) -> str:
+    if codes.ndim > 1:
+        return "[" + ", ".join([_rows(c, texts, common) for c in codes]) + "]"
+    others = np.flatnonzero(codes != common).tolist()
+    if 2 * len(others) > len(codes):
+        return "[" + ", ".join([texts[c] for c in codes.tolist()]) + "]"
+    run, parts, start = texts[common] + ", ", [], 0
+    for end in [*others, len(codes)]:  # each run of `common` before an other element, and the last
+        if end > start:
+            parts.append(run * (end - start - 1) + texts[common])
+        if end < len(codes):
+            parts.append(texts[codes[end]])
+        start = end + 1
+    return "[" + ", ".join(parts) + "]"
 
 
 def _joined(texts: list) -> str:
