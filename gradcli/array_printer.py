@@ -301,7 +301,9 @@ class ArrayPrinter:
             if value == 1 and not isinstance(value, float):
                 return (f"{prefix}ones({_shape(node.shape)})", ops.ATOM)
             return (f"{prefix}full({_shape(node.shape)}, {number_text(value)})", ops.ATOM)
-        text, _ = self._expanded(node)
+        text, shape = self._expanded(node)
+        if shape == source.shape:  # no None axes: an argument needs no parentheses
+            text = self._print(source)[0]
         return (f"{'np.' * self.numpy}broadcast_to({text}, {_shape(node.shape)})", ops.ATOM)
 
 

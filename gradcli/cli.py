@@ -215,12 +215,14 @@ def parse_program(data: bytes, path: str, limits=None):
     return parse(text, filename, limits)
 
 
-def _names(option: str, value: str | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    names = tuple(n.strip() for n in value.split(","))
-    if any(not n for n in names):
-        raise GradcliError(f"{option} {value!r}: an empty name; separate names with commas")
+def _names(option: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    """The names of a repeatable option, each value a comma-separated list (--of a,b --of c)."""
+    names: tuple[str, ...] = ()
+    for value in values:
+        listed = tuple(n.strip() for n in value.split(","))
+        if any(not n for n in listed):
+            raise GradcliError(f"{option} {value!r}: an empty name; separate names with commas")
+        names += listed
     return names
 
 
@@ -289,8 +291,16 @@ source_arguments = _option_group(
     ),
     _with_source,
 )
-of_option = click.option("--of", "of", metavar="NAMES", help="Outputs (default: the last definition).")
-wrt_option = click.option("--wrt", metavar="NAMES", help="Target variables (default: every var).")
+of_option = click.option(
+    "--of",
+    "of",
+    metavar="NAMES",
+    multiple=True,
+    help="Outputs (default: the last definition); a,b or --of repeated.",
+)
+wrt_option = click.option(
+    "--wrt", metavar="NAMES", multiple=True, help="Target variables (default: every var); a,b or repeated."
+)
 at_option = click.option(
     "--at",
     "at",
@@ -299,7 +309,13 @@ at_option = click.option(
     help="A variable's value; one --at per name (--at x=1 --at 'w=[1,2]'); NAME=@FILE reads a .npy, "
     ".npz, .csv or .json file.",
 )
-stop_option = click.option("--stop", "stop", metavar="NAMES", help="Treat these definitions as constants.")
+stop_option = click.option(
+    "--stop",
+    "stop",
+    metavar="NAMES",
+    multiple=True,
+    help="Treat these definitions as constants; a,b or repeated.",
+)
 limit_option = click.option(
     "--limit",
     "limit",
@@ -748,7 +764,7 @@ def plot(source, limits, wrt, span, order, output, size, of, at, stop, grad_ys):
             raise GradcliError(f"--output {output}: write a .png or .svg file")
         files.output_path(output, inputs=source.inputs)  # refused now, before the work
     program = source.read(limits)
-    request = _request(limits, of, wrt, at, stop, "none", grad_ys=grad_ys, order=order)
+    request = _request(limits, of, (wrt,), at, stop, "none", grad_ys=grad_ys, order=order)
     curves = plotting.sample(program, request, low, high)
     if output:
         image = plotting.image(curves, output.rsplit(".", 1)[-1].lower(), width, height)
@@ -868,7 +884,7 @@ def eval_command(source, limits, of, at, output_format):
     from gradcli import whole
 
     program = source.read(limits)
-    request = _request(limits, of, None, at, None, "none")
+    request = _request(limits, of, (), at, (), "none")
     result = whole.evaluate(program, request)
     from gradcli import render
 

@@ -1116,6 +1116,8 @@ def _sum_simplify(x, axes=(), keepdims=False):
         return zeros(_sum_shape(x.shape, axes, keepdims))
     if x.op is NEGATIVE:
         return negative(SUM(x.args[0], axes=axes, keepdims=keepdims))
+    if x.op is EYE:  # each row and column of the identity sums to 1
+        return full_like(_sum_shape(x.shape, axes, keepdims), 1 if len(axes) == 1 else x.shape[0])
     if x.op is MULTIPLY and x.args[0].op is LITERAL and x.args[0].shape == ():  # sum(c * x) is c * sum(x)
         return multiply(x.args[0], SUM(x.args[1], axes=axes, keepdims=keepdims))
     if x.op is BROADCAST:

@@ -221,3 +221,21 @@ def test_a_scalar_grad_ys_weights_a_scalar_and_a_vector_output(run_json):
     assert code == 0 and doc["gradients"]["x"]["value"] == pytest.approx(-0.3 * 2 * 1.5)
     code, doc, err = run_json("var x = [1.0, 2.0]\nt = x * x\n", "hessian", "--grad-ys", "t=2")
     assert code == 0 and doc["value"] == [[4.0, 0.0], [0.0, 4.0]]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["grad"], ["hessian"], ["jacobian"], ["eval"], ["backward"], ["graph", "--format", "dot"]],
+)
+def test_repeated_name_options_are_the_comma_lists(run, command):
+    """--of a --of b is --of a,b (and --wrt, --stop): click would otherwise keep the last one."""
+    text = "var x = 1.5\nvar y = -0.5\nvar z = 2.0\na = x * y\nb = sin(y * z)\nc = a + b\nd = c * x\n"
+    names = {"grad": ("--of", "--wrt", "--stop"), "eval": ("--of",)}.get(command[0], ("--of", "--wrt"))
+    values = {"--of": ("c", "d"), "--wrt": ("x", "z"), "--stop": ("a", "b")}
+    commas = [a for n in names for a in (n, ",".join(values[n]))]
+    repeated = [a for n in names for v in values[n] for a in (n, v)]
+    listed = run(text, *command, *commas)
+    assert listed[0] == 0, listed[2]
+    assert run(text, *command, *repeated) == listed
+    first_only = [a for n in names for a in (n, values[n][0])]
+    assert run(text, *command, *first_only) != listed  # the second names count: not the last one kept

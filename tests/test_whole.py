@@ -353,6 +353,11 @@ X_AT = np.array([0.5, -1.25, 2.0])
     [
         ("f = sum(x ** 4)", "4 * diag(3 * x ** 2)", np.diag(12 * X_AT**2)),
         ("f = sum(exp(x)) + sum(x ** 2)", "2 * eye(3) + diag(exp(x))", np.diag(np.exp(X_AT)) + 2 * np.eye(3)),
+        (  # sum(eye(3), axis=0) is ones: no eye left
+            "f = sum(x) ** 3 + sum(x ** 4)",
+            "4 * diag(3 * x ** 2) + 3 * broadcast_to(2 * sum(x), [3])",
+            np.diag(12 * X_AT**2) + 6 * X_AT.sum(),
+        ),
         (
             "f = sum(x * exp(x))",
             "diag(exp(x)) + (diag(exp(x)) + x[:, None] * diag(exp(x)))",
@@ -370,3 +375,13 @@ def test_diagonal_matrices_in_closed_forms_are_written_diag(run_json, program, f
     code, back, err = run_json(program + f"H = {doc['matrix']}\n", "eval", "--of", "H", "--at", at)
     assert code == 0, err
     np.testing.assert_allclose(back["values"]["H"], hessian, rtol=1e-13)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+@pytest.mark.parametrize("axis", ["", ", axis=0", ", axis=1", ", axis=1, keepdims=True", ", axis=(0, 1)"])
+def test_sums_of_the_identity_are_numpys(run_json, n, axis):
+    code, doc, err = run_json(f"var x\ns = sum(eye({n}){axis}) * x\n", "eval", "--at", "x=2")
+    assert code == 0, err
+    keywords = {"": {}, ", axis=0": {"axis": 0}, ", axis=1": {"axis": 1}, ", axis=(0, 1)": {"axis": (0, 1)}}
+    expected = np.sum(np.eye(n), **keywords.get(axis, {"axis": 1, "keepdims": True})) * 2
+    np.testing.assert_array_equal(doc["values"]["s"], expected)
