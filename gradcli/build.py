@@ -118,7 +118,10 @@ def _grad_targets(program: Program) -> set[str]:
     }
 
 
-_BINARY = {"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "**": ops.power}
+_BINARY = {
+    "+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "**": ops.power,
+    "//": catalogue.floor_divide, "%": catalogue.mod,  # Python's and NumPy's: floor, sign of the divisor
+}  # fmt: skip
 
 
 class _Lowering:

@@ -240,6 +240,8 @@ class _ToModel(Transformer):
     sub = _binary_rule("-")
     mul = _binary_rule("*")
     div = _binary_rule("/")
+    floordiv = _binary_rule("//")
+    mod = _binary_rule("%")
     matmul = _binary_rule("@")
     pow = _binary_rule("**")
 

@@ -140,3 +140,37 @@ def test_any_text_parses_or_fails_cleanly(text):
         parse(text, "fuzz.txt")
     except GradcliError as error:
         assert error.message and error.filename == "fuzz.txt"
+
+
+PYTHON_ARITHMETIC = [
+    "-7 % 3", "7 % -3", "-7 // 2", "7 // -2", "7.5 % -2", "-7.5 // 2", "2 + 7 % 3 * 2", "8 % 3 ** 2",
+    "2 ** 3 % 5", "-2 ** 2 % 3", "17 // 5 // 2", "17 % 5 % 3", "1 / 3 % 1", "10 - 7 // 2 * 3", "3 % 2 == 1",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", PYTHON_ARITHMETIC)
+def test_floor_division_and_remainder_are_pythons(run_json, text):
+    """`//` and `%` bind as `*` and `/`, floor, and take the divisor's sign, as Python (the oracle:
+    the test's own constant text, evaluated by Python) and NumPy."""
+    code, doc, err = run_json(f"y = {text}\n", "eval")
+    assert code == 0, err
+    expected = eval(text)  # noqa: S307 - the test's own literal, not input
+    assert doc["values"]["y"] == pytest.approx(float(expected), rel=1e-15, abs=0)
+    if "." not in text and " / " not in text:  # integers stay exact integers
+        assert isinstance(doc["values"]["y"], int) and doc["values"]["y"] == expected
+
+
+@pytest.mark.parametrize("limit", [[], ["--limit", "elements=1"]])  # per element and whole arrays
+def test_remainder_operators_on_arrays_and_their_derivatives(run_json, limit):
+    x, y = np.array([-7.5, -1.25, 0.5, 3.0, 7.25]), np.array([2.0, -3.0, 0.75, 2.5, -1.5])
+    text = "var x: [5]\nvar y: [5]\nr = x % y\nq = x // y\nf = sum(r * x) + sum(q * y)\n"
+    at = ["--at", f"x={x.tolist()}", "--at", f"y={y.tolist()}"]
+    code, doc, err = run_json(text, "eval", "--of", "r,q", *at, *limit)
+    assert code == 0, err
+    np.testing.assert_array_equal(doc["values"]["r"], np.mod(x, y))
+    np.testing.assert_array_equal(doc["values"]["q"], np.floor_divide(x, y))
+    code, doc, err = run_json(text, "grad", *at, *limit)
+    assert code == 0, err
+    r, q = np.mod(x, y), np.floor_divide(x, y)  # d(x % y)/dx = 1, d/dy = -floor(x / y); x // y is flat
+    np.testing.assert_allclose(doc["gradients"]["x"]["value"], r + x, rtol=1e-14)
+    np.testing.assert_allclose(doc["gradients"]["y"]["value"], -q * x + q, rtol=1e-14)
