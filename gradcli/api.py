@@ -411,10 +411,13 @@ def _matrix_result(
     matrix: np.ndarray,
     float_rows: list[bool],
     float_cols: list[bool],
+    factored: tuple | None = None,
 ) -> MatrixResult:
+    """`factored`: distinct(matrix), if the caller has it."""
     request = prepared.request
-    matrix = at_values(prepared, matrix)
-    factored = distinct(matrix)
+    shown = at_values(prepared, matrix)
+    if shown is not matrix or factored is None:
+        matrix, factored = shown, distinct(shown)
     arguments: dict = {}  # of the distinct entries' nodes: read once for the printer and the evaluator
     text, elided = symbolic(matrix, request.symbolic, request.limits.operations, factored, arguments)
     evaluator = Evaluator(prepared.values, request.limits.bits, arguments)
@@ -512,8 +515,8 @@ def _hessian(program: Program, request: Request, closed) -> MatrixResult:
             "hessian", program.filename, prepared.outputs, prepared.targets, request.unconnected,
             tuple(names), tuple(names), None, skipped, symmetric.tolist(), (), prepared.disconnected,
         )  # fmt: skip
-    matrix = differentiate.hessian(first, live_symbols, arguments)
-    return _matrix_result("hessian", prepared, names, names, matrix, floats, floats)
+    matrix, factored = differentiate.hessian(first, live_symbols, arguments)
+    return _matrix_result("hessian", prepared, names, names, matrix, floats, floats, factored)
 
 
 def _float_hessian(prepared: Prepared, closed, connected: list[str], live: list[bool]) -> np.ndarray | None:

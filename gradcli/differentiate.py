@@ -187,19 +187,27 @@ def derivative_tensor(first: np.ndarray, target: np.ndarray, order: int) -> np.n
     return out.reshape(target.shape * order)
 
 
-def hessian(first: list[se.Basic], symbols: list[se.Symbol], arguments: dict | None = None) -> np.ndarray:
-    """The symmetric matrix of second derivatives from gradient entries `first` over `symbols`.
+def hessian(
+    first: list[se.Basic], symbols: list[se.Symbol], arguments: dict | None = None
+) -> tuple[np.ndarray, tuple[list, np.ndarray]]:
+    """The symmetric matrix of second derivatives from gradient entries `first` over `symbols`, and
+    the same matrix factored as lower.distinct gives it (its distinct entries, each element's index
+    among them), found as the entries are: no scan of the n * n matrix, mostly the one zero.
     `arguments`: from an earlier walk of `first`, if the caller has one (see `walk`)."""
     n = len(symbols)
-    out = np.full((n, n), functions.ZERO, dtype=object)
+    index: dict = {functions.ZERO: 0}
+    codes = np.zeros((n, n), dtype=np.intp)
     position = _positions(symbols)
     nodes, arguments = walk(first, arguments=arguments)  # the entries share nodes: each is read once
     textbook = _textbook(nodes, arguments)
     for i, expr in enumerate(first):
         for symbol, value in _partials(expr, _From(position, i), arguments, textbook).items():
             j = position[symbol]
-            out[i, j] = out[j, i] = value
-    return out
+            codes[i, j] = codes[j, i] = index.setdefault(value, len(index))
+    entries = list(index)
+    table = np.empty(len(entries), dtype=object)
+    table[:] = entries
+    return table[codes], (entries, codes)
 
 
 def jacobian(outputs: list[se.Basic], symbols: list[se.Symbol]) -> np.ndarray:

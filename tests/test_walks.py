@@ -90,12 +90,14 @@ def test_hessian_rows_agree_with_separate_sweeps():
         functions.ZERO,
     ]
     point = {s: se.Rational(k + 2, 7) for k, s in enumerate(x)}
-    matrix = differentiate.hessian(first, x)  # row i from entry i's partials, mirrored
+    matrix, (entries, codes) = differentiate.hessian(first, x)  # row i from entry i's partials, mirrored
     for i, expr in enumerate(first):
         alone = {} if functions.is_zero(expr) else differentiate.reverse_sweep({expr: functions.ONE}, set(x))
         for j in range(i, len(x)):
             assert matrix[i, j] is matrix[j, i], (i, j)
             assert _same_value(matrix[i, j], alone.get(x[j], functions.ZERO), point), (i, j)
+    assert all(matrix[k] is entries[codes[k]] for k in np.ndindex(matrix.shape))  # factored as it is
+    assert len(set(entries)) == len(entries) and set(entries) == set(lower.distinct(matrix)[0])
     assert se.expand(matrix[0, 0] - (1200 * x[0] ** 2 - 400 * x[1] + 2)) == 0
     assert matrix[1, 1] == 200 + x[2] * se.cos(x[1] * x[2]) * STOP(x[1])  # none through stop()
     assert matrix[1, 2] == x[1] * se.cos(x[1] * x[2]) * STOP(x[1])
@@ -149,7 +151,7 @@ def test_rows_with_deep_shared_graphs_are_swept_not_written_out():
     first = differentiate.reverse_sweep({value: functions.ONE}, {x})[x]
     nodes, arguments = differentiate.walk([first])
     assert not differentiate._textbook(nodes, arguments)[first]
-    second = differentiate.hessian([first], [x])[0, 0]
+    second = differentiate.hessian([first], [x])[0][0, 0]
     swept = differentiate.reverse_sweep({first: functions.ONE}, {x})[x]
     assert _same_value(second, swept, {x: se.Rational(3, 10)})  # (== would compare trees written out)
 
@@ -190,7 +192,7 @@ def test_the_wanted_symbols_of_each_row_are_those_from_its_own_on():
     x0, x1 = se.symbols("x0 x1")
     first = [x0**2 * x1, x0 * x1**3, x0**3]
     for symbols in ([x0, x1, x0], [x1, x0, se.Dummy()]):
-        matrix = differentiate.hessian(first, symbols)
+        matrix, _ = differentiate.hessian(first, symbols)
         expected = np.full((3, 3), functions.ZERO, dtype=object)
         position = {s: j for j, s in enumerate(symbols)}
         for i, expr in enumerate(first):
