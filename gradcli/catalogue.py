@@ -81,9 +81,8 @@ def trunc(x: Node) -> Node:
 
 
 def mod(a: Node, b: Node) -> Node:
-    """NumPy's mod (remainder): a - floor(a / b) * b, with the sign of b; derivatives 1 and
-    -floor(a / b), as JAX's."""
-    return a - ops.FLOOR(a / b) * b
+    """NumPy's mod (remainder, a % b): the sign of b; derivatives 1 and -(a // b), as JAX's."""
+    return ops.MOD(a, b)
 
 
 def fmod(a: Node, b: Node) -> Node:
@@ -92,7 +91,8 @@ def fmod(a: Node, b: Node) -> Node:
 
 
 def floor_divide(a: Node, b: Node) -> Node:
-    return ops.FLOOR(a / b)
+    """NumPy's floor_divide (a // b): a == (a // b) * b + a % b, exactly where exact."""
+    return ops.FLOOR_DIVIDE(a, b)
 
 
 def deg2rad(x: Node) -> Node:

@@ -999,6 +999,29 @@ ARCTANH = _element_function(
     "atanh", np.arctanh, _at(0, 0), lambda out, x: [1 / (1 - x**2)],
     _unary_source("numpy.arctanh(x)", "atanh(x)"), latex=r"\operatorname{artanh}",
 )  # fmt: skip
+def _exact_mod(a, b):
+    return None if b == 0 else a % b  # Python's, exact on fractions: the sign of b
+
+
+def _exact_floor_divide(a, b):
+    return None if b == 0 else a // b
+
+
+# NumPy's divmod in C: fmod (exact), moved to the sign of b (no a - floor(a / b) * b, which loses the
+# remainder where a / b rounds up to an integer: 1 % 0.1), and the quotient that goes with it
+_MOVED_C = "(fmod(a, b) != 0.0 && ((fmod(a, b) < 0.0) != (b < 0.0)))"
+_MOD_C = f"({_MOVED_C} ? fmod(a, b) + b : fmod(a, b))"
+_FLOOR_DIVIDE_C = f"(b == 0.0 ? a / b : round((a - fmod(a, b)) / b - ({_MOVED_C} ? 1.0 : 0.0)))"
+MOD = _element_function(
+    "mod", np.mod, _exact_mod, lambda out, a, b: [literal(1), -FLOOR_DIVIDE(a, b)],
+    Source(("a", "b"), "numpy.mod(a, b)", _MOD_C), latex=r"\operatorname{mod}",
+    doc="the remainder of floor division (a % b): the sign of b; derivatives 1 and -(a // b), as JAX's",
+)  # fmt: skip
+FLOOR_DIVIDE = _element_function(
+    "floor_divide", np.floor_divide, _exact_floor_divide, None,
+    Source(("a", "b"), "numpy.floor_divide(a, b)", _FLOOR_DIVIDE_C),
+    differentiable=False, doc="floor division (a // b), consistent with mod: a == (a // b) * b + a % b",
+)  # fmt: skip
 ARCTAN2 = _element_function(
     "atan2", np.arctan2, _exact_atan2, _atan2_derivatives,
     Source(("a", "b"), "numpy.arctan2(a, b)", "atan2(a, b)"), latex=r"\operatorname{atan2}",
@@ -1090,7 +1113,7 @@ SINC_MACLAURIN = _element_function(
 ELEMENT_FUNCTIONS = {
     op.name: op
     for op in (*COMPARISONS.values(), WHERE, LOG1P, EXPM1, LOG2, LOG10, CBRT, FLOOR, CEIL, ROUND, ERF, ERFC)
-    + (ARCSINH, ARCCOSH, ARCTANH, ARCTAN2, HYPOT, LOGADDEXP, AMAX, AMIN, SINC_MACLAURIN)
+    + (ARCSINH, ARCCOSH, ARCTANH, ARCTAN2, HYPOT, LOGADDEXP, AMAX, AMIN, SINC_MACLAURIN, MOD, FLOOR_DIVIDE)
 }
 
 

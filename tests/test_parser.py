@@ -143,9 +143,29 @@ def test_any_text_parses_or_fails_cleanly(text):
 
 
 PYTHON_ARITHMETIC = [
-    "-7 % 3", "7 % -3", "-7 // 2", "7 // -2", "7.5 % -2", "-7.5 // 2", "2 + 7 % 3 * 2", "8 % 3 ** 2",
-    "2 ** 3 % 5", "-2 ** 2 % 3", "17 // 5 // 2", "17 % 5 % 3", "1 / 3 % 1", "10 - 7 // 2 * 3", "3 % 2 == 1",
-]  # fmt: skip
+    "-7 % 3",
+    "7 % -3",
+    "-7 // 2",
+    "7 // -2",
+    "7.5 % -2",
+    "-7.5 // 2",
+    "2 + 7 % 3 * 2",
+    "8 % 3 ** 2",
+    "2 ** 3 % 5",
+    "-2 ** 2 % 3",
+    "17 // 5 // 2",
+    "17 % 5 % 3",
+    "1 / 3 % 1",
+    "10 - 7 // 2 * 3",
+    "3 % 2 == 1",
+    "1 // 0.1",
+    "1 % 0.1",
+    "1e17 % 3.0",
+    "-1e17 // 3.0",
+    "5.5 % 1e-300",
+    "10**30 % 7",
+    "-(10**30) // 7",
+]  # fmt: skip  (a quotient that rounds up to an integer: a - floor(a / b) * b loses the remainder)
 
 
 @pytest.mark.parametrize("text", PYTHON_ARITHMETIC)
@@ -162,8 +182,11 @@ def test_floor_division_and_remainder_are_pythons(run_json, text):
 
 @pytest.mark.parametrize("limit", [[], ["--limit", "elements=1"]])  # per element and whole arrays
 def test_remainder_operators_on_arrays_and_their_derivatives(run_json, limit):
-    x, y = np.array([-7.5, -1.25, 0.5, 3.0, 7.25]), np.array([2.0, -3.0, 0.75, 2.5, -1.5])
-    text = "var x: [5]\nvar y: [5]\nr = x % y\nq = x // y\nf = sum(r * x) + sum(q * y)\n"
+    x, y = (
+        np.array([-7.5, -1.25, 0.5, 3.0, 7.25, 1.0, 1e17]),
+        np.array([2.0, -3.0, 0.75, 2.5, -1.5, 0.1, 3.0]),
+    )
+    text = "var x: [7]\nvar y: [7]\nr = x % y\nq = x // y\nf = sum(r * x) + sum(q * y)\n"
     at = ["--at", f"x={x.tolist()}", "--at", f"y={y.tolist()}"]
     code, doc, err = run_json(text, "eval", "--of", "r,q", *at, *limit)
     assert code == 0, err
