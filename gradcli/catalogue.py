@@ -86,8 +86,8 @@ def mod(a: Node, b: Node) -> Node:
 
 
 def fmod(a: Node, b: Node) -> Node:
-    """C's fmod: a - trunc(a / b) * b, with the sign of a."""
-    return a - trunc(a / b) * b
+    """C's fmod: the sign of a; derivatives 1 and -trunc(a / b)."""
+    return ops.FMOD(a, b)
 
 
 def floor_divide(a: Node, b: Node) -> Node:

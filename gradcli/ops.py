@@ -1022,6 +1022,20 @@ FLOOR_DIVIDE = _element_function(
     Source(("a", "b"), "numpy.floor_divide(a, b)", _FLOOR_DIVIDE_C),
     differentiable=False, doc="floor division (a // b), consistent with mod: a == (a // b) * b + a % b",
 )  # fmt: skip
+
+
+def _exact_fmod(a, b):
+    return None if b == 0 else a - b * int(Fraction(a) / Fraction(b))  # int() rounds towards 0
+
+
+FMOD = _element_function(
+    "fmod", np.fmod, _exact_fmod, lambda out, a, b: [literal(1), -ROUND((a - out) / b)],
+    Source(("a", "b"), "numpy.fmod(a, b)", "fmod(a, b)"),
+    doc="C's fmod: the remainder of the quotient rounded towards 0, the sign of a; exact; derivatives "
+    "1 and minus that quotient",
+)  # fmt: skip
+
+
 ARCTAN2 = _element_function(
     "atan2", np.arctan2, _exact_atan2, _atan2_derivatives,
     Source(("a", "b"), "numpy.arctan2(a, b)", "atan2(a, b)"), latex=r"\operatorname{atan2}",
@@ -1113,7 +1127,8 @@ SINC_MACLAURIN = _element_function(
 ELEMENT_FUNCTIONS = {
     op.name: op
     for op in (*COMPARISONS.values(), WHERE, LOG1P, EXPM1, LOG2, LOG10, CBRT, FLOOR, CEIL, ROUND, ERF, ERFC)
-    + (ARCSINH, ARCCOSH, ARCTANH, ARCTAN2, HYPOT, LOGADDEXP, AMAX, AMIN, SINC_MACLAURIN, MOD, FLOOR_DIVIDE)
+    + (ARCSINH, ARCCOSH, ARCTANH, ARCTAN2, HYPOT, LOGADDEXP, AMAX, AMIN, SINC_MACLAURIN)
+    + (MOD, FLOOR_DIVIDE, FMOD)
 }
 
 

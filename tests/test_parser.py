@@ -1,5 +1,7 @@
 """The parser: the whole language, located errors, and properties over generated text."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -197,3 +199,11 @@ def test_remainder_operators_on_arrays_and_their_derivatives(run_json, limit):
     r, q = np.mod(x, y), np.floor_divide(x, y)  # d(x % y)/dx = 1, d/dy = -floor(x / y); x // y is flat
     np.testing.assert_allclose(doc["gradients"]["x"]["value"], r + x, rtol=1e-14)
     np.testing.assert_allclose(doc["gradients"]["y"]["value"], -q * x + q, rtol=1e-14)
+
+
+@pytest.mark.parametrize(("a", "b"), [(1, 0.1), (-7, 3), (7.5, -2), (1e17, 3.0), (-1e17, 7.0), (5.5, 1e-300)])
+def test_fmod_is_cs(run_json, a, b):
+    """C's fmod (math.fmod the oracle): exact, where a - trunc(a / b) * b loses the remainder."""
+    code, doc, err = run_json(f"y = fmod({a}, {b})\n", "eval")
+    assert code == 0, err
+    assert doc["values"]["y"] == math.fmod(a, b)
