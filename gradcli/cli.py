@@ -916,6 +916,7 @@ def _ascii_fallback(error: UnicodeError) -> tuple[str, int]:
 
 def main() -> None:
     """The `gradcli` command: output in any terminal encoding, then the click group."""
+    _choose_blas_threads(sys.argv[1:], os.environ)
     codecs.register_error(ENCODING_FALLBACK, _ascii_fallback)
     for stream in (sys.stdout, sys.stderr):
         if stream is not None and hasattr(stream, "reconfigure"):
@@ -927,6 +928,20 @@ def main() -> None:
         sys.exit(EXIT_INPUT_ERROR)
     finally:
         _discard_unwritable_output()
+
+
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def _choose_blas_threads(args: list[str], environment) -> None:
+    """One BLAS thread (set before NumPy starts OpenBLAS) unless a value is read from a file
+    (NAME=@FILE): without one every array is small (a program is at most 8 MiB), and starting
+    OpenBLAS's threads costs more than they save (80 of a 380 ms run of seed case 3 here, see
+    bench/README.md). A thread count the user set is kept."""
+    if any(name in environment for name in _BLAS_THREAD_VARIABLES):
+        return
+    if not any("=@" in arg for arg in args):
+        environment["OPENBLAS_NUM_THREADS"] = "1"
 
 
 def _discard_unwritable_output() -> None:

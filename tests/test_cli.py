@@ -1,6 +1,8 @@
 """The command line: JSON documents, text output, errors and exit codes, step and check."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -279,3 +281,30 @@ def test_check_expect_honours_the_order_of_a_grad_document(run, run_json, tmp_pa
     (tmp_path / "wrong.json").write_text(json.dumps(wrong))
     code, doc, _ = run_json(text, "check", "--expect", str(tmp_path / "wrong.json"))
     assert code == 3 and [m["element"] for m in doc["mismatches"]] == ["v[1,1]"]
+
+
+@pytest.mark.parametrize(
+    ("args", "environment", "threads"),
+    [
+        (["grad", "m.txt"], {}, "1"),  # small arrays: one BLAS thread
+        (["grad", "-e", "A @ x", "--at", "x=[1, 2]"], {}, "1"),
+        (["grad", "m.txt", "--at", "X=@X.npy"], {}, None),  # a value from a file: OpenBLAS's default
+        (["hessian", "m.txt", "--vector", "w=@v.npy"], {}, None),
+        (["grad", "m.txt"], {"OPENBLAS_NUM_THREADS": "4"}, "4"),  # the user's choice is kept
+        (["grad", "m.txt"], {"OMP_NUM_THREADS": "3"}, None),
+    ],
+)
+def test_blas_threads_are_chosen_before_numpy_starts(args, environment, threads):
+    from gradcli.cli import _choose_blas_threads
+
+    environment = dict(environment)
+    _choose_blas_threads(args, environment)
+    assert environment.get("OPENBLAS_NUM_THREADS") == threads
+
+
+def test_the_command_line_module_leaves_numpy_to_the_command():
+    """_choose_blas_threads works only if NumPy (and OpenBLAS) start after it: importing the
+    command line must not import NumPy."""
+    code = "import sys, gradcli.cli; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
