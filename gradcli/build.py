@@ -283,7 +283,9 @@ class _Lowering:
         endpoint = self._static(node, keywords, "endpoint", 3)
         closed = True if endpoint is None else bool(_integer_constant(*endpoint, "endpoint is True or False"))
         self._listed(num, "linspace", node.span)
-        return ops.literal(tuple(np.linspace(float(start), float(stop), num, endpoint=closed).tolist()))
+        with np.errstate(all="ignore"):  # stop - start beyond float64 is inf: NaN and inf, as NumPy's
+            values = np.linspace(float(start), float(stop), num, endpoint=closed)
+        return ops.literal(tuple(values.tolist()))
 
     def _listed(self, length, what: str, span: Span) -> None:
         """A constructor's values are a literal written out: at most --limit elements of them."""

@@ -7,6 +7,7 @@ at their place. Derivatives at ordinary points are rows of tests/test_catalogue.
 from __future__ import annotations
 
 import itertools
+import json
 
 import mpmath
 import numpy as np
@@ -254,6 +255,18 @@ def test_constructors_give_numpys_values(run_json, definition, expected):
     assert np.shape(got) == expected.shape and np.array_equal(np.array(got, dtype=float), expected)
     if expected.dtype.kind == "i":  # integers stay exact integers
         assert all(type(v) is int for v in np.ravel(np.array(got, dtype=object)))
+
+
+@pytest.mark.filterwarnings("error")  # a RuntimeWarning would reach the user's stderr
+def test_linspace_across_float64s_range_warns_nothing(run):
+    """stop - start beyond float64 (1.7e308 - -1.7e308) is inf: NumPy's values are NaN and inf,
+    and gradcli gives them; NumPy's RuntimeWarnings about it went to stderr (twice)."""
+    code, out, err = run("f = linspace(-1.7e308, 1.7e308, 5)\n", "eval", "--format", "json")
+    assert code == 0 and err == ""
+    with np.errstate(all="ignore"):
+        expected = np.linspace(-1.7e308, 1.7e308, 5)
+    got = np.array(json.loads(out)["values"]["f"], dtype=float)  # "nan", "inf": README's strings
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_arange_of_integers_beyond_float64_precision_is_exact(run_json):
