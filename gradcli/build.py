@@ -223,7 +223,10 @@ class _Lowering:
             raise GradcliError(
                 f"this would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported", node.span
             )
-        self._bounded(math.prod(shape), "this array", node.span)
+        if all(shape):
+            self._bounded(math.prod(shape), "this array", node.span)
+        else:  # NumPy refuses an empty array whose other sizes multiply beyond its index range
+            self._bounded(math.prod(d for d in shape if d), "this empty array's other sizes", node.span)
         return shape
 
     def _filled(self, node: Call, keywords) -> Node:

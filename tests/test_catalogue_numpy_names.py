@@ -331,6 +331,9 @@ HUGE = "100000000000000000000"
         ("zeros([-2])", "no negative sizes"),
         (f"ones([3, {HUGE}])", "more than --limit memory=2048 MiB"),
         (f"full([{HUGE}, {HUGE}], 1.0)", "more than --limit memory=2048 MiB"),
+        # empty, but NumPy refuses sizes that multiply beyond its index range (was an internal error)
+        (f"zeros([{HUGE}, {HUGE}, 0])", "this empty array's other sizes would have"),
+        (f"ones([0, {HUGE}])", "this empty array's other sizes would have"),
         ("full_like(A, [1.0, 2.0, 3.0])", "does not broadcast to shape [2, 4]"),
         ("full_like(x, [0.0, 1.0])", "does not broadcast to shape []"),
         ("full([2], [[1.0], [2.0]])", "does not broadcast to shape [2]"),  # was an internal error
