@@ -101,7 +101,9 @@ class ArrayPrinter:
         for column, eye in (node.args, node.args[::-1]):
             if eye.op is ops.EYE and column.op is ops.BROADCAST and column.param("dims") == (0,):
                 (vector,) = column.args
-                if vector.ndim == 1:
+                # v's axis is the rows, v as long as the eye (v of one element spread over 3 rows
+                # times eye(3) is v[0] * eye(3), not the 1 x 1 diag(v))
+                if column.ndim == 2 and vector.shape == eye.shape[:1] and node.shape == eye.shape:
                     return vector
         return None
 

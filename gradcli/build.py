@@ -226,7 +226,10 @@ class _Lowering:
             raise GradcliError(
                 f"this would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported", node.span
             )
-        self._bounded(math.prod(shape), "this array", node.span)
+        if all(shape):
+            self._bounded(math.prod(shape), "this array", node.span)
+        else:  # NumPy refuses an empty array whose other sizes multiply beyond its index range
+            self._bounded(math.prod(d for d in shape if d), "this empty array's other sizes", node.span)
         return shape
 
     def _filled(self, node: Call, keywords) -> Node:
@@ -286,7 +289,9 @@ class _Lowering:
         endpoint = self._static(node, keywords, "endpoint", 3)
         closed = True if endpoint is None else bool(_integer_constant(*endpoint, "endpoint is True or False"))
         self._listed(num, "linspace", node.span)
-        return ops.literal(tuple(np.linspace(float(start), float(stop), num, endpoint=closed).tolist()))
+        with np.errstate(all="ignore"):  # stop - start beyond float64 is inf: NaN and inf, as NumPy's
+            values = np.linspace(float(start), float(stop), num, endpoint=closed)
+        return ops.literal(tuple(values.tolist()))
 
     def _listed(self, length, what: str, span: Span) -> None:
         """A constructor's values are a literal written out: at most --limit elements of them."""

@@ -173,3 +173,10 @@ def check_size(shape: tuple[int, ...], span: Span | None, what: str, limits: Lim
             "raise it with --limit elements=N",
             span,
         )
+    others = size(tuple(d for d in shape if d))  # an empty array's: NumPy's index range bounds them
+    if others > limits.elements:
+        raise LimitError(
+            f"{what} is empty, but its other sizes multiply to {others}, more than the limit of "
+            f"{limits.elements}; raise it with --limit elements=N",
+            span,
+        )

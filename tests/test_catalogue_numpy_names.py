@@ -7,6 +7,7 @@ at their place. Derivatives at ordinary points are rows of tests/test_catalogue.
 from __future__ import annotations
 
 import itertools
+import json
 
 import mpmath
 import numpy as np
@@ -256,6 +257,18 @@ def test_constructors_give_numpys_values(run_json, definition, expected):
         assert all(type(v) is int for v in np.ravel(np.array(got, dtype=object)))
 
 
+@pytest.mark.filterwarnings("error")  # a RuntimeWarning would reach the user's stderr
+def test_linspace_across_float64s_range_warns_nothing(run):
+    """stop - start beyond float64 (1.7e308 - -1.7e308) is inf: NumPy's values are NaN and inf,
+    and gradcli gives them; NumPy's RuntimeWarnings about it went to stderr (twice)."""
+    code, out, err = run("f = linspace(-1.7e308, 1.7e308, 5)\n", "eval", "--format", "json")
+    assert code == 0 and err == ""
+    with np.errstate(all="ignore"):
+        expected = np.linspace(-1.7e308, 1.7e308, 5)
+    got = np.array(json.loads(out)["values"]["f"], dtype=float)  # "nan", "inf": README's strings
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_arange_of_integers_beyond_float64_precision_is_exact(run_json):
     code, doc, err = run_json(f"f = arange(-{10**20}, -{10**20 - 3})\n", "eval")
     assert code == 0 and doc["values"]["f"] == [-(10**20), -(10**20) + 1, -(10**20) + 2], err
@@ -318,6 +331,9 @@ HUGE = "100000000000000000000"
         ("zeros([-2])", "no negative sizes"),
         (f"ones([3, {HUGE}])", "more than --limit memory=2048 MiB"),
         (f"full([{HUGE}, {HUGE}], 1.0)", "more than --limit memory=2048 MiB"),
+        # empty, but NumPy refuses sizes that multiply beyond its index range (was an internal error)
+        (f"zeros([{HUGE}, {HUGE}, 0])", "this empty array's other sizes would have"),
+        (f"ones([0, {HUGE}])", "this empty array's other sizes would have"),
         ("full_like(A, [1.0, 2.0, 3.0])", "does not broadcast to shape [2, 4]"),
         ("full_like(x, [0.0, 1.0])", "does not broadcast to shape []"),
         ("full([2], [[1.0], [2.0]])", "does not broadcast to shape [2]"),  # was an internal error

@@ -304,8 +304,9 @@ c = sum(where(x > 0, x, 2 * x) * (x >= 0) + (x < 1) + (x <= 1) + (x == 2.0) + (x
 d = logsumexp(x) + max(x) + min(x) + sum(softmax(x) * x) + sum(log_softmax(x)) + logaddexp(x[0], x[1])
 f = logdet(A) + det(A) + sum(inv(A)) + sum(solve(A, [1.0, 2.0])) + pi * e + prod(x) + norm(x, ord=inf)
 g = sum(sinc(x - 0.5) * x)
-h = sum(x % 0.75 * x + x // 0.5 * x + x % -0.3 + fmod(x, 0.7) * x) + x[2] % x[1] * x[0] + fmod(x[0], x[1]) * x[2]
-y = a + b + c + d + f + g + h
+h = sum(x % 0.75 * x + x // 0.5 * x + x % -0.3 + fmod(x, 0.7) * x) + x[2] % x[1] * x[0]
+k = fmod(x[0], x[1]) * x[2]
+y = a + b + c + d + f + g + h + k
 """
 
 

@@ -193,3 +193,32 @@ def test_grad_ys_with_more_than_32_axes(run):
 def test_plot_at_a_huge_current_value(run):
     code, out, err = run("var x = 1e308\ny = x * 2\n", "plot", "--wrt", "x", "--range", "-1:1")
     assert code in (0, 1) and "internal error" not in err
+
+
+@pytest.mark.filterwarnings("error")  # a RuntimeWarning would reach the user's stderr
+@pytest.mark.parametrize("limit", ["100000", "2"])
+def test_finite_differences_of_an_overflowing_loss_warn_nothing(run_json, limit):
+    """x**2 at x = 1e200 is inf on each side: the differences inf - inf are NaN, which do not
+    agree with the gradient 2e200 (exit 3); NumPy's RuntimeWarnings about them reached stderr."""
+    code, doc, err = run_json("var x = 1e200\nf = x ** 2\n", "check", "--limit", f"elements={limit}")
+    assert code == 3 and err == ""
+    assert doc["ok"] is False and doc["mismatches"][0]["expected"] == "nan"
+    assert doc["mismatches"][0]["computed"] == 2e200
+
+
+@pytest.mark.parametrize("command", ["grad", "hessian", "jacobian"])
+@pytest.mark.parametrize("limit", ["100000", "2"])
+def test_an_empty_declaration_with_huge_other_sizes_is_refused_at_its_place(run, command, limit):
+    """var v: [3000000000, 3000000000, 0] has no elements, but NumPy cannot make it (its other
+    sizes multiply beyond its index range): an internal error (exit 4), now the elements limit's."""
+    code, out, err = run(
+        "var v: [3000000000, 3000000000, 0]\nx = sum(v)\n", command, "--limit", f"elements={limit}"
+    )
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert ":1:5: error: 'v' is empty, but its other sizes multiply to 9000000000000000000" in err
+
+
+def test_an_empty_declaration_within_the_limit_has_an_empty_gradient(run_json):
+    code, doc, err = run_json("var v: [3, 0]\nx = sum(v)\n", "grad")
+    assert code == 0, err
+    assert doc["L"] == 0 and doc["gradients"]["v"]["value"] == [[], [], []]

@@ -2,6 +2,7 @@
 checked against NumPy, finite differences and gradcli's own per-element results."""
 
 import dataclasses
+import importlib.util
 import json
 
 import numpy as np
@@ -385,3 +386,27 @@ def test_sums_of_the_identity_are_numpys(run_json, n, axis):
     keywords = {"": {}, ", axis=0": {"axis": 0}, ", axis=1": {"axis": 1}, ", axis=(0, 1)": {"axis": (0, 1)}}
     expected = np.sum(np.eye(n), **keywords.get(axis, {"axis": 1, "keepdims": True})) * 2
     np.testing.assert_array_equal(doc["values"]["s"], expected)
+
+
+def test_a_one_element_vector_spread_over_the_rows_of_an_eye_is_not_its_diag(run, tmp_path):
+    """broadcast_to(v, (3,)) * eye(3) with v of one element is v[0] * eye(3) (3 x 3); diag(v) is
+    1 x 1: the forward definition of the backward program and the NumPy export keep the shape
+    (both wrote diag(v), and the exported module failed in its matmul)."""
+    program = (
+        "var v: [1] = [2.0]\nvar x: [3] = [1.0, 2.0, 3.0]\n"
+        "A = broadcast_to(v, (3,)) * eye(3)\ny = sum(A @ x)\n"
+    )
+    code, out, err = run(program, "backward")
+    assert code == 0, err
+    (line,) = [line for line in out.splitlines() if line.startswith("A = ")]
+    assert "diag" not in line
+    path = tmp_path / "exported.py"
+    code, _, err = run(program, "export", "--lang", "numpy", "--output", str(path))
+    assert code == 0, err
+    spec = importlib.util.spec_from_file_location("exported_eye", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    loss, gradients = module.evaluate()
+    assert loss == 2.0 * (1.0 + 2.0 + 3.0)  # A @ x = 2 x
+    np.testing.assert_array_equal(gradients["v"], [6.0])  # d/dv of v * sum(x)
+    np.testing.assert_array_equal(gradients["x"], [2.0, 2.0, 2.0])
