@@ -934,14 +934,27 @@ _BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_T
 
 
 def _choose_blas_threads(args: list[str], environment) -> None:
-    """One BLAS thread (set before NumPy starts OpenBLAS) unless a value is read from a file
-    (NAME=@FILE): without one every array is small (a program is at most 8 MiB), and starting
-    OpenBLAS's threads costs more than they save (80 of a 380 ms run of seed case 3 here, see
-    bench/README.md). A thread count the user set is kept."""
+    """One BLAS thread (set before NumPy starts OpenBLAS) where every matrix is small: starting
+    OpenBLAS's threads costs more than they save (60-80 ms of each run here, see bench/README.md).
+    All threads where a value is read from a file (NAME=@FILE: big matmuls) and for a Hessian
+    shown as text (its eigenvalue summary decomposes an n x n matrix). A count the user set is kept."""
     if any(name in environment for name in _BLAS_THREAD_VARIABLES):
         return
-    if not any("=@" in arg for arg in args):
-        environment["OPENBLAS_NUM_THREADS"] = "1"
+    command = next((arg for arg in args if not arg.startswith("-")), None)
+    if any("=@" in arg for arg in args) or (command == "hessian" and _output_format(args) == "text"):
+        return
+    environment["OPENBLAS_NUM_THREADS"] = "1"
+
+
+def _output_format(args: list[str]) -> str:
+    """The --format a command line asks for (the last one given; text by default)."""
+    chosen = "text"
+    for i, arg in enumerate(args):
+        if arg == "--format" and i + 1 < len(args):
+            chosen = args[i + 1]
+        elif arg.startswith("--format="):
+            chosen = arg.removeprefix("--format=")
+    return chosen
 
 
 def _discard_unwritable_output() -> None:

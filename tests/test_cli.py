@@ -290,6 +290,10 @@ def test_check_expect_honours_the_order_of_a_grad_document(run, run_json, tmp_pa
         (["grad", "-e", "A @ x", "--at", "x=[1, 2]"], {}, "1"),
         (["grad", "m.txt", "--at", "X=@X.npy"], {}, None),  # a value from a file: OpenBLAS's default
         (["hessian", "m.txt", "--vector", "w=@v.npy"], {}, None),
+        (["hessian", "m.txt"], {}, None),  # the eigenvalue summary of an n x n Hessian
+        (["--debug", "hessian", "m.txt", "--format", "text"], {}, None),
+        (["hessian", "m.txt", "--format", "json"], {}, "1"),
+        (["hessian", "m.txt", "--format=latex"], {}, "1"),
         (["grad", "m.txt"], {"OPENBLAS_NUM_THREADS": "4"}, "4"),  # the user's choice is kept
         (["grad", "m.txt"], {"OMP_NUM_THREADS": "3"}, None),
     ],
