@@ -135,11 +135,14 @@ def compare(name, element_labels, computed, expected, rtol, atol, scale: float |
     mismatches, abs_err, rel_err = [], 0.0, 0.0
     for element, c, e in zip(element_labels, computed, expected):
         reference = abs(e) if scale is None else scale
-        if not _close(c, e, rtol, atol, reference):
+        close = _close(c, e, rtol, atol, reference)
+        if not close:
             mismatches.append(Mismatch(element, e, c))
         if math.isfinite(c) and math.isfinite(e):
             abs_err = max(abs_err, abs(c - e))
             rel_err = max(rel_err, abs(c - e) / reference if reference else (0.0 if c == e else math.inf))
+        elif not close:  # a NaN or an infinity the other side lacks: no finite error measures it
+            abs_err = rel_err = math.inf
     return TargetCheck(name, abs_err, rel_err, not mismatches), mismatches
 
 

@@ -312,3 +312,14 @@ def test_the_command_line_module_leaves_numpy_to_the_command():
     code = "import sys, gradcli.cli; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("expected", ['"nan"', '"inf"', '"-inf"'])
+def test_check_errors_of_a_non_finite_mismatch_are_infinite(run_json, tmp_path, expected):
+    """A target that disagrees only where one side is NaN or infinite has no finite error: its
+    max_abs_error was 0.0 beside "agrees": false."""
+    plain = tmp_path / "plain.json"
+    plain.write_text(f'{{"w1": null, "w2": {expected}}}')
+    code, doc, _ = run_json(SEED3, "check", "--expect", str(plain))
+    assert code == 3 and doc["targets"]["w2"]["agrees"] is False
+    assert doc["targets"]["w2"]["max_abs_error"] == doc["targets"]["w2"]["max_rel_error"] == "inf"
