@@ -14,7 +14,7 @@ from collections.abc import Container, Iterable
 import numpy as np
 import symengine as se
 
-from gradcli import deadline, functions, scalar_rules
+from gradcli import deadline, functions, ops, scalar_rules
 
 
 def walk(
@@ -70,43 +70,92 @@ def postorder(roots: Iterable[se.Basic], known: Container = ()) -> list[se.Basic
 
 
 def reverse_sweep(
-    seeds: dict[se.Basic, se.Basic], wanted: Container, arguments: dict | None = None
+    seeds: dict[se.Basic, se.Basic], wanted: Container, arguments: dict | None = None, *, again: bool = False
 ) -> dict[se.Symbol, se.Basic]:
     """d(sum of seed weight * seed node) / d(symbol) for each wanted symbol that the seeds depend on.
-    `arguments`: from a walk of a graph holding the seeds (see `walk`)."""
+    `arguments`: from a walk of a graph holding the seeds (see `walk`).
+
+    A `where` selects its adjoint (its VJP's where(c, g, 0)) rather than multiplying it by
+    where(c, 1, 0): an infinite adjoint does not reach the untaken branch as 0 * inf = NaN, as in
+    TensorFlow and JAX, where a first derivative keeps reverse mode's 0 * NaN = NaN below it.
+    `again` (the seeds are derivatives already): the sweep finds what forward mode finds, as
+    jax.hessian is forward-over-reverse: a `where` passes `adjoint * where(c, d, 0)` to a branch,
+    d the product of the local derivatives below it (see _Selection), so the untaken branch's
+    derivatives are discarded (0, NaN ones included) and an infinite adjoint times its 0 is NaN.
+    """
     order, arguments = walk(seeds, arguments=arguments)
     depends: dict[se.Basic, bool] = {}
     for node in order:
         args = arguments[node]
         depends[node] = any(depends[a] for a in args) if args else node in wanted
     adjoints: dict[se.Basic, list[se.Basic]] = {}
+    selections: dict[se.Basic, list[_Selection]] = {}  # only if `again`
     for node, weight in seeds.items():
         if depends[node]:
             adjoints.setdefault(node, []).append(weight)
     result: dict[se.Symbol, se.Basic] = {}
     for node in reversed(order):
         deadline.check()
-        contributions = adjoints.pop(node, None)
-        if contributions is None:
+        plain, selected = adjoints.pop(node, []), selections.pop(node, [])
+        if not (plain or selected):
             continue
-        total = contributions[0] if len(contributions) == 1 else se.Add(*contributions)
         args = arguments[node]
         if not args:
-            result[node] = total
+            result[node] = _sum(plain + [s.expression() for s in selected])
             continue
         operation = functions.kind(node)
-        if functions.is_zero(total) or operation == "stop":
+        if operation == "stop":
             continue
+        total = _sum(plain)
         for index, arg in enumerate(args):
             if not depends[arg]:
                 continue
-            if operation == "add":  # the local derivative is 1: pass the adjoint on unchanged
-                adjoints.setdefault(arg, []).append(total)
-                continue
-            local = scalar_rules.partial(node, index, args)
-            if not functions.is_zero(local):
-                adjoints.setdefault(arg, []).append(total * local)
+            if operation == "add":  # the local derivative is 1: pass the adjoints on unchanged
+                passed, chosen = total, selected
+            elif operation == "where":
+                if index == 0:
+                    continue
+                above = _sum([total] + [s.expression() for s in selected])
+                if again:
+                    passed, chosen = functions.ZERO, [_Selection(args[0], index == 1, above)]
+                else:
+                    passed, chosen = (
+                        ops.where_scalar(args[0], *((above, 0) if index == 1 else (0, above))),
+                        [],
+                    )
+            else:
+                local = scalar_rules.partial(node, index, args)
+                if functions.is_zero(local):
+                    continue
+                passed, chosen = total * local, [s.times(local) for s in selected]
+            if not functions.is_zero(passed):
+                adjoints.setdefault(arg, []).append(passed)
+            if chosen:
+                selections.setdefault(arg, []).extend(chosen)
     return result
+
+
+def _sum(terms: list[se.Basic]) -> se.Basic:
+    if not terms:
+        return functions.ZERO
+    return terms[0] if len(terms) == 1 else se.Add(*terms)
+
+
+class _Selection:
+    """What a `where` passed to one branch in a sweep `again`: `above` (the where's adjoint) times
+    `below` (the local derivatives multiplied in since) where `condition` chooses that branch, and
+    times 0 where it does not."""
+
+    def __init__(self, condition: se.Basic, taken: bool, above: se.Basic, below: se.Basic = functions.ONE):
+        self.condition, self.taken, self.above, self.below = condition, taken, above, below
+
+    def times(self, local: se.Basic) -> _Selection:
+        return _Selection(self.condition, self.taken, self.above, self.below * local)
+
+    def expression(self) -> se.Basic:
+        zero = functions.ZERO
+        chosen = (self.below, zero) if self.taken else (zero, self.below)
+        return self.above * ops.where_scalar(self.condition, *chosen)
 
 
 # SymEngine differentiates an expression itself (in C++, about ten times faster than a sweep) where
@@ -135,7 +184,7 @@ def _partials(expr: se.Basic, wanted: Container, arguments: dict, textbook: dict
     if functions.is_zero(expr):
         return {}
     if not textbook[expr]:
-        return reverse_sweep({expr: functions.ONE}, wanted, arguments)
+        return reverse_sweep({expr: functions.ONE}, wanted, arguments, again=True)
     deadline.check()
     partials = {}
     for symbol in expr.free_symbols:

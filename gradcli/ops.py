@@ -716,7 +716,7 @@ def _where_scalar_exact(c, a, b):
 _where_undefined = se.Function("where")
 
 
-def _where_scalar(c, a, b):
+def where_scalar(c, a, b):
     """a or b where the condition is a number (NaN counts as true, as NumPy's c != 0), else a formula."""
     if functions.is_number(c):
         return a if float(c) != 0 else b
@@ -724,7 +724,7 @@ def _where_scalar(c, a, b):
 
 
 def _where_element(c, a, b):
-    return objects.map3(_where_scalar, c, a, b)
+    return objects.map3(where_scalar, c, a, b)
 
 
 def _where_vjp(g, out, c, a, b):
