@@ -1,12 +1,14 @@
 """gradcli's benchmark: whole processes, interleaved with their JAX peers, medians of several runs.
 
-    python bench/run.py [--runs 5] [--quick]
+    python bench/run.py [--runs 5] [--quick] [--tensorflow PYTHON]
 
 Writes the programs to a temporary directory, then times each gradcli process and (when JAX is
 installed: pip install -e '.[bench]') the JAX process doing the same job, interleaved so both see
-the same machine. Prints a table of medians and ratios against the targets, the peak memory of
-each process, the values' agreement with JAX, growth curves (Rosenbrock n = 100..3000, chains of
-depth 50..800) and a plain-SymPy baseline at small sizes.
+the same machine; with --tensorflow, an interpreter that has TensorFlow (kept out of the project's
+environment: it is 1.5 GB), also seed case 3 against TensorFlow's `tf.gradients`. Prints a
+table of medians and ratios against the targets, the peak memory of each process, the values'
+agreement with JAX, growth curves (Rosenbrock n = 100..3000, chains of depth 50..800) and a
+plain-SymPy baseline at small sizes.
 """
 
 from __future__ import annotations
@@ -170,6 +172,24 @@ JAX_SEED3 = JAX_PRELUDE + textwrap.dedent("""
     json.dump({"w2": float(g[1])}, sys.stdout)
 """)
 
+# Seed case 3 as TensorFlow ran it: tf.gradients (a graph, as in TF 1.x) through tf.stop_gradient.
+TF_SEED3 = textwrap.dedent("""
+    import json, sys
+    import tensorflow as tf
+
+    w1 = tf.Variable(2.0, dtype=tf.float64)
+    w2 = tf.Variable(2.0, dtype=tf.float64)
+
+    @tf.function
+    def gradients():
+        a = w1 * 3.0
+        b = tf.stop_gradient(a) * w2
+        return tf.gradients(b, [w1, w2])
+
+    g = gradients()
+    json.dump({"w1": None if g[0] is None else float(g[0]), "w2": float(g[1])}, sys.stdout)
+""")
+
 
 # ---- timing -------------------------------------------------------------------------------------
 
@@ -217,6 +237,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="fewer sizes in the growth curves")
+    parser.add_argument("--tensorflow", metavar="PYTHON", help="an interpreter with TensorFlow installed")
     args = parser.parse_args()
     have_jax = _has_module("jax")
     # Byte-compile gradcli as a regular (non-editable) install does, so that no run pays for it.
@@ -259,6 +280,7 @@ def main() -> int:
         "jax_mlp.py": JAX_MLP,
         "jax_logistic.py": JAX_LOGISTIC,
         "jax_hvp.py": JAX_HVP,
+        "tf_seed3.py": TF_SEED3,
     }.items():
         (work / name).write_text(script)
 
@@ -341,6 +363,8 @@ def main() -> int:
     all_jobs = dict(jobs)
     if have_jax:
         all_jobs.update({f"jax: {k}": v for k, v in peers.items()})
+    if args.tensorflow:
+        all_jobs["tensorflow: seed case 3 grad"] = [[args.tensorflow, str(work / "tf_seed3.py")]]
     print(
         f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
         f"{args.runs} runs each, interleaved"
@@ -363,10 +387,18 @@ def main() -> int:
             line += f" {'-':>9} {'-':>7} {'':>8}"
         line += f" {ours['memory']:9.0f}"
         print(line)
-    print(
-        "targets also: seed case 3 <= 0.08x TensorFlow (3.7 s in issue 4: 0.30 s); "
-        "--help <= 0.15 s; memory <= 1024 MiB"
-    )
+    tensorflow = results.get("tensorflow: seed case 3 grad")
+    if tensorflow:
+        ours, peer = results["seed case 3 grad"]["median"], tensorflow["median"]
+        verdict = "ok" if ours / peer <= 0.08 else "MISSED"
+        print(
+            f"{'seed case 3 grad vs TensorFlow':34} {ours:9.3f} {peer:9.3f} {ours / peer:7.2f} "
+            f"{'<= 0.08x':>8} {verdict} {tensorflow['memory']:9.0f} (TensorFlow's peak)"
+        )
+        print(f"  TensorFlow printed {tensorflow['outputs'][0]}; gradcli: {_seed3(results)}")
+    else:
+        print("seed case 3 <= 0.08x TensorFlow: not measured (--tensorflow PYTHON); issue 4's 3.7 s: 0.30 s")
+    print("targets also: --help <= 0.15 s; memory <= 1024 MiB")
 
     flat = [
         measure([*GRADCLI, "grad", str(work / "f.txt"), "--points", str(work / f"points-{n}.npz"),
@@ -387,6 +419,11 @@ def main() -> int:
     sympy_baseline()
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _seed3(results) -> str:
+    gradients = json.loads(results["seed case 3 grad"]["outputs"][0])["gradients"]
+    return json.dumps({name: gradient["value"] for name, gradient in gradients.items()})
 
 
 def _has_module(name: str) -> bool:
