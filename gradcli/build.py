@@ -7,6 +7,7 @@ under its name, so printers can write results over the program's own names.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -222,15 +223,20 @@ class _Lowering:
         shape = _shape_constant(node)
         if any(d < 0 for d in shape):
             raise GradcliError(f"a shape has no negative sizes, got {list(shape)}", node.span)
-        if len(shape) > MAX_DIMENSIONS:
-            raise GradcliError(
-                f"this would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported", node.span
-            )
-        if all(shape):
-            self._bounded(math.prod(shape), "this array", node.span)
-        else:  # NumPy refuses an empty array whose other sizes multiply beyond its index range
-            self._bounded(math.prod(d for d in shape if d), "this empty array's other sizes", node.span)
+        self._bounded_shape(shape, "array", node.span)
         return shape
+
+    def _bounded_shape(self, shape: tuple[int, ...], noun: str, span: Span) -> None:
+        """Refuse, before it is built, an array of `shape` (made by zeros, tile, ...) with too many
+        axes or beyond --limit memory; an empty one by its other sizes, as NumPy refuses those
+        beyond its index range."""
+        if len(shape) > MAX_DIMENSIONS:
+            message = f"this would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported"
+            raise GradcliError(message, span)
+        if all(shape):
+            self._bounded(math.prod(shape), f"this {noun}", span)
+        else:
+            self._bounded(math.prod(d for d in shape if d), f"this empty {noun}'s other sizes", span)
 
     def _filled(self, node: Call, keywords) -> Node:
         return ops.full_like(self._made_shape(node.args[0]), int(node.function == "ones"))
@@ -456,7 +462,7 @@ class _Lowering:
         x = self.expr(node.args[0])
         given, span = self._required(node, keywords, "reps", 1, "tile(x, 2) or tile(x, (2, 1))")
         reps = _int_items(given, span, "reps is an integer or a tuple of integers, e.g. (2, 1)")
-        self._bounded(x.size * math.prod(reps), "this tile", span)
+        self._bounded_shape(catalogue.tiled_shape(x.shape, reps), "tile", span)
         return catalogue.tile(x, reps)
 
     def _repeat(self, node: Call, keywords) -> Node:
@@ -464,10 +470,10 @@ class _Lowering:
         given, span = self._required(node, keywords, "repeats", 1, "repeat(x, 2)")
         repeats = _int_items(given, span, "repeats is an integer or a list of integers, e.g. 2 or [1, 2]")
         axis = self._axis(node, keywords, x, default=None, position=2)
-        length = x.size if axis is None else x.shape[axis]
-        total = repeats[0] * length if len(repeats) == 1 else sum(repeats)
-        self._bounded(x.size // max(length, 1) * total, "this repeat", span)
-        if len(repeats) > 1 and total > self.limits.elements:
+        shape = catalogue.repeated_shape(x.shape, repeats, axis)
+        self._bounded_shape(shape, "repeat", span)
+        total = shape[0 if axis is None else axis]
+        if len(repeats) > 1 and total > self.limits.elements:  # before the index that names them
             raise LimitError(
                 f"repeat with one count per element names {total} elements, more than the limit of "
                 f"{self.limits.elements}; raise it with --limit elements=N",
@@ -683,15 +689,38 @@ def _reshape_target(x: Node, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _integer_constant(node: Expr, span: Span, message: str = "axis must be an integer, e.g. axis=0") -> int:
-    if isinstance(node, Unary) and node.op == "-" and isinstance(node.operand, Num):
-        value = -node.operand.value
-    elif isinstance(node, Num):
-        value = node.value
-    else:
-        value = None
-    if not isinstance(value, int):
+    value = _folded_integer(node)
+    if value is None:
         raise GradcliError(message, span)
     return value
+
+
+_INTEGER_ARITHMETIC = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "%": operator.mod,
+    "**": operator.pow,
+}  # fmt: skip
+STATIC_INTEGER_BITS = 4096  # integer arithmetic in a static argument (a shift, a count) stays below this
+
+
+def _folded_integer(node: Expr) -> int | None:
+    """An integer written as a number or as integer arithmetic of numbers (10**9, -2 * 3), as Python
+    computes it; None for anything else (a float, a name, a division by zero, a negative power, or
+    arithmetic that makes a number much longer than STATIC_INTEGER_BITS bits)."""
+    if isinstance(node, Num):
+        return node.value if isinstance(node.value, int) else None
+    if isinstance(node, Unary):
+        value = _folded_integer(node.operand)
+        return None if value is None else (-value if node.op == "-" else value)
+    if not isinstance(node, Binary) or node.op not in _INTEGER_ARITHMETIC:
+        return None
+    left, right = _folded_integer(node.left), _folded_integer(node.right)
+    if left is None or right is None or (node.op in ("//", "%") and right == 0):
+        return None
+    if node.op == "**" and (right < 0 or (abs(left) > 1 and right * left.bit_length() > STATIC_INTEGER_BITS)):
+        return None
+    value = _INTEGER_ARITHMETIC[node.op](left, right)
+    longest = max(STATIC_INTEGER_BITS, left.bit_length(), right.bit_length())
+    return value if value.bit_length() <= longest + 1 else None
 
 
 class _Constants:

@@ -438,17 +438,35 @@ def roll(x: Node, shift: tuple[int, ...], axis=None) -> Node:
     return x
 
 
+def _padded(shape: tuple[int, ...], reps: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """np.tile's shape and reps padded with leading 1s to the same length; raises ShapeError for a
+    negative count."""
+    if any(r < 0 for r in reps):
+        raise ShapeError(f"tile: reps must not be negative, got {list(reps)}")
+    ndim = max(len(reps), len(shape))
+    return (1,) * (ndim - len(shape)) + shape, (1,) * (ndim - len(reps)) + tuple(reps)
+
+
+def tiled_shape(shape: tuple[int, ...], reps: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of tile(x, reps) for an x of `shape` (to bound it before anything is built)."""
+    return tuple(r * s for s, r in zip(*_padded(shape, reps)))
+
+
 def tile(x: Node, reps: tuple[int, ...]) -> Node:
     """np.tile: x repeated reps[i] times along axis i (reps and the shape padded with leading 1s to
     the same length): each tiled axis spread over a new outer axis of length reps[i], then merged."""
-    if any(r < 0 for r in reps):
-        raise ShapeError(f"tile: reps must not be negative, got {list(reps)}")
-    ndim = max(len(reps), x.ndim)
-    reps = (1,) * (ndim - len(reps)) + tuple(reps)
-    shape = (1,) * (ndim - x.ndim) + x.shape
-    tiled = [i for i in range(ndim) if reps[i] != 1]
+    shape, reps = _padded(x.shape, reps)
+    ndim = len(shape)
     if ndim > MAX_DIMENSIONS:
         raise ShapeError(f"tile: the result would have {ndim} axes; at most {MAX_DIMENSIONS} are supported")
+    # An axis of length 0 stays empty whatever its count, and an axis tiled 0 times is x cut to
+    # none along it: so no step holds more than the result (an empty array's other sizes count).
+    reps = tuple(1 if s == 0 else r for r, s in zip(reps, shape))
+    if 0 in reps:
+        cut = tuple(("slice", 0, 0, None) if r == 0 else ("slice", None, None, None) for r in reps)
+        x, reps = ops.getitem(ops.reshape(x, shape), cut), tuple(1 if r == 0 else r for r in reps)
+        shape = x.shape
+    tiled = [i for i in range(ndim) if reps[i] != 1]
     if ndim + len(tiled) > MAX_DIMENSIONS:
         raise ShapeError(
             f"tile: tiling {len(tiled)} of {ndim} axes spreads them over {ndim + len(tiled)} axes; at most "
@@ -460,18 +478,29 @@ def tile(x: Node, reps: tuple[int, ...]) -> Node:
     return ops.reshape(copies, tuple(r * s for r, s in zip(reps, shape)))
 
 
+def repeated_shape(shape: tuple[int, ...], repeats: tuple[int, ...], axis: int | None) -> tuple[int, ...]:
+    """The shape of repeat(x, repeats, axis) for an x of `shape` (one count, or a count per element
+    along the axis); raises ShapeError for a negative count."""
+    if any(r < 0 for r in repeats):
+        raise ShapeError("repeat: counts must not be negative")
+    if axis is None:
+        shape, axis = (math.prod(shape),), 0
+    axis = axis % len(shape)
+    total = repeats[0] * shape[axis] if len(repeats) == 1 else sum(repeats)
+    return shape[:axis] + (total,) + shape[axis + 1 :]
+
+
 def repeat(x: Node, repeats: tuple[int, ...], axis=None) -> Node:
     """np.repeat: each element repeated along `axis` (without axis, over the elements flattened):
     one count for all (a broadcast over a new inner axis), or one count per element (an index
     that names each element that many times, so their gradients add)."""
-    if any(r < 0 for r in repeats):
-        raise ShapeError("repeat: counts must not be negative")
+    repeated_shape(x.shape, repeats, None)  # the counts checked
     if axis is None:
         x, axis = ravel(x), 0
     axis = _one_axis(x, axis, "repeat")
     n = x.shape[axis]
     if len(repeats) == 1:
-        (r,) = repeats
+        r = repeats[0] if n else 1  # an empty axis stays empty: no step holds more than the result
         spread = x.shape[: axis + 1] + (1,) + x.shape[axis + 1 :]
         copies = ops.broadcast_to(ops.reshape(x, spread), x.shape[: axis + 1] + (r,) + x.shape[axis + 1 :])
         return ops.reshape(copies, x.shape[:axis] + (n * r,) + x.shape[axis + 1 :])
@@ -601,17 +630,30 @@ def tensordot(a: Node, b: Node, axes) -> Node:
     """np.tensordot: the sum over the axes `axes[0]` of a paired with `axes[1]` of b (an integer N
     pairs a's last N axes with b's first N), the remaining axes of a then of b: an einsum."""
     if isinstance(axes, int):
-        if not 0 <= axes <= min(a.ndim, b.ndim):
+        most = min(a.ndim, b.ndim)
+        if axes < 0:
             raise ShapeError(
-                f"tensordot: axes={axes} for shapes {list(a.shape)} and {list(b.shape)}; it is at most "
-                f"{min(a.ndim, b.ndim)}"
+                f"tensordot: axes={axes} is negative; an integer N (0 <= N <= {most} here) pairs the "
+                "last N axes of a with the first N of b"
+            )
+        if axes > most:
+            raise ShapeError(
+                f"tensordot: axes={axes} pairs the last {axes} axes of a with the first {axes} of b, but "
+                f"the shapes are {list(a.shape)} and {list(b.shape)}; it is at most {most}"
             )
         axes = (tuple(range(a.ndim - axes, a.ndim)), tuple(range(axes)))
-    first, second = (tuple(ops.normalize_axes(i, v.ndim)[0] for i in items) for items, v in zip(axes, (a, b)))
+    for items, v, name in zip(axes, (a, b), "ab"):
+        for i in items:
+            if not -v.ndim <= i < v.ndim:
+                raise ShapeError(f"tensordot: axis {i} is out of range for {name}, of shape {list(v.shape)}")
+        if len({i % v.ndim for i in items}) != len(items):
+            raise ShapeError(f"tensordot: an axis of {name} is given twice in {list(items)}")
+    first, second = (tuple(i % v.ndim for i in items) for items, v in zip(axes, (a, b)))
     if len(first) != len(second):
-        raise ShapeError(f"tensordot: {len(first)} axes of a paired with {len(second)} axes of b")
-    if len(set(first)) != len(first) or len(set(second)) != len(second):
-        raise ShapeError("tensordot: an axis is given twice")
+        raise ShapeError(
+            f"tensordot: the axes of a {list(axes[0])} and of b {list(axes[1])} differ in number; each "
+            "axis of a is paired with one of b"
+        )
     for i, j in zip(first, second):
         if a.shape[i] != b.shape[j]:
             raise ShapeError(

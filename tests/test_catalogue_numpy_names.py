@@ -46,6 +46,17 @@ NUMPY_CASES = [
     ("roll(X, [], axis=0)", lambda x, v: np.roll(x, [], axis=0)),
     ("roll(X, [2, 3], 1)", lambda x, v: np.roll(x, [2, 3], 1)),
     ("roll(X, 1000000000000000000000000000001, 1)", lambda x, v: np.roll(x, 10**30 % 4 + 1, 1)),
+    # a shift written as integer arithmetic, huge either way (was refused: "shift is an integer")
+    ("roll(X, 10**9)", lambda x, v: np.roll(x, 10**9)),
+    ("roll(X, -10**21 + 1, axis=1)", lambda x, v: np.roll(x, -(10**21) + 1, axis=1)),
+    ("roll(X, (2**300, -3 * 7), axis=(0, -1))", lambda x, v: np.roll(x, (2**300, -21), axis=(0, -1))),
+    ("roll(X, -10**20, axis=None)", lambda x, v: np.roll(x, -(10**20), axis=None)),
+    # empty results, summed along an empty axis so that their shapes show
+    ("sum(roll(X[:, :0], 5, axis=1), axis=1)", lambda x, v: np.sum(np.roll(x[:, :0], 5, axis=1), axis=1)),
+    ("sum(roll(X[:0], -7), axis=0)", lambda x, v: np.sum(np.roll(x[:0], -7), axis=0)),
+    ("sum(tile(X, (2, 0, 3)), axis=1)", lambda x, v: np.sum(np.tile(x, (2, 0, 3)), axis=1)),
+    ("sum(tile(X[:0], (5, 10**12, 1)), axis=1)", lambda x, v: np.sum(np.tile(x[:0], (5, 10**12, 1)), axis=1)),
+    ("sum(repeat(X[:, :0], 10**12, axis=1), 1)", lambda x, v: np.sum(np.repeat(x[:, :0], 10**12, axis=1), 1)),
     ("tile(X, 2)", lambda x, v: np.tile(x, 2)),
     ("tile(X, (2, 1, 3))", lambda x, v: np.tile(x, (2, 1, 3))),
     ("tile(V, (2, 2))", lambda x, v: np.tile(v, (2, 2))),
@@ -108,6 +119,19 @@ def test_values_at_nan_and_infinities_are_numpys(run_json, definition, numpy_for
         expected = numpy_form(SPECIAL)
     got = _values(run_json, definition, *limit, at=SPECIAL)
     np.testing.assert_allclose(got, expected, rtol=1e-14, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize("command", ["eval", "grad", "check"])
+@pytest.mark.parametrize("definition", ["tile(A, (1000000, 0))", "repeat(A[:, :0], 1000000, axis=0)"])
+def test_an_empty_tile_with_large_other_sizes_is_refused_at_its_call(run, definition, command):
+    """Within --limit memory but beyond --limit elements (an empty array's other sizes): the step
+    inside tile that exceeds it is reported at the call (it had no place: 'FILE: error:')."""
+    code, out, err = run(f"var A = {X[:2].tolist()}\nf = sum({definition})\n", command)
+    if command == "eval":
+        assert code == 0 and err == ""  # NumPy's values: an empty array, and its sum 0
+        return
+    assert code == 1 and out == "" and "model.txt:2:9: error:" in err and "^~~" in err, err
+    assert "its other sizes multiply to" in err and "Traceback" not in err
 
 
 # ---- sinc: every derivative right at 0 ------------------------------------------------------------------
@@ -300,10 +324,10 @@ HUGE = "100000000000000000000"
         ("cross(A, A)", "3 components along the last axis"),
         ("cross(x, x)", "3 components along the last axis"),
         ("tensordot(A, A, 3)", "it is at most 2"),
-        ("tensordot(A, A, -1)", "it is at most 2"),
-        ("tensordot(A, A, ([0], [0, 1]))", "1 axes of a paired with 2 axes of b"),
-        ("tensordot(A, A, ([0], [5]))", "axis 5 is out of range"),
-        ("tensordot(A, A, ([0, 0], [0, 1]))", "an axis is given twice"),
+        ("tensordot(A, A, -1)", "axes=-1 is negative; an integer N (0 <= N <= 2 here)"),
+        ("tensordot(A, A, ([0], [0, 1]))", "the axes of a [0] and of b [0, 1] differ in number"),
+        ("tensordot(A, A, ([0], [5]))", "axis 5 is out of range for b, of shape [2, 4]"),
+        ("tensordot(A, A, ([0, 0], [0, 1]))", "an axis of a is given twice in [0, 0]"),
         ("tensordot(A, A, (1, 1, 1))", "a pair of axis lists"),
         ("fliplr(A[0])", "at least 2 axes"),
         ("flipud(x)", "at least one axis"),
@@ -315,7 +339,7 @@ HUGE = "100000000000000000000"
         ("arange(0, 1e308, 1e-308)", "more than the limit of 100000"),
         ("arange(1, 2, 0)", "step must not be 0"),
         ("arange(1, 5, 2, step=3)", "step is given twice"),
-        (f"tile(x, {(1,) * 40})", "the result would have 40 axes"),
+        (f"tile(x, {(1,) * 40})", "would have 40 axes; at most 32"),
         (f"tile(A, {(2,) * 17})", "spreads them over 34 axes"),
         ("arange(x)", "numbers written in the program"),
         ("arange(inf)", "numbers written in the program"),
@@ -333,6 +357,12 @@ HUGE = "100000000000000000000"
         (f"full([{HUGE}, {HUGE}], 1.0)", "more than --limit memory=2048 MiB"),
         # empty, but NumPy refuses sizes that multiply beyond its index range (was an internal error)
         (f"zeros([{HUGE}, {HUGE}, 0])", "this empty array's other sizes would have"),
+        # the same refusal for tile and repeat (eval was "out of memory", grad an unplaced error)
+        (f"tile(A, ({HUGE}, 0))", "this empty tile's other sizes would have 200000000000000000000 elements"),
+        ("tile(A, (10**11, 0))", "this empty tile's other sizes would have 200000000000 elements"),
+        (f"repeat(A[:, :0], {HUGE}, axis=0)", "this empty repeat's other sizes would have"),
+        ("tile(A, 2**5000)", "reps is an integer"),  # arithmetic beyond STATIC_INTEGER_BITS
+        ("roll(A, 3 // 0)", "shift is an integer"),
         (f"ones([0, {HUGE}])", "this empty array's other sizes would have"),
         ("full_like(A, [1.0, 2.0, 3.0])", "does not broadcast to shape [2, 4]"),
         ("full_like(x, [0.0, 1.0])", "does not broadcast to shape []"),
@@ -343,6 +373,7 @@ HUGE = "100000000000000000000"
     ],
 )
 def test_hostile_arguments_are_refused_at_their_place(run, definition, words):
+    """Every command builds the same way; grad (per element, then whole arrays) stands for them."""
     code, out, err = run(f"var x = 1.5\nvar A = {X[:2].tolist()}\nf = sum({definition}) * x\n", "grad")
     assert code == 1 and out == "" and words in err, err
     assert ":3:" in err and "error:" in err and "Traceback" not in err and "^" in err
