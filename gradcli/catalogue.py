@@ -331,48 +331,61 @@ def cumprod(x: Node, axis=None) -> Node:
 
 def _stable_ranks(x: Node) -> Node:
     """Each element's place in NumPy's stable sort along the last axis (NaN after every number,
-    ties in their order): the count of elements before it, from comparisons (no gradient)."""
+    ties and NaNs in their order): the count of elements sorted before it, from one comparison
+    per pair (no gradient). An earlier element j < i counts where x[j] <= x[i] or x[i] is NaN; a
+    later one j > i where x[j] < x[i], or x[i] is NaN and x[j] is not, which is
+    1 - (x[i] <= x[j]) - isnan(x[j]) in every case. So with below[i, j] = (x[j] <= x[i]) for j < i
+    (else 0), rank[i] = (its row sum) - (its column sum) + (n - 1 - i) + i * isnan(x[i]) - (the NaNs
+    after i)."""
     n = x.shape[-1]
     mine = ops.reshape(x, (*x.shape, 1))  # [..., i, 1]
     other = ops.reshape(x, (*x.shape[:-1], 1, n))  # [..., 1, j]
-    mine_nan, other_nan = ops.COMPARISONS["!="](mine, mine), ops.COMPARISONS["!="](other, other)
-    less = ops.COMPARISONS["<"](other, mine) + mine_nan * (1 - other_nan)
-    tied = ops.equal(other, mine) + mine_nan * other_nan
     index = ops.literal(tuple(range(n)))
     earlier = ops.COMPARISONS["<"](index, ops.reshape(index, (n, 1)))  # [i, j]: j < i
-    return ops.sum_(less + tied * earlier, -1)
+    below = earlier * ops.COMPARISONS["<="](other, mine)
+    nan = ops.COMPARISONS["!="](x, x)
+    later_nans = ops.sum_(ops.transpose(earlier) * ops.reshape(nan, (*x.shape[:-1], 1, n)), -1)
+    return ops.sum_(below, -1) - ops.sum_(below, -2) + (n - 1 - index) + index * nan - later_nans
+
+
+def _order_statistics(x: Node, ranks: Node, places: tuple[int, ...]) -> Node:
+    """The elements sorted to `places` along the last axis (a new last axis of them): each
+    sum(where(rank == k, x, 0)), so its gradient goes to the element sorted there."""
+    k = ops.reshape(ops.literal(places), (len(places), 1))  # [k, 1]
+    chosen = ops.equal(ops.reshape(ranks, (*ranks.shape[:-1], 1, ranks.shape[-1])), k)  # [..., k, i]
+    return ops.sum_(ops.where(chosen, ops.reshape(x, (*x.shape[:-1], 1, x.shape[-1])), 0), -1)
 
 
 def sort(x: Node, axis=-1) -> Node:
     """NumPy's sort along `axis` (None: the elements flattened), NaN last. Element k of the result
     is sum(where(rank == k, x, 0)) with the stable ranks of _stable_ranks, so its gradient is the
     permutation's, ties broken by position as JAX's stable sort (its JVP gathers the tangents by the
-    sorted indices). Comparisons of every pair: n ** 2 work along the axis."""
+    sorted indices). A comparison of every pair and a selection of every (place, element): n ** 2
+    work along the axis (a value-independent form: the lowered program serves every point)."""
     if axis is None:
         x, axis = ravel(x), 0
     axis = _one_axis(x, axis, "sort")
     if x.shape[axis] <= 1:
         return x  # nothing to order
     last = moveaxis(x, (axis,), (-1,))
-    n = last.shape[-1]
-    ranks = ops.reshape(_stable_ranks(last), (*last.shape[:-1], 1, n))  # [..., 1, i]
-    chosen = ops.equal(ranks, ops.reshape(ops.literal(tuple(range(n))), (n, 1)))  # [..., k, i]
-    spread = ops.reshape(last, (*last.shape[:-1], 1, n))
-    ordered = ops.sum_(ops.where(chosen, spread, 0), -1)
+    ordered = _order_statistics(last, _stable_ranks(last), tuple(range(last.shape[-1])))
     return moveaxis(ordered, (-1,), (axis,))
 
 
 def median(x: Node, axis=None, keepdims: bool = False) -> Node:
     """NumPy's median: the middle of the sorted elements (the mean of the two middle ones for an
-    even count), NaN where the elements hold a NaN (sorted last)."""
+    even count), NaN where the elements hold a NaN (sorted last). Only those places are selected
+    (_order_statistics): n ** 2 comparisons and n selections, not a whole sort's n ** 2."""
     axes = ops.normalize_axes(axis, x.ndim)
     count = _counted(x, axes, "median")
     kept = tuple(i for i in range(x.ndim) if i not in axes)
     flat = ops.reshape(ops.transpose(x, kept + axes), tuple(x.shape[i] for i in kept) + (count,))
-    ordered = sort(flat, -1)
-    at = lambda k: ops.getitem(ordered, _along_key(ordered.ndim, ordered.ndim - 1, k))  # noqa: E731
-    middle = at(count // 2) if count % 2 else (at(count // 2 - 1) + at(count // 2)) / 2
-    last = at(count - 1)  # the middle ones hold it (and its NaN) when count <= 2
+    middle_places = (count // 2,) if count % 2 else (count // 2 - 1, count // 2)
+    places = middle_places + ((count - 1,) if count > 2 else ())  # the last holds a NaN if any
+    chosen = flat if count == 1 else _order_statistics(flat, _stable_ranks(flat), places)
+    at = lambda k: ops.getitem(chosen, _along_key(chosen.ndim, chosen.ndim - 1, k))  # noqa: E731
+    middle = at(0) if count % 2 else (at(0) + at(1)) / 2
+    last = at(len(places) - 1)
     result = middle if count <= 2 else ops.where(ops.COMPARISONS["!="](last, last), last, middle)
     if keepdims:
         return ops.reshape(result, tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
