@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from gradcli import ad, catalogue, elements, functions, ops, spelling
+from gradcli import ad, catalogue, elements, functions, numbers, ops, spelling
 from gradcli.arrays import MAX_DIMENSIONS, Node, ShapeError, postorder
 from gradcli.errors import GradcliError, LimitError, Span
 from gradcli.model import (
@@ -253,6 +253,7 @@ class _Lowering:
             self._bounded(n * n, "this eye", node.span)
             return ops.EYE(n=n)
         self._listed(n * m, "eye", node.span)
+        self._bounded_shape((n, m), "eye", node.span)  # eye(0, 10**30): its other size, as zeros
         k = max(-n, min(k, m))  # beyond the matrix, every k gives the same (empty) diagonal
         return ops.literal(np.eye(n, m, k, dtype=int).tolist())
 
@@ -261,17 +262,16 @@ class _Lowering:
 
     def _arange(self, node: Call, keywords) -> Node:
         """np.arange(stop), (start, stop) or (start, stop, step): exact integers where all three
-        are integers, else NumPy's float64 values; at most --limit elements of them."""
-        numbers = [
-            _finite_number(a, a.span, "arange takes numbers written in the program") for a in node.args
-        ]
+        are integers, else NumPy's float64 values (of constant expressions too: arange(0, 2 * pi,
+        pi / 4)); at most --limit elements of them."""
+        given = [self._number(a, a.span, "arange takes numbers written in the program") for a in node.args]
         if "step" in keywords:
-            if len(numbers) == 3:
+            if len(given) == 3:
                 raise GradcliError("arange: step is given twice", keywords["step"][1])
-            numbers.append(_finite_number(*keywords["step"], "step is a number, e.g. step=0.5"))
-            if len(numbers) == 2:
-                numbers.insert(0, 0)
-        start, stop, step = (0, *numbers, 1)[:3] if len(numbers) == 1 else (*numbers, 1)[:3]
+            given.append(self._number(*keywords["step"], "step is a number, e.g. step=0.5"))
+            if len(given) == 2:
+                given.insert(0, 0)
+        start, stop, step = (0, *given, 1)[:3] if len(given) == 1 else (*given, 1)[:3]
         if step == 0:
             raise GradcliError("arange: step must not be 0", node.span)
         if all(isinstance(v, int) for v in (start, stop, step)):
@@ -286,7 +286,7 @@ class _Lowering:
     def _linspace(self, node: Call, keywords) -> Node:
         """np.linspace(start, stop, num=50, endpoint=True): NumPy's float64 values."""
         start, stop = (
-            _finite_number(a, a.span, "linspace takes numbers written in the program") for a in node.args[:2]
+            self._number(a, a.span, "linspace takes numbers written in the program") for a in node.args[:2]
         )
         given = self._static(node, keywords, "num", 2)
         num = 50 if given is None else _integer_constant(*given, "num is a count, e.g. num=5")
@@ -298,6 +298,21 @@ class _Lowering:
         with np.errstate(all="ignore"):  # stop - start beyond float64 is inf: NaN and inf, as NumPy's
             values = np.linspace(float(start), float(stop), num, endpoint=closed)
         return ops.literal(tuple(values.tolist()))
+
+    def _number(self, node: Expr, span: Span, message: str):
+        """A number the program writes for arange or linspace: an integer (exact, however large),
+        or a constant expression of numbers, pi and e (1/3, 2 * pi, 2 ** 0.5) as its float64 value,
+        as NumPy computes it; within float64's range (not inf or NaN)."""
+        value = self.expr(node)  # exact arithmetic bounded by the limits, as anywhere
+        if value.shape != () or numbers.leaves([value]):
+            raise GradcliError(f"{message}, within float64's range", span)
+        exact = ops.scalar_value(value)
+        if not isinstance(exact, int):
+            with np.errstate(all="ignore"):
+                exact = float(numbers.evaluate([value], {})[0])
+        if not math.isfinite(to_float(exact)):
+            raise GradcliError(f"{message}, within float64's range", span)
+        return exact
 
     def _listed(self, length, what: str, span: Span) -> None:
         """A constructor's values are a literal written out: at most --limit elements of them."""
@@ -627,17 +642,6 @@ def _static_number(node: Expr, span: Span):
         value = math.inf
     else:
         raise GradcliError("this is a number written in the program, e.g. ord=1 or ord=inf", span)
-    return -value if negative else value
-
-
-def _finite_number(node: Expr, span: Span, message: str):
-    """An integer or float written in the program (a leading minus allowed), within float64's
-    range (an integer may be exact beyond its precision), not inf or NaN."""
-    negative = isinstance(node, Unary) and node.op == "-"
-    inner = node.operand if negative else node
-    value = inner.value if isinstance(inner, Num) else None
-    if not isinstance(value, (int, float)) or not math.isfinite(to_float(value)):
-        raise GradcliError(f"{message}, within float64's range", span)
     return -value if negative else value
 
 

@@ -302,17 +302,42 @@ def norm(x: Node, order=None, axis=None, keepdims: bool = False) -> Node:
 
 
 def _one_axis(x: Node, axis: int, what: str) -> int:
-    if x.ndim == 0:
+    return _axis_of(x.ndim, axis, what)
+
+
+def _axis_of(ndim: int, axis: int, what: str) -> int:
+    """One axis of an array with ndim axes, counted from 0 (a tuple of axes is refused, as NumPy
+    refuses it: none of these functions works along several axes at once)."""
+    if isinstance(axis, tuple):
+        raise ShapeError(f"{what} works along one axis, an integer (axis=0), not axis={axis}")
+    if ndim == 0:
         raise ShapeError(f"{what} needs an array with at least one axis")
-    return ops.normalize_axes(axis, x.ndim)[0]
+    return ops.normalize_axes(axis, ndim)[0]
+
+
+def _over_axes(row: ops.Op, x: Node, axis, what: str) -> Node:
+    """A row along one axis, or over several as jax.nn's softmax(x, axis=(0, 1)) and axis=None
+    (every axis): those axes moved last and merged into one for the row, then put back. An
+    empty array is its own result (the row's maximum of no elements is undefined)."""
+    if axis is not None and not isinstance(axis, tuple):
+        axis = _one_axis(x, axis, what)
+        return x if x.size == 0 else row(x, axis=axis)
+    axes = ops.normalize_axes(axis, x.ndim)
+    if x.size == 0:
+        return x
+    order = tuple(i for i in range(x.ndim) if i not in axes) + axes
+    moved = ops.transpose(x, order)
+    merged = ops.reshape(moved, moved.shape[: x.ndim - len(axes)] + (math.prod(x.shape[i] for i in axes),))
+    done = ops.reshape(row(merged, axis=merged.ndim - 1), moved.shape)
+    return ops.transpose(done, tuple(order.index(i) for i in range(x.ndim)))
 
 
 def softmax(x: Node, axis=-1) -> Node:
-    return ops.SOFTMAX(x, axis=_one_axis(x, axis, "softmax"))
+    return _over_axes(ops.SOFTMAX, x, axis, "softmax")
 
 
 def log_softmax(x: Node, axis=-1) -> Node:
-    return ops.LOG_SOFTMAX(x, axis=_one_axis(x, axis, "log_softmax"))
+    return _over_axes(ops.LOG_SOFTMAX, x, axis, "log_softmax")
 
 
 def cumsum(x: Node, axis=None) -> Node:
@@ -498,7 +523,7 @@ def repeated_shape(shape: tuple[int, ...], repeats: tuple[int, ...], axis: int |
         raise ShapeError("repeat: counts must not be negative")
     if axis is None:
         shape, axis = (math.prod(shape),), 0
-    axis = axis % len(shape)
+    axis = _axis_of(len(shape), axis, "repeat")
     total = repeats[0] * shape[axis] if len(repeats) == 1 else sum(repeats)
     return shape[:axis] + (total,) + shape[axis + 1 :]
 

@@ -121,6 +121,21 @@ def test_values_at_nan_and_infinities_are_numpys(run_json, definition, numpy_for
     np.testing.assert_allclose(got, expected, rtol=1e-14, atol=0, equal_nan=True)
 
 
+@pytest.mark.parametrize(
+    "definition", ["softmax(A[:0], axis=0)", "log_softmax(A[:, :0])", "softmax(A[:0], axis=None)"]
+)
+def test_softmax_of_an_empty_array_is_empty(run_json, definition):
+    """jax.nn.softmax of no elements is no elements: on whole arrays it was an internal error (the
+    maximum of none)."""
+    text = f"var A = {X[:2].tolist()}\nf = sum({definition}) + sum(A)\n"
+    code, doc, err = run_json(text, "eval")
+    assert code == 0 and doc["values"]["f"] == float(np.sum(X[:2])), err
+    for limit in ((), WHOLE):
+        code, doc, err = run_json(text, "grad", *limit)
+        assert code == 0, err
+        assert doc["L"] == float(np.sum(X[:2])) and doc["gradients"]["A"]["value"] == np.ones((2, 4)).tolist()
+
+
 @pytest.mark.parametrize("command", ["eval", "grad", "check"])
 @pytest.mark.parametrize("definition", ["tile(A, (1000000, 0))", "repeat(A[:, :0], 1000000, axis=0)"])
 def test_an_empty_tile_with_large_other_sizes_is_refused_at_its_call(run, definition, command):
@@ -333,6 +348,15 @@ def test_median_selects_its_middle_places_only(run_json):
         ("eye(3, None, 2)", np.eye(3, None, 2)),
         ("eye(2, M=3, k=-5)", np.eye(2, 3, -5)),
         (f"eye(2, 2, {10**22})", np.eye(2, 2, 3)),
+        # constant expressions (were "arange takes numbers written in the program")
+        ("arange(0, 2 * pi, pi / 4)", np.arange(0, 2 * np.pi, np.pi / 4)),
+        ("arange(1/3, 2)", np.arange(1 / 3, 2)),
+        ("arange(2 ** 0.5)", np.arange(2**0.5)),
+        ("arange(0, 1, step=1/10)", np.arange(0, 1, 1 / 10)),
+        ("arange(10 ** 2, 10 ** 2 + 6, 2 * 2)", np.arange(100, 106, 4)),
+        ("linspace(0, 2 * pi, 5)", np.linspace(0, 2 * np.pi, 5)),
+        ("linspace(1/3, 2/3, 3)", np.linspace(1 / 3, 2 / 3, 3)),
+        ("linspace(-e, sin(1), num=2 + 2, endpoint=False)", np.linspace(-np.e, np.sin(1), 4, endpoint=False)),
     ],
 )
 def test_constructors_give_numpys_values(run_json, definition, expected):
@@ -426,6 +450,19 @@ HUGE = "100000000000000000000"
         (f"repeat(A[:, :0], {HUGE}, axis=0)", "this empty repeat's other sizes would have"),
         ("tile(A, 2**5000)", "reps is an integer"),  # arithmetic beyond STATIC_INTEGER_BITS
         ("roll(A, 3 // 0)", "shift is an integer"),
+        # one axis, not a tuple (sort and cumprod silently used the first; repeat: internal error)
+        ("repeat(A, 2, axis=(0,))", "repeat works along one axis, an integer (axis=0), not axis=(0,)"),
+        ("sort(A, axis=(0, 1))", "sort works along one axis"),
+        ("cumprod(A, axis=(1,))", "cumprod works along one axis"),
+        ("cumsum(A, axis=(0, 1))", "cumsum works along one axis"),
+        (f"eye(0, {HUGE})", "this empty eye's other sizes would have"),  # was an internal error
+        (f"eye({HUGE}, 0, 1)", "this empty eye's other sizes would have"),
+        ("linspace(0, x, 3)", "linspace takes numbers written in the program"),
+        ("arange(A[0, 0])", "arange takes numbers written in the program"),
+        ("arange(0, 1, [0.5])", "arange takes numbers written in the program"),
+        ("arange(1 / 0)", "undefined for its constant inputs"),
+        ("arange(10.0 ** 400)", "within float64's range"),
+        ("linspace(0, 2 ** 10 ** 10)", "exponent 10000000000 is too large"),
         (f"ones([0, {HUGE}])", "this empty array's other sizes would have"),
         ("full_like(A, [1.0, 2.0, 3.0])", "does not broadcast to shape [2, 4]"),
         ("full_like(x, [0.0, 1.0])", "does not broadcast to shape []"),
