@@ -540,7 +540,8 @@ class _Lowering:
         value, span = given
         if _is_none(value):
             return None
-        axis = _ints(value) if isinstance(value, TupleExpr) else _integer_constant(value, span)
+        several = isinstance(value, (TupleExpr, ListExpr))  # axis=(0, 1) or, as NumPy also takes, [0, 1]
+        axis = _ints(value) if several else _integer_constant(value, span)
         for item in axis if isinstance(axis, tuple) else (axis,):
             if x.ndim == 0 or not -x.ndim <= item < x.ndim:
                 if node.function == "expand_dims":

@@ -86,6 +86,8 @@ NUMPY_CASES = [
     ("median(X, axis=1)", lambda x, v: np.median(x, axis=1)),
     ("median(X, axis=0, keepdims=True)", lambda x, v: np.median(x, axis=0, keepdims=True)),
     ("median(X[:, :3], axis=(0, 1))", lambda x, v: np.median(x[:, :3], axis=(0, 1))),
+    ("median(X, axis=[1, 0])", lambda x, v: np.median(x, axis=[1, 0])),  # a list, as NumPy takes
+    ("roll(X, [1, 2], [0, -1])", lambda x, v: np.roll(x, [1, 2], [0, -1])),
     ("sinc(X * 1.5)", lambda x, v: np.sinc(x * 1.5)),
     ("full_like(X, 2.5) + identity(4)[1:]", lambda x, v: np.full_like(x, 2.5) + np.identity(4)[1:]),
 ]
