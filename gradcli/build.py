@@ -504,12 +504,13 @@ class _Lowering:
         value, span = given
         message = "axes is an integer or a pair of axis lists, e.g. axes=2 or axes=([1, 0], [0, 1])"
         if not isinstance(value, (ListExpr, TupleExpr)):
-            return catalogue.tensordot(a, b, _integer_constant(value, span, message))
-        if len(value.items) != 2:
+            axes = _integer_constant(value, span, message)
+        elif len(value.items) != 2:
             raise GradcliError(message, span)
-        pair = tuple(_int_items(item, item.span, message) for item in value.items)
+        else:
+            axes = tuple(_int_items(item, item.span, message) for item in value.items)
         try:
-            return catalogue.tensordot(a, b, pair)
+            return catalogue.tensordot(a, b, axes)
         except ShapeError as error:
             error.span = span
             raise

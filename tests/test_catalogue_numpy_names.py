@@ -123,6 +123,11 @@ def test_values_at_nan_and_infinities_are_numpys(run_json, definition, numpy_for
     np.testing.assert_allclose(got, expected, rtol=1e-14, atol=0, equal_nan=True)
 
 
+def test_tensordot_points_at_a_bad_integer_axes(run):
+    code, out, err = run(f"var A = {X[:2].tolist()}\nf = sum(tensordot(A, A, axes=-1))\n", "grad")
+    assert code == 1 and "model.txt:2:30: error: tensordot: axes=-1 is negative" in err, err
+
+
 @pytest.mark.parametrize(
     "definition", ["softmax(A[:0], axis=0)", "log_softmax(A[:, :0])", "softmax(A[:0], axis=None)"]
 )
