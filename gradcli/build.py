@@ -7,12 +7,13 @@ under its name, so printers can write results over the program's own names.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
-from gradcli import ad, catalogue, elements, functions, ops, spelling
+from gradcli import ad, catalogue, elements, functions, numbers, ops, spelling
 from gradcli.arrays import MAX_DIMENSIONS, Node, ShapeError, postorder
 from gradcli.errors import GradcliError, LimitError, Span
 from gradcli.model import (
@@ -222,15 +223,20 @@ class _Lowering:
         shape = _shape_constant(node)
         if any(d < 0 for d in shape):
             raise GradcliError(f"a shape has no negative sizes, got {list(shape)}", node.span)
-        if len(shape) > MAX_DIMENSIONS:
-            raise GradcliError(
-                f"this would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported", node.span
-            )
-        if all(shape):
-            self._bounded(math.prod(shape), "this array", node.span)
-        else:  # NumPy refuses an empty array whose other sizes multiply beyond its index range
-            self._bounded(math.prod(d for d in shape if d), "this empty array's other sizes", node.span)
+        self._bounded_shape(shape, "array", node.span)
         return shape
+
+    def _bounded_shape(self, shape: tuple[int, ...], noun: str, span: Span) -> None:
+        """Refuse, before it is built, an array of `shape` (made by zeros, tile, ...) with too many
+        axes or beyond --limit memory; an empty one by its other sizes, as NumPy refuses those
+        beyond its index range."""
+        if len(shape) > MAX_DIMENSIONS:
+            message = f"this would have {len(shape)} axes; at most {MAX_DIMENSIONS} are supported"
+            raise GradcliError(message, span)
+        if all(shape):
+            self._bounded(math.prod(shape), f"this {noun}", span)
+        else:
+            self._bounded(math.prod(d for d in shape if d), f"this empty {noun}'s other sizes", span)
 
     def _filled(self, node: Call, keywords) -> Node:
         return ops.full_like(self._made_shape(node.args[0]), int(node.function == "ones"))
@@ -247,6 +253,7 @@ class _Lowering:
             self._bounded(n * n, "this eye", node.span)
             return ops.EYE(n=n)
         self._listed(n * m, "eye", node.span)
+        self._bounded_shape((n, m), "eye", node.span)  # eye(0, 10**30): its other size, as zeros
         k = max(-n, min(k, m))  # beyond the matrix, every k gives the same (empty) diagonal
         return ops.literal(np.eye(n, m, k, dtype=int).tolist())
 
@@ -255,17 +262,16 @@ class _Lowering:
 
     def _arange(self, node: Call, keywords) -> Node:
         """np.arange(stop), (start, stop) or (start, stop, step): exact integers where all three
-        are integers, else NumPy's float64 values; at most --limit elements of them."""
-        numbers = [
-            _finite_number(a, a.span, "arange takes numbers written in the program") for a in node.args
-        ]
+        are integers, else NumPy's float64 values (of constant expressions too: arange(0, 2 * pi,
+        pi / 4)); at most --limit elements of them."""
+        given = [self._number(a, a.span, "arange takes numbers written in the program") for a in node.args]
         if "step" in keywords:
-            if len(numbers) == 3:
+            if len(given) == 3:
                 raise GradcliError("arange: step is given twice", keywords["step"][1])
-            numbers.append(_finite_number(*keywords["step"], "step is a number, e.g. step=0.5"))
-            if len(numbers) == 2:
-                numbers.insert(0, 0)
-        start, stop, step = (0, *numbers, 1)[:3] if len(numbers) == 1 else (*numbers, 1)[:3]
+            given.append(self._number(*keywords["step"], "step is a number, e.g. step=0.5"))
+            if len(given) == 2:
+                given.insert(0, 0)
+        start, stop, step = (0, *given, 1)[:3] if len(given) == 1 else (*given, 1)[:3]
         if step == 0:
             raise GradcliError("arange: step must not be 0", node.span)
         if all(isinstance(v, int) for v in (start, stop, step)):
@@ -280,7 +286,7 @@ class _Lowering:
     def _linspace(self, node: Call, keywords) -> Node:
         """np.linspace(start, stop, num=50, endpoint=True): NumPy's float64 values."""
         start, stop = (
-            _finite_number(a, a.span, "linspace takes numbers written in the program") for a in node.args[:2]
+            self._number(a, a.span, "linspace takes numbers written in the program") for a in node.args[:2]
         )
         given = self._static(node, keywords, "num", 2)
         num = 50 if given is None else _integer_constant(*given, "num is a count, e.g. num=5")
@@ -292,6 +298,21 @@ class _Lowering:
         with np.errstate(all="ignore"):  # stop - start beyond float64 is inf: NaN and inf, as NumPy's
             values = np.linspace(float(start), float(stop), num, endpoint=closed)
         return ops.literal(tuple(values.tolist()))
+
+    def _number(self, node: Expr, span: Span, message: str):
+        """A number the program writes for arange or linspace: an integer (exact, however large),
+        or a constant expression of numbers, pi and e (1/3, 2 * pi, 2 ** 0.5) as its float64 value,
+        as NumPy computes it; within float64's range (not inf or NaN)."""
+        value = self.expr(node)  # exact arithmetic bounded by the limits, as anywhere
+        if value.shape != () or numbers.leaves([value]):
+            raise GradcliError(f"{message}, within float64's range", span)
+        exact = ops.scalar_value(value)
+        if not isinstance(exact, int):
+            with np.errstate(all="ignore"):
+                exact = float(numbers.evaluate([value], {})[0])
+        if not math.isfinite(to_float(exact)):
+            raise GradcliError(f"{message}, within float64's range", span)
+        return exact
 
     def _listed(self, length, what: str, span: Span) -> None:
         """A constructor's values are a literal written out: at most --limit elements of them."""
@@ -456,7 +477,7 @@ class _Lowering:
         x = self.expr(node.args[0])
         given, span = self._required(node, keywords, "reps", 1, "tile(x, 2) or tile(x, (2, 1))")
         reps = _int_items(given, span, "reps is an integer or a tuple of integers, e.g. (2, 1)")
-        self._bounded(x.size * math.prod(reps), "this tile", span)
+        self._bounded_shape(catalogue.tiled_shape(x.shape, reps), "tile", span)
         return catalogue.tile(x, reps)
 
     def _repeat(self, node: Call, keywords) -> Node:
@@ -464,10 +485,10 @@ class _Lowering:
         given, span = self._required(node, keywords, "repeats", 1, "repeat(x, 2)")
         repeats = _int_items(given, span, "repeats is an integer or a list of integers, e.g. 2 or [1, 2]")
         axis = self._axis(node, keywords, x, default=None, position=2)
-        length = x.size if axis is None else x.shape[axis]
-        total = repeats[0] * length if len(repeats) == 1 else sum(repeats)
-        self._bounded(x.size // max(length, 1) * total, "this repeat", span)
-        if len(repeats) > 1 and total > self.limits.elements:
+        shape = catalogue.repeated_shape(x.shape, repeats, axis)
+        self._bounded_shape(shape, "repeat", span)
+        total = shape[0 if axis is None else axis]
+        if len(repeats) > 1 and total > self.limits.elements:  # before the index that names them
             raise LimitError(
                 f"repeat with one count per element names {total} elements, more than the limit of "
                 f"{self.limits.elements}; raise it with --limit elements=N",
@@ -483,12 +504,13 @@ class _Lowering:
         value, span = given
         message = "axes is an integer or a pair of axis lists, e.g. axes=2 or axes=([1, 0], [0, 1])"
         if not isinstance(value, (ListExpr, TupleExpr)):
-            return catalogue.tensordot(a, b, _integer_constant(value, span, message))
-        if len(value.items) != 2:
+            axes = _integer_constant(value, span, message)
+        elif len(value.items) != 2:
             raise GradcliError(message, span)
-        pair = tuple(_int_items(item, item.span, message) for item in value.items)
+        else:
+            axes = tuple(_int_items(item, item.span, message) for item in value.items)
         try:
-            return catalogue.tensordot(a, b, pair)
+            return catalogue.tensordot(a, b, axes)
         except ShapeError as error:
             error.span = span
             raise
@@ -519,7 +541,8 @@ class _Lowering:
         value, span = given
         if _is_none(value):
             return None
-        axis = _ints(value) if isinstance(value, TupleExpr) else _integer_constant(value, span)
+        several = isinstance(value, (TupleExpr, ListExpr))  # axis=(0, 1) or, as NumPy also takes, [0, 1]
+        axis = _ints(value) if several else _integer_constant(value, span)
         for item in axis if isinstance(axis, tuple) else (axis,):
             if x.ndim == 0 or not -x.ndim <= item < x.ndim:
                 if node.function == "expand_dims":
@@ -624,17 +647,6 @@ def _static_number(node: Expr, span: Span):
     return -value if negative else value
 
 
-def _finite_number(node: Expr, span: Span, message: str):
-    """An integer or float written in the program (a leading minus allowed), within float64's
-    range (an integer may be exact beyond its precision), not inf or NaN."""
-    negative = isinstance(node, Unary) and node.op == "-"
-    inner = node.operand if negative else node
-    value = inner.value if isinstance(inner, Num) else None
-    if not isinstance(value, (int, float)) or not math.isfinite(to_float(value)):
-        raise GradcliError(f"{message}, within float64's range", span)
-    return -value if negative else value
-
-
 def _size_constant(node: Expr, span: Span, function: str) -> int:
     """A size written in the program: a non-negative integer."""
     n = _integer_constant(node, span, f"{function} takes a size, e.g. {function}(3)")
@@ -683,15 +695,38 @@ def _reshape_target(x: Node, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _integer_constant(node: Expr, span: Span, message: str = "axis must be an integer, e.g. axis=0") -> int:
-    if isinstance(node, Unary) and node.op == "-" and isinstance(node.operand, Num):
-        value = -node.operand.value
-    elif isinstance(node, Num):
-        value = node.value
-    else:
-        value = None
-    if not isinstance(value, int):
+    value = _folded_integer(node)
+    if value is None:
         raise GradcliError(message, span)
     return value
+
+
+_INTEGER_ARITHMETIC = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "%": operator.mod,
+    "**": operator.pow,
+}  # fmt: skip
+STATIC_INTEGER_BITS = 4096  # integer arithmetic in a static argument (a shift, a count) stays below this
+
+
+def _folded_integer(node: Expr) -> int | None:
+    """An integer written as a number or as integer arithmetic of numbers (10**9, -2 * 3), as Python
+    computes it; None for anything else (a float, a name, a division by zero, a negative power, or
+    arithmetic that makes a number much longer than STATIC_INTEGER_BITS bits)."""
+    if isinstance(node, Num):
+        return node.value if isinstance(node.value, int) else None
+    if isinstance(node, Unary):
+        value = _folded_integer(node.operand)
+        return None if value is None else (-value if node.op == "-" else value)
+    if not isinstance(node, Binary) or node.op not in _INTEGER_ARITHMETIC:
+        return None
+    left, right = _folded_integer(node.left), _folded_integer(node.right)
+    if left is None or right is None or (node.op in ("//", "%") and right == 0):
+        return None
+    if node.op == "**" and (right < 0 or (abs(left) > 1 and right * left.bit_length() > STATIC_INTEGER_BITS)):
+        return None
+    value = _INTEGER_ARITHMETIC[node.op](left, right)
+    longest = max(STATIC_INTEGER_BITS, left.bit_length(), right.bit_length())
+    return value if value.bit_length() <= longest + 1 else None
 
 
 class _Constants:

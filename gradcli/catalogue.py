@@ -302,17 +302,42 @@ def norm(x: Node, order=None, axis=None, keepdims: bool = False) -> Node:
 
 
 def _one_axis(x: Node, axis: int, what: str) -> int:
-    if x.ndim == 0:
+    return _axis_of(x.ndim, axis, what)
+
+
+def _axis_of(ndim: int, axis: int, what: str) -> int:
+    """One axis of an array with ndim axes, counted from 0 (a tuple of axes is refused, as NumPy
+    refuses it: none of these functions works along several axes at once)."""
+    if isinstance(axis, tuple):
+        raise ShapeError(f"{what} works along one axis, an integer (axis=0), not axis={axis}")
+    if ndim == 0:
         raise ShapeError(f"{what} needs an array with at least one axis")
-    return ops.normalize_axes(axis, x.ndim)[0]
+    return ops.normalize_axes(axis, ndim)[0]
+
+
+def _over_axes(row: ops.Op, x: Node, axis, what: str) -> Node:
+    """A row along one axis, or over several as jax.nn's softmax(x, axis=(0, 1)) and axis=None
+    (every axis): those axes moved last and merged into one for the row, then put back. An
+    empty array is its own result (the row's maximum of no elements is undefined)."""
+    if axis is not None and not isinstance(axis, tuple):
+        axis = _one_axis(x, axis, what)
+        return x if x.size == 0 else row(x, axis=axis)
+    axes = ops.normalize_axes(axis, x.ndim)
+    if x.size == 0:
+        return x
+    order = tuple(i for i in range(x.ndim) if i not in axes) + axes
+    moved = ops.transpose(x, order)
+    merged = ops.reshape(moved, moved.shape[: x.ndim - len(axes)] + (math.prod(x.shape[i] for i in axes),))
+    done = ops.reshape(row(merged, axis=merged.ndim - 1), moved.shape)
+    return ops.transpose(done, tuple(order.index(i) for i in range(x.ndim)))
 
 
 def softmax(x: Node, axis=-1) -> Node:
-    return ops.SOFTMAX(x, axis=_one_axis(x, axis, "softmax"))
+    return _over_axes(ops.SOFTMAX, x, axis, "softmax")
 
 
 def log_softmax(x: Node, axis=-1) -> Node:
-    return ops.LOG_SOFTMAX(x, axis=_one_axis(x, axis, "log_softmax"))
+    return _over_axes(ops.LOG_SOFTMAX, x, axis, "log_softmax")
 
 
 def cumsum(x: Node, axis=None) -> Node:
@@ -331,48 +356,61 @@ def cumprod(x: Node, axis=None) -> Node:
 
 def _stable_ranks(x: Node) -> Node:
     """Each element's place in NumPy's stable sort along the last axis (NaN after every number,
-    ties in their order): the count of elements before it, from comparisons (no gradient)."""
+    ties and NaNs in their order): the count of elements sorted before it, from one comparison
+    per pair (no gradient). An earlier element j < i counts where x[j] <= x[i] or x[i] is NaN; a
+    later one j > i where x[j] < x[i], or x[i] is NaN and x[j] is not, which is
+    1 - (x[i] <= x[j]) - isnan(x[j]) in every case. So with below[i, j] = (x[j] <= x[i]) for j < i
+    (else 0), rank[i] = (its row sum) - (its column sum) + (n - 1 - i) + i * isnan(x[i]) - (the NaNs
+    after i)."""
     n = x.shape[-1]
     mine = ops.reshape(x, (*x.shape, 1))  # [..., i, 1]
     other = ops.reshape(x, (*x.shape[:-1], 1, n))  # [..., 1, j]
-    mine_nan, other_nan = ops.COMPARISONS["!="](mine, mine), ops.COMPARISONS["!="](other, other)
-    less = ops.COMPARISONS["<"](other, mine) + mine_nan * (1 - other_nan)
-    tied = ops.equal(other, mine) + mine_nan * other_nan
     index = ops.literal(tuple(range(n)))
     earlier = ops.COMPARISONS["<"](index, ops.reshape(index, (n, 1)))  # [i, j]: j < i
-    return ops.sum_(less + tied * earlier, -1)
+    below = earlier * ops.COMPARISONS["<="](other, mine)
+    nan = ops.COMPARISONS["!="](x, x)
+    later_nans = ops.sum_(ops.transpose(earlier) * ops.reshape(nan, (*x.shape[:-1], 1, n)), -1)
+    return ops.sum_(below, -1) - ops.sum_(below, -2) + (n - 1 - index) + index * nan - later_nans
+
+
+def _order_statistics(x: Node, ranks: Node, places: tuple[int, ...]) -> Node:
+    """The elements sorted to `places` along the last axis (a new last axis of them): each
+    sum(where(rank == k, x, 0)), so its gradient goes to the element sorted there."""
+    k = ops.reshape(ops.literal(places), (len(places), 1))  # [k, 1]
+    chosen = ops.equal(ops.reshape(ranks, (*ranks.shape[:-1], 1, ranks.shape[-1])), k)  # [..., k, i]
+    return ops.sum_(ops.where(chosen, ops.reshape(x, (*x.shape[:-1], 1, x.shape[-1])), 0), -1)
 
 
 def sort(x: Node, axis=-1) -> Node:
     """NumPy's sort along `axis` (None: the elements flattened), NaN last. Element k of the result
     is sum(where(rank == k, x, 0)) with the stable ranks of _stable_ranks, so its gradient is the
     permutation's, ties broken by position as JAX's stable sort (its JVP gathers the tangents by the
-    sorted indices). Comparisons of every pair: n ** 2 work along the axis."""
+    sorted indices). A comparison of every pair and a selection of every (place, element): n ** 2
+    work along the axis (a value-independent form: the lowered program serves every point)."""
     if axis is None:
         x, axis = ravel(x), 0
     axis = _one_axis(x, axis, "sort")
     if x.shape[axis] <= 1:
         return x  # nothing to order
     last = moveaxis(x, (axis,), (-1,))
-    n = last.shape[-1]
-    ranks = ops.reshape(_stable_ranks(last), (*last.shape[:-1], 1, n))  # [..., 1, i]
-    chosen = ops.equal(ranks, ops.reshape(ops.literal(tuple(range(n))), (n, 1)))  # [..., k, i]
-    spread = ops.reshape(last, (*last.shape[:-1], 1, n))
-    ordered = ops.sum_(ops.where(chosen, spread, 0), -1)
+    ordered = _order_statistics(last, _stable_ranks(last), tuple(range(last.shape[-1])))
     return moveaxis(ordered, (-1,), (axis,))
 
 
 def median(x: Node, axis=None, keepdims: bool = False) -> Node:
     """NumPy's median: the middle of the sorted elements (the mean of the two middle ones for an
-    even count), NaN where the elements hold a NaN (sorted last)."""
+    even count), NaN where the elements hold a NaN (sorted last). Only those places are selected
+    (_order_statistics): n ** 2 comparisons and n selections, not a whole sort's n ** 2."""
     axes = ops.normalize_axes(axis, x.ndim)
     count = _counted(x, axes, "median")
     kept = tuple(i for i in range(x.ndim) if i not in axes)
     flat = ops.reshape(ops.transpose(x, kept + axes), tuple(x.shape[i] for i in kept) + (count,))
-    ordered = sort(flat, -1)
-    at = lambda k: ops.getitem(ordered, _along_key(ordered.ndim, ordered.ndim - 1, k))  # noqa: E731
-    middle = at(count // 2) if count % 2 else (at(count // 2 - 1) + at(count // 2)) / 2
-    last = at(count - 1)  # the middle ones hold it (and its NaN) when count <= 2
+    middle_places = (count // 2,) if count % 2 else (count // 2 - 1, count // 2)
+    places = middle_places + ((count - 1,) if count > 2 else ())  # the last holds a NaN if any
+    chosen = flat if count == 1 else _order_statistics(flat, _stable_ranks(flat), places)
+    at = lambda k: ops.getitem(chosen, _along_key(chosen.ndim, chosen.ndim - 1, k))  # noqa: E731
+    middle = at(0) if count % 2 else (at(0) + at(1)) / 2
+    last = at(len(places) - 1)
     result = middle if count <= 2 else ops.where(ops.COMPARISONS["!="](last, last), last, middle)
     if keepdims:
         return ops.reshape(result, tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
@@ -438,17 +476,35 @@ def roll(x: Node, shift: tuple[int, ...], axis=None) -> Node:
     return x
 
 
+def _padded(shape: tuple[int, ...], reps: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """np.tile's shape and reps padded with leading 1s to the same length; raises ShapeError for a
+    negative count."""
+    if any(r < 0 for r in reps):
+        raise ShapeError(f"tile: reps must not be negative, got {list(reps)}")
+    ndim = max(len(reps), len(shape))
+    return (1,) * (ndim - len(shape)) + shape, (1,) * (ndim - len(reps)) + tuple(reps)
+
+
+def tiled_shape(shape: tuple[int, ...], reps: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of tile(x, reps) for an x of `shape` (to bound it before anything is built)."""
+    return tuple(r * s for s, r in zip(*_padded(shape, reps)))
+
+
 def tile(x: Node, reps: tuple[int, ...]) -> Node:
     """np.tile: x repeated reps[i] times along axis i (reps and the shape padded with leading 1s to
     the same length): each tiled axis spread over a new outer axis of length reps[i], then merged."""
-    if any(r < 0 for r in reps):
-        raise ShapeError(f"tile: reps must not be negative, got {list(reps)}")
-    ndim = max(len(reps), x.ndim)
-    reps = (1,) * (ndim - len(reps)) + tuple(reps)
-    shape = (1,) * (ndim - x.ndim) + x.shape
-    tiled = [i for i in range(ndim) if reps[i] != 1]
+    shape, reps = _padded(x.shape, reps)
+    ndim = len(shape)
     if ndim > MAX_DIMENSIONS:
         raise ShapeError(f"tile: the result would have {ndim} axes; at most {MAX_DIMENSIONS} are supported")
+    # An axis of length 0 stays empty whatever its count, and an axis tiled 0 times is x cut to
+    # none along it: so no step holds more than the result (an empty array's other sizes count).
+    reps = tuple(1 if s == 0 else r for r, s in zip(reps, shape))
+    if 0 in reps:
+        cut = tuple(("slice", 0, 0, None) if r == 0 else ("slice", None, None, None) for r in reps)
+        x, reps = ops.getitem(ops.reshape(x, shape), cut), tuple(1 if r == 0 else r for r in reps)
+        shape = x.shape
+    tiled = [i for i in range(ndim) if reps[i] != 1]
     if ndim + len(tiled) > MAX_DIMENSIONS:
         raise ShapeError(
             f"tile: tiling {len(tiled)} of {ndim} axes spreads them over {ndim + len(tiled)} axes; at most "
@@ -460,18 +516,29 @@ def tile(x: Node, reps: tuple[int, ...]) -> Node:
     return ops.reshape(copies, tuple(r * s for r, s in zip(reps, shape)))
 
 
+def repeated_shape(shape: tuple[int, ...], repeats: tuple[int, ...], axis: int | None) -> tuple[int, ...]:
+    """The shape of repeat(x, repeats, axis) for an x of `shape` (one count, or a count per element
+    along the axis); raises ShapeError for a negative count."""
+    if any(r < 0 for r in repeats):
+        raise ShapeError("repeat: counts must not be negative")
+    if axis is None:
+        shape, axis = (math.prod(shape),), 0
+    axis = _axis_of(len(shape), axis, "repeat")
+    total = repeats[0] * shape[axis] if len(repeats) == 1 else sum(repeats)
+    return shape[:axis] + (total,) + shape[axis + 1 :]
+
+
 def repeat(x: Node, repeats: tuple[int, ...], axis=None) -> Node:
     """np.repeat: each element repeated along `axis` (without axis, over the elements flattened):
     one count for all (a broadcast over a new inner axis), or one count per element (an index
     that names each element that many times, so their gradients add)."""
-    if any(r < 0 for r in repeats):
-        raise ShapeError("repeat: counts must not be negative")
+    repeated_shape(x.shape, repeats, None)  # the counts checked
     if axis is None:
         x, axis = ravel(x), 0
     axis = _one_axis(x, axis, "repeat")
     n = x.shape[axis]
     if len(repeats) == 1:
-        (r,) = repeats
+        r = repeats[0] if n else 1  # an empty axis stays empty: no step holds more than the result
         spread = x.shape[: axis + 1] + (1,) + x.shape[axis + 1 :]
         copies = ops.broadcast_to(ops.reshape(x, spread), x.shape[: axis + 1] + (r,) + x.shape[axis + 1 :])
         return ops.reshape(copies, x.shape[:axis] + (n * r,) + x.shape[axis + 1 :])
@@ -601,17 +668,30 @@ def tensordot(a: Node, b: Node, axes) -> Node:
     """np.tensordot: the sum over the axes `axes[0]` of a paired with `axes[1]` of b (an integer N
     pairs a's last N axes with b's first N), the remaining axes of a then of b: an einsum."""
     if isinstance(axes, int):
-        if not 0 <= axes <= min(a.ndim, b.ndim):
+        most = min(a.ndim, b.ndim)
+        if axes < 0:
             raise ShapeError(
-                f"tensordot: axes={axes} for shapes {list(a.shape)} and {list(b.shape)}; it is at most "
-                f"{min(a.ndim, b.ndim)}"
+                f"tensordot: axes={axes} is negative; an integer N (0 <= N <= {most} here) pairs the "
+                "last N axes of a with the first N of b"
+            )
+        if axes > most:
+            raise ShapeError(
+                f"tensordot: axes={axes} pairs the last {axes} axes of a with the first {axes} of b, but "
+                f"the shapes are {list(a.shape)} and {list(b.shape)}; it is at most {most}"
             )
         axes = (tuple(range(a.ndim - axes, a.ndim)), tuple(range(axes)))
-    first, second = (tuple(ops.normalize_axes(i, v.ndim)[0] for i in items) for items, v in zip(axes, (a, b)))
+    for items, v, name in zip(axes, (a, b), "ab"):
+        for i in items:
+            if not -v.ndim <= i < v.ndim:
+                raise ShapeError(f"tensordot: axis {i} is out of range for {name}, of shape {list(v.shape)}")
+        if len({i % v.ndim for i in items}) != len(items):
+            raise ShapeError(f"tensordot: an axis of {name} is given twice in {list(items)}")
+    first, second = (tuple(i % v.ndim for i in items) for items, v in zip(axes, (a, b)))
     if len(first) != len(second):
-        raise ShapeError(f"tensordot: {len(first)} axes of a paired with {len(second)} axes of b")
-    if len(set(first)) != len(first) or len(set(second)) != len(second):
-        raise ShapeError("tensordot: an axis is given twice")
+        raise ShapeError(
+            f"tensordot: the axes of a {list(axes[0])} and of b {list(axes[1])} differ in number; each "
+            "axis of a is paired with one of b"
+        )
     for i, j in zip(first, second):
         if a.shape[i] != b.shape[j]:
             raise ShapeError(

@@ -97,8 +97,10 @@ def lower(
     try:
         for decl in program.declarations:
             check_size(decl.shape, decl.span, f"'{decl.name}'", limits)
-        for node in postorder(list(arrays.nodes.values())):
-            span = arrays.spans.get(id(node))
+        order = postorder(list(arrays.nodes.values()))
+        places = _places(order, arrays.spans)
+        for node in order:
+            span = places.get(id(node))
             check_size(node.shape, span, "this expression", limits)
             obstacle = per_element_obstacle(node, limits)
             if obstacle is not None:
@@ -112,6 +114,18 @@ def lower(
     with np.errstate(all="ignore"):
         values = elements.evaluate([arrays.nodes[n] for n in names], symbols, memo)
     return Lowered(program, symbols, dict(zip(names, values)), arrays, memo)
+
+
+def _places(order: list, spans: dict[int, Span]) -> dict[int, Span]:
+    """Each node's place: where it was written, or else its consumer's (a step inside a catalogue
+    function's composition, such as tile's broadcast, is refused at the call)."""
+    places = dict(spans)
+    for node in reversed(order):  # every consumer before its arguments
+        place = places.get(id(node))
+        if place is not None:
+            for arg in node.args:
+                places.setdefault(id(arg), place)
+    return places
 
 
 def size(shape: tuple[int, ...]) -> int:

@@ -127,6 +127,11 @@ ROWS = {
     "cumsum_flat": ({"X": (2, 3)}, "cumsum(X)", lambda x: np.cumsum(x)),
     "softmax": ({"X": (2, 3)}, "softmax(X, axis=0)", lambda x: _softmax(x, 0)),
     "log_softmax": ({"X": (2, 3)}, "log_softmax(X)", lambda x: log(_softmax(x, -1))),
+    "softmax_axes": (  # jax.nn's softmax over several axes (axis=None: all); was along the first only
+        {"X": (2, 3)},
+        "softmax(X, axis=(1, 0)) + log_softmax(X, axis=None) * X",
+        lambda x: _softmax(x, (0, 1)) + log(_softmax(x, (0, 1))) * x,
+    ),
     "expand_dims": ({"X": (2, 3)}, "expand_dims(X, 1) * X", lambda x: x[:, None] * x),
     "squeeze": ({"X": (2, 3)}, "squeeze(X[:, None, 1:2])", lambda x: x[:, 1]),
     "flip": ({"X": (2, 3)}, "flip(X, axis=1) * X", lambda x: x[:, ::-1] * x),
@@ -287,6 +292,11 @@ ROWS = {
         {"v": (3,)},
         "v * arange(3) + v ** 2 * linspace(-1, 2, 3) + full_like(v, 2) * v + identity(3) @ v",
         lambda v: v * np.arange(3) + v**2 * np.linspace(-1, 2, 3) + 3 * v,
+    ),
+    "constructed_from_constants": (  # arange and linspace of constant expressions: NumPy's float64s
+        {"v": (3,)},
+        "v * arange(-pi / 2, 2, 5 / 4) + v ** 2 * linspace(1 / 3, 2 * pi, 3)",
+        lambda v: v * np.arange(-np.pi / 2, 2, 5 / 4) + v**2 * np.linspace(1 / 3, 2 * np.pi, 3),
     ),
     "constants": ({"X": (2, 3)}, "pi * X ** 2 + e ** X", lambda x: mpmath.pi * x**2 + exp(x)),
     "grad_variable": ({"X": (2, 3)}, "grad(sum(sin(X) * X), X)", lambda x: cos(x) * x + sin(x)),
