@@ -391,6 +391,9 @@ def closed_hessian(whole: Whole) -> tuple[Node | None, str | None, str | None]:
         node = jacobians.jacobian(gradient, x)
     if node is None:
         return None, None, "no whole-array closed form for an operation of this program"
+    operations = backward.expanded_size(node, whole.arrays.names)
+    if operations > MATRIX_MAX_CHARACTERS:  # each prints at least one character: not written out,
+        return node, None, f'{operations} operations; the values are in "value"'  # as it may be huge
     text = ArrayPrinter(whole.arrays.names).text(node)
     if len(text) > MATRIX_MAX_CHARACTERS:
         return node, None, f'{len(text)} characters; the values are in "value"'

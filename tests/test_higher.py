@@ -213,3 +213,28 @@ def test_high_orders_of_a_quotient_do_not_overflow(run_json, order, mode):
     assert code == 0, err
     expected = (-1) ** order * math.factorial(order) / (3 * x ** (order + 1))
     assert doc["gradients"]["x"]["value"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_deep_chain_hessian_is_not_written_out_in_closed_form(run_json):
+    """t = 0.5 t**2 + 0.1 t, 14 times: the closed-form Hessian written out as one expression has
+    ~10**10 operations (it took 83 s and 15 GB at 11 steps before it was counted first); it is
+    elided by its size, and the values are second-order forward-mode sums done here by hand."""
+    steps = 14
+    lines = ["var x = [0.5, 0.2]"] + [
+        f"t{i} = {'x' if i == 0 else f't{i - 1}'} ** 2 * 0.5 + {'x' if i == 0 else f't{i - 1}'} * 0.1"
+        for i in range(steps)
+    ]
+    code, out, err = run_json("\n".join([*lines, f"f = sum(t{steps - 1})"]) + "\n", "hessian")
+    assert code == 0, err
+    assert out["matrix"] is None and out["matrix_elided"].endswith('operations; the values are in "value"')
+    assert int(out["matrix_elided"].split()[0]) > 10**6
+    for i, x in enumerate([0.5, 0.2]):
+        value, first, second = x, 1.0, 0.0
+        for _ in range(steps):
+            value, first, second = (
+                0.5 * value**2 + 0.1 * value,
+                (value + 0.1) * first,
+                (value + 0.1) * second + first**2,
+            )
+        assert out["value"][i][i] == pytest.approx(second, rel=1e-12)
+        assert out["value"][i][1 - i] == 0.0
