@@ -41,11 +41,17 @@ ALIASES = {
     "degrees": "rad2deg",
     "rint": "round",
     "around": "round",
-    "average": "mean",
     "identity": "eye",
+    "float_power": "pow",
+    "expit": "sigmoid",
+    "trapz": "trapezoid",
 }
 # NumPy's functions for the operators: np.multiply(a, b) is a * b.
-OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/"}
+OPERATORS = {
+    **{"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/"},
+    **{"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<=", "equal": "=="},
+    "not_equal": "!=",
+}
 # np.array([1., 2.]) is the list itself.
 IDENTITIES = ("array", "asarray")
 # Methods whose NumPy form takes the sizes one by one: x.reshape(2, 3) is reshape(x, (2, 3)).
