@@ -581,10 +581,9 @@ class _Lowering:
             raise
         mode = self._static(node, keywords, "mode", 2)
         if mode is not None and not (isinstance(mode[0], Str) and mode[0].value == "constant"):
-            written = f'"{mode[0].value}"' if isinstance(mode[0], Str) else "this"
+            written = f', not "{mode[0].value}"' if isinstance(mode[0], Str) else ""
             raise GradcliError(
-                f'pad: only mode="constant" is available (constant_values around the array), not {written}',
-                mode[1],
+                f'pad: only mode="constant" is available (constant_values around the array){written}', mode[1]
             )
         self._bounded_shape(catalogue.padded_shape(x.shape, widths), "pad", node.span)
         value = self._optional(node, keywords, "constant_values", 9)
