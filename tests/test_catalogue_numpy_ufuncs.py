@@ -10,6 +10,8 @@ tests/test_ops.py (against mpmath)."""
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -387,3 +389,47 @@ def test_hostile_arguments_are_refused_at_their_place(run, definition, words):
     code, out, err = run(f"var x = 1.5\nvar A = {X[:2, :4].tolist()}\nf = sum({definition}) * x\n", "grad")
     assert code == 1 and out == "" and words in err, err
     assert ":3:" in err and "error:" in err and "Traceback" not in err and "^" in err
+
+
+# ---- export --------------------------------------------------------------------------------------------
+
+EXPORTED = """var x = [0.5, -1.25, 2.0, 0.75]
+var w = [1.0, 2.0, 0.5, 3.0]
+a = sum(diff(x, prepend=0.5) * w) + trapezoid(x ** 2, w) + average(x, weights=w ** 2) + ptp(x * w)
+b = sum(take(x, [3, 0, 0]) * [1.0, 2.0, 3.0]) + sum(pad(x, (1, 2), constant_values=w[0]) * arange(7))
+c = sum(column_stack([x, w]) @ [1.0, -1.0]) + sum(dstack([x, w])) * x[0] + sum(atleast_3d(x) * atleast_2d(w))
+d = sum(logical_and(x > 0, w > 1) * x + np.greater_equal(x, w) * w)
+f = sum(xlogy(w, x ** 2 + 1) + logit(x / 8 + 0.5))
+y = a + b + c + d + f
+"""
+
+
+def test_exported_numpy_and_c_give_gradclis_gradients(tmp_path):
+    from gradcli import export, numpy_export
+    from gradcli.model import Request
+    from gradcli.parser import parse
+    from tests.test_export import HARNESS, _close, _expected, _load_module
+
+    program = parse(EXPORTED)
+    expected = _expected(program, {}, ["y"])
+    path = tmp_path / "m.py"
+    path.write_text(numpy_export.numpy_module(program, Request()))
+    _, gradients = _load_module(path).evaluate()
+    for name in ("x", "w"):
+        assert np.isfinite(expected[name]).all()
+        _close(gradients[name], expected[name])
+    if shutil.which("cc") is None:
+        return
+    (tmp_path / "model.c").write_text(export.c_source(program, Request()))
+    (tmp_path / "main.c").write_text(HARNESS)
+    subprocess.run(["cc", "-c", "model.c"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(
+        ["cc", "-o", "run", "model.o", "main.c", "-lm"], cwd=tmp_path, check=True, capture_output=True
+    )
+    inputs = [0.5, -1.25, 2.0, 0.75, 1.0, 2.0, 0.5, 3.0]
+    result = subprocess.run(
+        ["./run", "8", "9", *map(repr, inputs)], cwd=tmp_path, check=True, capture_output=True, text=True
+    )
+    numbers = [float(line) for line in result.stdout.split()]
+    _close(np.array(numbers[1:5]), expected["x"])
+    _close(np.array(numbers[5:]), expected["w"])
