@@ -433,3 +433,18 @@ def test_exported_numpy_and_c_give_gradclis_gradients(tmp_path):
     numbers = [float(line) for line in result.stdout.split()]
     _close(np.array(numbers[1:5]), expected["x"])
     _close(np.array(numbers[5:]), expected["w"])
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "from scipy.special import expit; y = expit(x) + logit(x / 4)",
+        "import scipy.special; y = scipy.special.expit(x) + scipy.special.logit(x / 4)",
+        "import jax.scipy.special; y = jax.scipy.special.expit(x) + jax.scipy.special.logit(x / 4)",
+        "from jax.scipy.special import logit; y = np.exp(-np.logaddexp(0, -x)) + logit(x / 4)",
+    ],
+)
+def test_scipy_special_names_paste_in(run_json, program):
+    code, doc, err = run_json(None, "eval", "-e", program, "--at", "x=1.5")
+    assert code == 0, err
+    assert doc["values"]["y"] == pytest.approx(1 / (1 + math.exp(-1.5)) + math.log(1.5 / 4 / (1 - 1.5 / 4)))
