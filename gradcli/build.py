@@ -539,7 +539,7 @@ class _Lowering:
         given = self._static(node, keywords, "n", 1)
         n = 1 if given is None else _integer_constant(*given, "n is an integer (the order), e.g. n=2")
         axis = self._axis(node, keywords, x, default=-1, position=2)
-        prepend, append = (self._optional(node, keywords, k, 9) for k in ("prepend", "append"))
+        prepend, append = (self._optional(node, keywords, k, _KEYWORD_ONLY) for k in ("prepend", "append"))
         try:
             return catalogue.diff(x, n, axis, prepend, append)
         except ShapeError as error:
@@ -586,7 +586,7 @@ class _Lowering:
                 f'pad: only mode="constant" is available (constant_values around the array){written}', mode[1]
             )
         self._bounded_shape(catalogue.padded_shape(x.shape, widths), "pad", node.span)
-        value = self._optional(node, keywords, "constant_values", 9)
+        value = self._optional(node, keywords, "constant_values", _KEYWORD_ONLY)
         try:
             return catalogue.pad(x, widths, 0 if value is None else value)
         except ShapeError as error:
@@ -676,6 +676,8 @@ class _Lowering:
             axis += 1
         return tuple(key)
 
+
+_KEYWORD_ONLY = 1 << 30  # the position of an argument given only by keyword (no call has that many)
 
 _SPECIAL_CALLS = {
     "zeros": _Lowering._filled,
