@@ -515,6 +515,89 @@ class _Lowering:
             error.span = span
             raise
 
+    def _average(self, node: Call, keywords) -> Node:
+        """np.average(a, axis=None, weights=None, keepdims=False)."""
+        x = self.expr(node.args[0])
+        axis = self._axis(node, keywords, x, default=None)
+        given = self._static(node, keywords, "weights", 2)
+        weights = None if given is None or _is_none(given[0]) else self.expr(given[0])
+        keepdims = bool(_integer_constant(*keywords["keepdims"])) if "keepdims" in keywords else False
+        try:
+            return catalogue.average(x, axis, weights, keepdims)
+        except ShapeError as error:
+            error.span = given[1] if given is not None else node.span
+            raise
+
+    def _optional(self, node: Call, keywords, keyword: str, position: int) -> Node | None:
+        """An array argument that may be left out or given as None."""
+        given = self._static(node, keywords, keyword, position)
+        return None if given is None or _is_none(given[0]) else self.expr(given[0])
+
+    def _diff(self, node: Call, keywords) -> Node:
+        """np.diff(a, n=1, axis=-1, prepend=None, append=None)."""
+        x = self.expr(node.args[0])
+        given = self._static(node, keywords, "n", 1)
+        n = 1 if given is None else _integer_constant(*given, "n is an integer (the order), e.g. n=2")
+        axis = self._axis(node, keywords, x, default=-1, position=2)
+        prepend, append = (self._optional(node, keywords, k, _KEYWORD_ONLY) for k in ("prepend", "append"))
+        try:
+            return catalogue.diff(x, n, axis, prepend, append)
+        except ShapeError as error:
+            error.span = given[1] if given is not None and n < 0 else node.span
+            raise
+
+    def _trapezoid(self, node: Call, keywords) -> Node:
+        """np.trapezoid(y, x=None, dx=1.0, axis=-1) and its old name trapz."""
+        y = self.expr(node.args[0])
+        x = self._optional(node, keywords, "x", 1)
+        dx = self._optional(node, keywords, "dx", 2)
+        axis = self._axis(node, keywords, y, default=-1, position=3)
+        return catalogue.trapezoid(y, x, 1 if dx is None else dx, axis)
+
+    def _take(self, node: Call, keywords) -> Node:
+        """np.take(a, indices, axis=None): indices an integer or (nested) lists of them."""
+        x = self.expr(node.args[0])
+        indices = node.args[1]
+        message = "take: indices are an integer or a list of integers written in the program, e.g. [0, 2]"
+        values = _int_nested(indices, message)
+        if np.shape(np.array(values, dtype=object)) != _nested_shape(values):
+            raise GradcliError("take: the lists of indices are not all of one length", indices.span)
+        axis = self._axis(node, keywords, x, default=None, position=2)
+        try:
+            return catalogue.take(x, values, axis)
+        except ShapeError as error:
+            error.span = indices.span
+            raise
+
+    def _pad(self, node: Call, keywords) -> Node:
+        """np.pad(array, pad_width, mode="constant", constant_values=0)."""
+        x = self.expr(node.args[0])
+        width = node.args[1]
+        message = "pad: pad_width is an integer, (before, after) or one (before, after) per axis"
+        try:
+            widths = catalogue.pad_widths(_int_nested(width, message), x.ndim)
+        except ShapeError as error:
+            error.span = width.span
+            raise
+        mode = self._static(node, keywords, "mode", 2)
+        if mode is not None and not (isinstance(mode[0], Str) and mode[0].value == "constant"):
+            written = f', not "{mode[0].value}"' if isinstance(mode[0], Str) else ""
+            raise GradcliError(
+                f'pad: only mode="constant" is available (constant_values around the array){written}', mode[1]
+            )
+        self._bounded_shape(catalogue.padded_shape(x.shape, widths), "pad", node.span)
+        value = self._optional(node, keywords, "constant_values", _KEYWORD_ONLY)
+        try:
+            return catalogue.pad(x, widths, 0 if value is None else value)
+        except ShapeError as error:
+            error.span = keywords["constant_values"][1]
+            raise
+
+    def _columns(self, node: Call, keywords) -> Node:
+        """np.column_stack and np.dstack of a list of arrays."""
+        joined = catalogue.column_stack if node.function == "column_stack" else catalogue.dstack
+        return joined(self._items(node))
+
     def _reduction(self, node: Call, name: str, keywords) -> Node:
         x = self.expr(node.args[0])
         axis = self._axis(node, keywords, x, default=None)
@@ -594,6 +677,8 @@ class _Lowering:
         return tuple(key)
 
 
+_KEYWORD_ONLY = 1 << 30  # the position of an argument given only by keyword (no call has that many)
+
 _SPECIAL_CALLS = {
     "zeros": _Lowering._filled,
     "ones": _Lowering._filled,
@@ -622,6 +707,13 @@ _SPECIAL_CALLS = {
     "tensordot": _Lowering._tensordot,
     "arange": _Lowering._arange,
     "linspace": _Lowering._linspace,
+    "average": _Lowering._average,
+    "diff": _Lowering._diff,
+    "trapezoid": _Lowering._trapezoid,
+    "take": _Lowering._take,
+    "pad": _Lowering._pad,
+    "column_stack": _Lowering._columns,
+    "dstack": _Lowering._columns,
 }
 
 
@@ -678,6 +770,24 @@ def _int_items(node: Expr, span: Span, message: str) -> tuple[int, ...]:
     if isinstance(node, (ListExpr, TupleExpr)):
         return tuple(_integer_constant(item, item.span, message) for item in node.items)
     return (_integer_constant(node, span, message),)
+
+
+def _int_nested(node: Expr, message: str):
+    """An integer, or (nested) lists or tuples of integers, written in the program."""
+    if isinstance(node, (ListExpr, TupleExpr)):
+        return tuple(_int_nested(item, message) for item in node.items)
+    return _integer_constant(node, node.span, message)
+
+
+def _nested_shape(value) -> tuple[int, ...]:
+    """The shape of nested tuples along their first items (compared with NumPy's to find ragged ones)."""
+    shape = []
+    while isinstance(value, tuple):
+        shape.append(len(value))
+        if not value:
+            break
+        value = value[0]
+    return tuple(shape)
 
 
 def _reshape_target(x: Node, shape: tuple[int, ...]) -> tuple[int, ...]:

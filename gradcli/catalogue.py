@@ -128,6 +128,34 @@ def sinc(x: Node) -> Node:
     return ops.where(near, ops.SINC_MACLAURIN(0, pi * x), ops.sin(pi * x) / (pi * ops.where(near, 1, x)))
 
 
+_BOOLEANS = frozenset(ops.COMPARISONS.values())
+
+
+def _truth(x: Node) -> Node:
+    """x as 1 (true) or 0: a comparison is one already; anything else is x != 0 (NaN is true, as in
+    NumPy)."""
+    return x if x.op in _BOOLEANS else ops.COMPARISONS["!="](x, 0)
+
+
+def logical_and(a: Node, b: Node) -> Node:
+    """np.logical_and as 1 or 0 (as comparisons give): no gradient flows through it, nor through
+    the other logical functions. They are arithmetic of 0s and 1s (no comparison of a comparison,
+    which the printers could not write back as the language)."""
+    return _truth(a) * _truth(b)
+
+
+def logical_or(a: Node, b: Node) -> Node:
+    return ops.MAXIMUM(_truth(a), _truth(b))
+
+
+def logical_xor(a: Node, b: Node) -> Node:
+    return ops.ABS(_truth(a) - _truth(b))
+
+
+def logical_not(x: Node) -> Node:
+    return 1 - _truth(x)
+
+
 def full(shape: tuple[int, ...], value: Node) -> Node:
     """np.full: the fill value broadcast to `shape` (its gradient goes to the value)."""
     try:
@@ -189,6 +217,12 @@ ELEMENTWISE = {
     "positive": identity,
     "copy": identity,
     "negative": lambda x: -x,
+    "logit": ops.LOGIT,
+    "xlogy": ops.XLOGY,
+    "logical_and": logical_and,
+    "logical_or": logical_or,
+    "logical_xor": logical_xor,
+    "logical_not": logical_not,
 }
 
 # ---- reductions ---------------------------------------------------------------------------------
@@ -222,6 +256,33 @@ def std(x: Node, axis=None, keepdims: bool = False, ddof: int = 0) -> Node:
     return ops.sqrt(var(x, axis, keepdims, ddof))
 
 
+def average(x: Node, axis=None, weights: Node | None = None, keepdims: bool = False) -> Node:
+    """np.average: the mean, or with weights sum(x * w) / sum(w) over `axis`. Weights have x's
+    shape, or (with axis) the shape of x along those axes, in their order. Weights that sum to 0
+    give inf or NaN where NumPy raises ZeroDivisionError (an error here only for constant weights)."""
+    if weights is None:
+        return mean(x, axis, keepdims)
+    if weights.shape != x.shape:
+        if axis is None:
+            raise ShapeError(
+                f"average: weights of shape {list(weights.shape)} differ from the shape {list(x.shape)} "
+                "of the array; give axis= to weight along it"
+            )
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        normalized = tuple(ops.normalize_axes(a, x.ndim)[0] for a in axes)
+        along = tuple(x.shape[a] for a in normalized)
+        if weights.shape != along:
+            raise ShapeError(
+                f"average: weights of shape {list(weights.shape)} fit neither the array's shape "
+                f"{list(x.shape)} nor its shape {list(along)} along axis={axis}"
+            )
+        order = sorted(range(len(normalized)), key=lambda i: normalized[i])
+        weights = ops.transpose(weights, order) if order != list(range(len(order))) else weights
+        spread = tuple(size if i in normalized else 1 for i, size in enumerate(x.shape))
+        weights = ops.broadcast_to(ops.reshape(weights, spread), x.shape)
+    return ops.sum_(x * weights, axis, keepdims) / ops.sum_(weights, axis, keepdims)
+
+
 def _reduction(row: ops.Op):
     def reduce(x: Node, axis=None, keepdims: bool = False) -> Node:
         return row(x, axes=ops.normalize_axes(axis, x.ndim), keepdims=keepdims)
@@ -239,6 +300,14 @@ REDUCTIONS = {
     "var": var,
     "std": std,
 }
+
+
+def ptp(x: Node, axis=None, keepdims: bool = False) -> Node:
+    """np.ptp, the range max - min: its gradient is max's minus min's (ties share them)."""
+    return REDUCTIONS["max"](x, axis, keepdims) - REDUCTIONS["min"](x, axis, keepdims)
+
+
+REDUCTIONS["ptp"] = ptp
 
 
 def _vector_norm(x: Node, order, axis, keepdims: bool) -> Node:
@@ -558,6 +627,146 @@ def flipud(x: Node) -> Node:
     return ops.reverse(x, (_one_axis(x, 0, "flipud"),))
 
 
+def _ends(x: Node, axis: int) -> tuple[Node, Node]:
+    """x without its first element along `axis`, and x without its last."""
+    n = x.shape[axis]
+    return (
+        ops.getitem(x, _along_key(x.ndim, axis, ("slice", 1, None, None))),
+        ops.getitem(x, _along_key(x.ndim, axis, ("slice", None, max(n - 1, 0), None))),
+    )
+
+
+def _beside(x: Node, extra: Node, axis: int) -> Node:
+    """diff's prepend or append: a scalar spread to x's shape with length 1 along `axis`."""
+    if extra.ndim == 0:
+        return ops.broadcast_to(extra, x.shape[:axis] + (1,) + x.shape[axis + 1 :])
+    others = x.shape[:axis] + x.shape[axis + 1 :]
+    if extra.ndim != x.ndim or extra.shape[:axis] + extra.shape[axis + 1 :] != others:
+        raise ShapeError(
+            f"diff: an array of shape {list(extra.shape)} does not join one of shape {list(x.shape)} "
+            f"along axis {axis}"
+        )
+    return extra
+
+
+def diff(x: Node, n: int = 1, axis=-1, prepend: Node | None = None, append: Node | None = None) -> Node:
+    """np.diff: differences of neighbours along `axis`, n times (n = 0: x itself), after prepend and
+    append are joined to x there (a scalar as one element)."""
+    if n < 0:
+        raise ShapeError(f"diff: the order n={n} must not be negative")
+    axis = _one_axis(x, axis, "diff")
+    if n == 0:
+        return x
+    parts = [_beside(x, e, axis) for e in (prepend,) if e is not None]
+    parts += [x] + [_beside(x, e, axis) for e in (append,) if e is not None]
+    x = ops.CONCATENATE(*parts, axis=axis) if len(parts) > 1 else x
+    for _ in range(min(n, x.shape[axis])):  # beyond the length, each difference of none is none
+        later, earlier = _ends(x, axis)
+        x = later - earlier
+    return x
+
+
+def trapezoid(y: Node, x: Node | None = None, dx: Node | int = 1, axis=-1) -> Node:
+    """np.trapezoid (trapz): sum(d * (y[1:] + y[:-1]) / 2) along `axis`, d the spacing dx or
+    diff(x) (x one axis of sample points, or shaped as y); exact where y and the spacing are."""
+    given, axis = axis, _one_axis(y, axis, "trapezoid")
+    if x is not None:
+        if x.ndim == 1:
+            if x.shape[0] != y.shape[axis]:
+                raise ShapeError(
+                    f"trapezoid: x has {x.shape[0]} sample points, y has {y.shape[axis]} along axis {axis}"
+                )
+            spacing = diff(x)
+            dx = ops.reshape(spacing, tuple(spacing.size if i == axis else 1 for i in range(y.ndim)))
+        else:
+            dx = diff(x, axis=given)
+    later, earlier = _ends(y, axis)
+    return ops.sum_(dx * (later + earlier) / 2, axis)
+
+
+def take(x: Node, indices, axis=None) -> Node:
+    """np.take: the elements at `indices` (an integer, or nested lists of them: their shape replaces
+    the axis) along `axis`, or of x flattened; negative indices count from the end."""
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = _one_axis(x, axis, "take")
+    n = x.shape[axis]
+    shape = np.shape(np.array(indices, dtype=object))
+    flat = [int(i) for i in np.array(indices, dtype=object).reshape(-1)]
+    for i in flat:
+        if not -n <= i < n:
+            raise ShapeError(f"take: index {i} is out of range for axis {axis} of size {n}")
+    if not shape:
+        return ops.getitem(x, _along_key(x.ndim, axis, flat[0] % n))
+    picked = ops.getitem(x, _along_key(x.ndim, axis, ("list", tuple(i % n for i in flat))))
+    return ops.reshape(picked, x.shape[:axis] + shape + x.shape[axis + 1 :])
+
+
+def atleast_1d(x: Node) -> Node:
+    return x if x.ndim >= 1 else ops.reshape(x, (1,))
+
+
+def atleast_2d(x: Node) -> Node:
+    """np.atleast_2d: a scalar as [[x]], a vector as one row."""
+    return x if x.ndim >= 2 else ops.reshape(x, (1,) * (2 - x.ndim) + x.shape)
+
+
+def atleast_3d(x: Node) -> Node:
+    """np.atleast_3d: a scalar as [1, 1, 1], a vector of n as [1, n, 1], a matrix [m, n] as [m, n, 1]."""
+    if x.ndim >= 3:
+        return x
+    shape = {0: (1, 1, 1), 1: (1, *x.shape, 1), 2: (*x.shape, 1)}[x.ndim]
+    return ops.reshape(x, shape)
+
+
+def column_stack(items: list[Node]) -> Node:
+    """np.column_stack: vectors as columns (a scalar as [[x]]), matrices as they are, side by side."""
+    columns = [ops.reshape(i, (i.size, 1)) if i.ndim < 2 else i for i in items]
+    return ops.CONCATENATE(*columns, axis=1)
+
+
+def dstack(items: list[Node]) -> Node:
+    """np.dstack: each atleast_3d, joined along the third axis."""
+    return ops.CONCATENATE(*(atleast_3d(i) for i in items), axis=2)
+
+
+def pad_widths(pad_width, ndim: int) -> tuple[tuple[int, int], ...]:
+    """np.pad's pad_width (an integer, (before, after), or one pair per axis) as one pair per axis,
+    broadcast as NumPy broadcasts it; raises ShapeError for a form that does not fit or a negative
+    width."""
+    given = np.array(pad_width, dtype=object)
+    try:
+        pairs = np.broadcast_to(given, (ndim, 2))
+    except ValueError:
+        raise ShapeError(
+            f"pad: pad_width of shape {list(given.shape)} does not fit an array of {ndim} axes; give an "
+            "integer, (before, after) or one (before, after) per axis"
+        ) from None
+    if any(w < 0 for w in pairs.flat):
+        raise ShapeError(f"pad: widths must not be negative, got {pad_width}")
+    return tuple((int(b), int(a)) for b, a in pairs)
+
+
+def padded_shape(shape: tuple[int, ...], widths: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    return tuple(b + s + a for s, (b, a) in zip(shape, widths))
+
+
+def pad(x: Node, widths: tuple[tuple[int, int], ...], value: Node | int = 0) -> Node:
+    """np.pad in mode "constant": `value` (a scalar, 0 by default; its gradient is the sum over the
+    padding) before and after x along each axis."""
+    value = ops.literal(value) if isinstance(value, int) else value
+    if value.ndim != 0:
+        raise ShapeError(f"pad: constant_values is one number here, got shape {list(value.shape)}")
+    for axis, (before, after) in enumerate(widths):
+        parts = [
+            ops.broadcast_to(value, x.shape[:axis] + (w,) + x.shape[axis + 1 :]) if w else None
+            for w in (before, after)
+        ]
+        if any(p is not None for p in parts):
+            x = ops.CONCATENATE(*(p for p in (parts[0], x, parts[1]) if p is not None), axis=axis)
+    return x
+
+
 REDUCTIONS["median"] = median
 
 ALONG_AXIS = {
@@ -769,6 +978,9 @@ ELEMENTWISE.update(
     cross=cross,
     fliplr=fliplr,
     flipud=flipud,
+    atleast_1d=atleast_1d,
+    atleast_2d=atleast_2d,
+    atleast_3d=atleast_3d,
 )
 
 

@@ -201,13 +201,14 @@ _ONE_ARGUMENT = (
     "step sign zeros ones log1p expm1 log2 log10 exp2 cbrt reciprocal floor ceil erf erfc "
     "asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh gelu silu log_sigmoid softsign "
     "zeros_like ones_like trace diag det logdet inv trunc deg2rad rad2deg positive negative copy "
-    "diagonal ravel fliplr flipud sinc"
+    "diagonal ravel fliplr flipud sinc logit logical_not atleast_1d atleast_2d atleast_3d column_stack dstack"
 )
 _TWO_ARGUMENTS = (
     "pow power maximum minimum matmul dot atan2 arctan2 hypot logaddexp outer inner solve grad mod fmod "
-    "floor_divide logaddexp2 heaviside vdot kron matrix_power cross sinc_maclaurin"
+    "floor_divide logaddexp2 heaviside vdot kron matrix_power cross sinc_maclaurin xlogy "
+    "logical_and logical_or logical_xor"
 )
-_REDUCTIONS = "sum mean prod max min logsumexp median"
+_REDUCTIONS = "sum mean prod max min logsumexp median ptp"
 FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     **{name: (1, 1, ()) for name in _ONE_ARGUMENT.split()},
     **{name: (2, 2, ()) for name in _TWO_ARGUMENTS.split()},
@@ -232,6 +233,11 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     "tile": (1, 2, ("reps",)),
     "repeat": (1, 3, ("repeats", "axis")),
     "tensordot": (2, 3, ("axes",)),
+    "average": (1, 3, ("axis", "weights", "keepdims")),
+    "diff": (1, 3, ("n", "axis", "prepend", "append")),
+    "trapezoid": (1, 4, ("x", "dx", "axis")),
+    "take": (2, 3, ("axis",)),
+    "pad": (2, 3, ("mode", "constant_values")),
     "arange": (1, 3, ("step",)),
     "linspace": (2, 4, ("num", "endpoint")),
     "full_like": (2, 2, ()),

@@ -999,6 +999,8 @@ ARCTANH = _element_function(
     "atanh", np.arctanh, _at(0, 0), lambda out, x: [1 / (1 - x**2)],
     _unary_source("numpy.arctanh(x)", "atanh(x)"), latex=r"\operatorname{artanh}",
 )  # fmt: skip
+
+
 def _exact_mod(a, b):
     return None if b == 0 else a % b  # Python's, exact on fractions: the sign of b
 
@@ -1122,13 +1124,43 @@ SINC_MACLAURIN = _element_function(
     "every order are right at and near 0",
 )  # fmt: skip
 
+
+def _logit_numpy(p):
+    with np.errstate(all="ignore"):
+        return np.log(p / (1 - p))
+
+
+LOGIT = _element_function(
+    "logit", _logit_numpy, _at(Fraction(1, 2), 0), lambda out, p: [1 / (p * (1 - p))],
+    _unary_source("numpy.log(x / (1.0 - x))", "log(x / (1.0 - x))"),
+    doc="log(p / (1 - p)), as scipy.special.logit and JAX compute it; its own derivative 1 / (p (1 - p)), "
+    "inf at 0 and 1 (the quotient's chain rule gives NaN there)",
+)  # fmt: skip
+
+
+def _exact_xlogy(x, y):
+    return 0 if x == 0 or y == 1 else None
+
+
+def _xlogy_numpy(x, y):
+    with np.errstate(all="ignore"):
+        return np.where(x != 0, x * np.log(y), 0.0)
+
+
+XLOGY = _element_function(
+    "xlogy", _xlogy_numpy, _exact_xlogy, lambda out, x, y: [log(y), x / y],
+    Source(("a", "b"), "numpy.where(a != 0, a * numpy.log(b), 0.0)", "(a != 0.0 ? a * log(b) : 0.0)"),
+    doc="x * log(y), 0 where x == 0 (whatever y is, NaN included), as jax.scipy.special.xlogy; its "
+    "derivatives are JAX's too, log(y) and x / y, at x == 0 as well",
+)  # fmt: skip
+
 # Operations whose element form is a SymEngine function of their own name (folded on numbers):
 # the evaluators and exporters of element expressions look them up here.
 ELEMENT_FUNCTIONS = {
     op.name: op
     for op in (*COMPARISONS.values(), WHERE, LOG1P, EXPM1, LOG2, LOG10, CBRT, FLOOR, CEIL, ROUND, ERF, ERFC)
     + (ARCSINH, ARCCOSH, ARCTANH, ARCTAN2, HYPOT, LOGADDEXP, AMAX, AMIN, SINC_MACLAURIN)
-    + (MOD, FLOOR_DIVIDE, FMOD)
+    + (MOD, FLOOR_DIVIDE, FMOD, XLOGY, LOGIT)
 }
 
 

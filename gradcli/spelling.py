@@ -12,9 +12,10 @@ from gradcli.model import FUNCTIONS
 
 # Names that stand for a module before a dot (`np.sum(x)`, `jax.nn.relu(x)`), and the modules an
 # import line may name; `np.linalg.det` is `det`, `jnp.sum` is `sum`.
-MODULE_NAMES = ("np", "numpy", "jnp", "jax", "linalg", "nn")
-SUBMODULES = ("numpy", "linalg", "nn")
+MODULE_NAMES = ("np", "numpy", "jnp", "jax", "linalg", "nn", "scipy")
+SUBMODULES = ("numpy", "linalg", "nn", "scipy", "special")  # jax.scipy.special.logit, scipy.special.expit
 IMPORTABLE = ("numpy", "numpy.linalg", "jax", "jax.numpy", "jax.numpy.linalg", "jax.nn")
+IMPORTABLE += ("scipy", "scipy.special", "jax.scipy", "jax.scipy.special")
 # NumPy's submodules gradcli has nothing of, and what to do instead.
 UNAVAILABLE = {
     "random": "gradcli has no random numbers; give values with --at NAME=LITERAL or --at NAME=@FILE",
@@ -41,11 +42,17 @@ ALIASES = {
     "degrees": "rad2deg",
     "rint": "round",
     "around": "round",
-    "average": "mean",
     "identity": "eye",
+    "float_power": "pow",
+    "expit": "sigmoid",
+    "trapz": "trapezoid",
 }
 # NumPy's functions for the operators: np.multiply(a, b) is a * b.
-OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/"}
+OPERATORS = {
+    **{"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/"},
+    **{"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<=", "equal": "=="},
+    "not_equal": "!=",
+}
 # np.array([1., 2.]) is the list itself.
 IDENTITIES = ("array", "asarray")
 # Methods whose NumPy form takes the sizes one by one: x.reshape(2, 3) is reshape(x, (2, 3)).
@@ -138,8 +145,8 @@ def import_problem(module: str, alias: str | None) -> str | None:
     """Why an import line cannot be read (None: it is read and ignored)."""
     if module not in IMPORTABLE:
         return (
-            f"gradcli reads NumPy code, not '{module}': only imports of numpy and jax.numpy are "
-            "accepted (and ignored)"
+            f"gradcli reads NumPy code, not '{module}': only imports of numpy, jax.numpy and "
+            "scipy.special are accepted (and ignored)"
         )
     if alias is not None and alias not in MODULE_NAMES:
         return f"gradcli knows NumPy as {', '.join(MODULE_NAMES[:3])}; write 'import {module} as np'"

@@ -98,6 +98,14 @@ SPD = (lambda m: m @ m.T + 3 * np.eye(3))(RNG.normal(size=(3, 3)))
 X0 = RNG.normal(size=(2, 3))
 V0 = RNG.normal(size=3) + 0.5
 
+
+def _padded(x, widths, value):
+    """np.pad in mode "constant" by its definition, on object arrays (value: an mpf or a number)."""
+    out = np.full(tuple(b + n + a for n, (b, a) in zip(x.shape, widths)), value, dtype=object)
+    out[tuple(slice(b, b + n) for n, (b, _) in zip(x.shape, widths))] = x
+    return out
+
+
 # id -> (shapes of the variables, the definition of F in gradcli, the same on object arrays of mpf)
 ROWS = {
     "sum_axis_keepdims": (
@@ -297,6 +305,68 @@ ROWS = {
         {"v": (3,)},
         "v * arange(-pi / 2, 2, 5 / 4) + v ** 2 * linspace(1 / 3, 2 * pi, 3)",
         lambda v: v * np.arange(-np.pi / 2, 2, 5 / 4) + v**2 * np.linspace(1 / 3, 2 * np.pi, 3),
+    ),
+    "ptp": (
+        {"X": (2, 3)},
+        "ptp(X, axis=1) * ptp(X ** 2) + ptp(X, 0, keepdims=True)[0, :2]",
+        lambda x: (
+            (np.max(x, 1) - np.min(x, 1)) * (np.max(x**2) - np.min(x**2)) + (np.max(x, 0) - np.min(x, 0))[:2]
+        ),
+    ),
+    "average": (
+        {"X": (2, 3)},
+        "average(X, axis=1, weights=X[0] ** 2) + average(X ** 2, weights=exp(X)) + average(X, 0)[1:]",
+        lambda x: (
+            np.sum(x * x[0] ** 2, 1) / np.sum(x[0] ** 2)
+            + np.sum(x**2 * exp(x)) / np.sum(exp(x))
+            + np.sum(x, 0)[1:] / 2
+        ),
+    ),
+    "diff": (
+        {"X": (2, 3)},
+        "diff(X) * diff(X ** 3, axis=0)[0, 1:] + diff(X, 2, prepend=X[:, :1] ** 2) + diff(X, 0)[:, :1]",
+        lambda x: (
+            np.diff(x) * np.diff(x**3, axis=0)[0, 1:]
+            + np.diff(np.concatenate([x[:, :1] ** 2, x], 1), 2)
+            + x[:, :1]
+        ),
+    ),
+    "trapezoid": (
+        {"X": (2, 3)},
+        "trapezoid(X ** 2) * trapz(X, X[0] ** 2) + trapezoid(X, dx=X[0, 0], axis=0)[:2]",
+        lambda x: (
+            np.sum((x[:, 1:] ** 2 + x[:, :-1] ** 2) / 2, 1)
+            * np.sum(np.diff(x[0] ** 2) * (x[:, 1:] + x[:, :-1]) / 2, 1)
+            + (x[0, 0] * (x[0] + x[1]) / 2)[:2]
+        ),
+    ),
+    "take": (
+        {"X": (2, 3)},
+        "take(X, [[5, -6], [1, 1]]) * take(X ** 2, -1, axis=1)[0] + take(X, [2, 0], axis=-1)[1]",
+        lambda x: x.reshape(-1)[[[5, 0], [1, 1]]] * (x[:, -1] ** 2)[0] + x[1, [2, 0]],
+    ),
+    "atleast": (
+        {"X": (2, 3)},
+        "atleast_1d(X[0, 0]) * atleast_2d(X[0]) * atleast_3d(X ** 2)[:, :, 0] + atleast_3d(X[1])[0, :, 0]",
+        lambda x: x[0, 0] * x[0] * x**2 + x[1],
+    ),
+    "column_stack_dstack": (
+        {"X": (2, 3)},
+        "column_stack([X[0], X[1] ** 2, X.T]) + dstack([X, sin(X)])[0, :, 1:2] * X[0, 0]",
+        lambda x: np.concatenate([x[0][:, None], x[1][:, None] ** 2, x.T], 1) + sin(x)[0][:, None] * x[0, 0],
+    ),
+    "pad": (
+        {"X": (2, 3)},
+        "pad(X, 1)[1:, :4] * 3 + pad(X ** 2, ((0, 1), (2, 0)), constant_values=X[0, 1])[:, 1:]",
+        lambda x: (
+            _padded(x, ((1, 1), (1, 1)), 0)[1:, :4] * 3 + _padded(x**2, ((0, 1), (2, 0)), x[0, 1])[:, 1:]
+        ),
+    ),
+    "logical": (
+        {"X": (2, 3)},
+        "where(logical_and(X > 0, X < 1) + logical_not(X) * 2, X ** 2, X) + logical_or(X, 0) * X"
+        " + where(logical_xor(X > 0.5, X < 0), X ** 3, 0)",
+        lambda x: np.where((x > 0) & (x < 1), x**2, x) + x + np.where((x > 0.5) ^ (x < 0), x**3, 0),
     ),
     "constants": ({"X": (2, 3)}, "pi * X ** 2 + e ** X", lambda x: mpmath.pi * x**2 + exp(x)),
     "grad_variable": ({"X": (2, 3)}, "grad(sum(sin(X) * X), X)", lambda x: cos(x) * x + sin(x)),

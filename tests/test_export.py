@@ -303,9 +303,9 @@ b = sum(erf(x) + erfc(x) + asinh(x) + acosh(x ** 2 + 1) + atanh(x / 3) + atan2(x
 c = sum(where(x > 0, x, 2 * x) * (x >= 0) + (x < 1) + (x <= 1) + (x == 2.0) + (x != 2.0) + gelu(x) + elu(x))
 d = logsumexp(x) + max(x) + min(x) + sum(softmax(x) * x) + sum(log_softmax(x)) + logaddexp(x[0], x[1])
 f = logdet(A) + det(A) + sum(inv(A)) + sum(solve(A, [1.0, 2.0])) + pi * e + prod(x) + norm(x, ord=inf)
-g = sum(sinc(x - 0.5) * x)
+g = sum(sinc(x - 0.5) * x) + sum(logit(x / 4 + 0.5))
 h = sum(x % 0.75 * x + x // 0.5 * x + x % -0.3 + fmod(x, 0.7) * x) + x[2] % x[1] * x[0]
-k = fmod(x[0], x[1]) * x[2]
+k = fmod(x[0], x[1]) * x[2] + xlogy(x[2], x[0] ** 2) * x[1] + xlogy(x[0] - 0.5, x[1])
 y = a + b + c + d + f + g + h + k
 """
 

@@ -69,6 +69,7 @@ UNARY = {
     "log_sigmoid": (lambda x: mpmath.log(_sigmoid(x)), [0.3, -1.5, 40.0]),
     "softsign": (lambda x: x / (1 + abs(x)), [0.3, -1.5]),
     "sinc": (mpmath.sincpi, [0.3, -1.2, 0.0, 2.0]),  # at 0 too: JAX's Taylor rule
+    "logit": (lambda p: mpmath.log(p / (1 - p)), [0.3, 0.9, 1e-6]),
 }
 BINARY = {
     "pow": (lambda a, b: a**b, [(1.3, 0.7), (2.0, -1.5)]),
@@ -86,6 +87,7 @@ BINARY = {
     "elu_alpha": (lambda a, b: a if a > 0 else b * mpmath.expm1(a), [(1.3, 0.7), (-2.0, 1.5)]),
     "leaky_slope": (lambda a, b: a if a > 0 else b * a, [(1.3, 0.7), (-2.0, 0.2)]),
     "clip_low": (lambda a, b: min(max(a, b), 2), [(1.3, 0.7), (-2.0, 1.5), (3.0, 1.0)]),
+    "xlogy": (lambda a, b: a * mpmath.log(b), [(1.3, 0.7), (-2.0, 3.5)]),
 }
 BINARY_TEXT = {
     "pow": "pow(a, b)",
@@ -100,6 +102,7 @@ BINARY_TEXT = {
     "elu_alpha": "elu(a, alpha=b)",
     "leaky_slope": "leaky_relu(a, negative_slope=b)",
     "clip_low": "clip(a, b, 2)",
+    "xlogy": "xlogy(a, b)",
 }
 
 
@@ -113,7 +116,8 @@ ARRAY_FUNCTIONS = {
     *("heaviside", "positive", "negative", "copy", "diagonal", "ravel", "vdot", "kron", "triu", "tril"),
     *("swapaxes", "moveaxis", "matrix_power", "hstack", "vstack", "roll", "tile", "repeat", "fliplr"),
     *("flipud", "cross", "tensordot", "cumprod", "sort", "median", "sinc_maclaurin", "arange", "linspace"),
-    *("full_like",),
+    *("full_like", "ptp", "average", "diff", "trapezoid", "take", "atleast_1d", "atleast_2d", "atleast_3d"),
+    *("column_stack", "dstack", "pad", "logical_and", "logical_or", "logical_xor", "logical_not"),
 }
 
 
