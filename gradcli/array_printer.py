@@ -163,7 +163,9 @@ class ArrayPrinter:
             c, rest = right.args  # A @ (c * B) is written c * A @ B, which is (c * A) @ B
             return (f"{self._wrap(c, precedence)} * {self._wrap(left, precedence)} @ "
                     f"{self._wrap(rest, precedence + 1)}", precedence)  # fmt: skip
-        left_text, written = self._operand(left, node, right.shape, precedence)
+        # a comparison's operands are sums (the grammar's `sum COMPARE sum`: a < b < c is not (a < b) < c)
+        left_least = ops.ADDITIVE if precedence < ops.ADDITIVE else precedence
+        left_text, written = self._operand(left, node, right.shape, left_least)
         right_text, _ = self._operand(right, node, written, precedence + 1)
         return (f"{left_text} {self._symbol(spelling)} {right_text}", precedence)
 

@@ -410,3 +410,23 @@ def test_a_one_element_vector_spread_over_the_rows_of_an_eye_is_not_its_diag(run
     assert loss == 2.0 * (1.0 + 2.0 + 3.0)  # A @ x = 2 x
     np.testing.assert_array_equal(gradients["v"], [6.0])  # d/dv of v * sum(x)
     np.testing.assert_array_equal(gradients["x"], [2.0, 2.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "definition",
+    ["y = where((x > 1) != 0, x * x, x)", "y = where((x > 1) == (x < 3), x * x, -x)", "y = (x >= 1) * x"],
+)
+def test_comparisons_of_comparisons_print_with_parentheses(definition):
+    """`a != 0` of a comparison a is written `(x > 1) != 0`: `x > 1 != 0` is a chained comparison
+    in Python, and gradcli's grammar (`sum COMPARE sum`) refuses it. The backward program reads
+    back and evaluates to grad's values (x * x where 1 < x < 3, else x: 2x there, else 1)."""
+    text = f"var x = [0.5, 2.0, 4.0]\n{definition}\nf = sum(y)\n"
+    prog = parse(text, "c.txt")
+    request = Request()
+    written = whole.backward_program(prog, request)
+    evaluated = _eval_values(written.program, [written.targets["x"]])[written.targets["x"]]
+    expected = np.array(api.gradient(prog, request).gradients[0].value, dtype=float)
+    np.testing.assert_array_equal(np.array(evaluated, dtype=float), expected)
+    hand = {"y = where((x > 1) != 0, x * x, x)": [1.0, 4.0, 8.0], "y = (x >= 1) * x": [0.0, 1.0, 1.0]}
+    if definition in hand:
+        np.testing.assert_array_equal(expected, hand[definition])
