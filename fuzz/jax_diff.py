@@ -59,6 +59,7 @@ from gradcli.cli import cli  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 RTOL, ATOL = 1e-9, 1e-12
+FOCUS = False  # set by --focus
 NEW_WORDS = ["roll(", "tile(", "repeat(", "fliplr(", "flipud(", "cross(", "tensordot(", "sort(", "median("]
 NEW_WORDS += ["cumprod(", "sinc(", "arange(", "linspace(", "identity(", "full_like(", "eye(", " % ", " // "]
 NEW_WORDS += ["mod(", "floor_divide(", "fmod(", "(where("]
@@ -255,6 +256,8 @@ class Gen:
         makers += [self.where, self.clip, self.reduce, self.stop, self.index, self.shape_op]
         makers += [self.product, self.softmax, self.linalg, self.two_arg, self.cumsum, self.neg]
         makers += [self.modulo, self.modulo, self.catalogue, self.catalogue, self.catalogue, self.guarded]
+        if FOCUS:  # --focus: mostly the newer rows
+            makers += [self.modulo, self.guarded] * 3 + [self.catalogue] * 12
         for _ in range(12):
             node = self.rng.choice(makers)(shape, depth - 1)
             if node is not None:
@@ -1413,6 +1416,8 @@ class Runner:
             self.counts[f"refused:{category}"] += 1
             if "memory" in result.stderr or "limit" in result.stderr:
                 return None
+            if "undefined for its constant inputs" in result.stderr:  # JAX's forward pass is finite
+                self.finding(f"refused:{category}", prog, args, result.stderr[-1500:])
             self.counts[f"refusal-text:{result.stderr.splitlines()[0][-120:] if result.stderr else '?'}"] += 1
             return None
         if result.exit_code not in (0, 3):
@@ -1926,7 +1931,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--large", type=float, default=0.25, help="share of whole-array (large) cases")
     parser.add_argument("--out", default="fuzz-jax-out")
+    parser.add_argument(
+        "--focus", action="store_true", help="draw %%, //, where guards and the newer rows more"
+    )
     options = parser.parse_args()
+    global FOCUS
+    FOCUS = options.focus
     out = Path(options.out)
     out.mkdir(exist_ok=True)
     runner = Runner(out)
