@@ -1,0 +1,48 @@
+"""Regressions found by the differential fuzzer against JAX (fuzz/jax_diff.py).
+
+Each test states the expected value from an independent oracle (a hand derivation, or JAX's value
+with the JAX expression in a comment). Tests marked xfail(strict=True) are open bugs: the fix flips
+them (remove the mark).
+"""
+
+import math
+
+import pytest
+
+
+def values(doc):
+    return [[float(v) for v in row] for row in doc["value"]]
+
+
+WHOLE_ARRAY_WHERE = pytest.mark.xfail(
+    strict=True, reason="whole-array Hessian: where's untaken NaN tangent leaks (0 * NaN)"
+)
+
+
+@pytest.mark.parametrize("symbolic", ["auto", pytest.param("none", marks=WHOLE_ARRAY_WHERE)])
+def test_hessian_of_separable_where_sqrt_keeps_structural_zeros(run_json, symbolic):
+    # y = sum(f(w_i)): a sum of functions of one element each, so every mixed second derivative
+    # d2y / dw0 dw1 is 0 (hand-derived), whatever f'' is at w0 = -1 (there sqrt(-1) is NaN in the
+    # untaken branch and the diagonal entry is NaN, as JAX gives). The per-element path
+    # (--symbolic auto) gives [[nan, 0], [0, h]]; the whole-array path (--symbolic none, floats)
+    # gave NaN off the diagonal, against README's "higher orders and Hessians are the same numbers
+    # either way" and "whole arrays keep the same zeros".
+    program = "var w = [-1.0, 0.5]\ny = sum(sin(where(w > 0, sqrt(w), 0)))\n"
+    code, doc, _ = run_json(program, "hessian", "--symbolic", symbolic)
+    assert code == 0
+    h = values(doc)
+    assert h[0][1] == 0.0 and h[1][0] == 0.0
+    assert math.isnan(h[0][0])
+    s = math.sqrt(0.5)  # d2/dw2 sin(sqrt(w)) = -sin(sqrt(w)) / (4 w) - cos(sqrt(w)) / (4 w ** 1.5)
+    assert h[1][1] == pytest.approx(-math.sin(s) / 2 - math.cos(s) / (4 * 0.5**1.5), rel=1e-12)
+
+
+@pytest.mark.xfail(strict=True, reason="per element, where's derivative multiplies an infinite cotangent by 0")
+def test_hessian_of_log_of_where_at_the_guarded_point(run_json):
+    # The known where NaN-vs-0 difference (the lead is fixing it): the gradient is 0 at x = 0
+    # (grad gives 0.0, as JAX), and so is its derivative in JAX:
+    #   jax.hessian(lambda x: jnp.log(jnp.where(x > 0, x, 0.0)))(0.0) == 0.0
+    # and gradcli's whole-array path (--symbolic none) gives 0.0 too; per element it gave NaN.
+    code, doc, _ = run_json("var x = 0.0\ny = log(where(x > 0, x, 0))\n", "hessian")
+    assert code == 0
+    assert values(doc) == [[0.0]]
