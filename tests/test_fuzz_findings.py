@@ -37,7 +37,9 @@ def test_hessian_of_separable_where_sqrt_keeps_structural_zeros(run_json, symbol
     assert h[1][1] == pytest.approx(-math.sin(s) / 2 - math.cos(s) / (4 * 0.5**1.5), rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="per element, where's derivative multiplies an infinite cotangent by 0")
+@pytest.mark.xfail(
+    strict=True, reason="per element, where's derivative multiplies an infinite cotangent by 0"
+)
 def test_hessian_of_log_of_where_at_the_guarded_point(run_json):
     # The known where NaN-vs-0 difference (the lead is fixing it): the gradient is 0 at x = 0
     # (grad gives 0.0, as JAX), and so is its derivative in JAX:
@@ -46,3 +48,24 @@ def test_hessian_of_log_of_where_at_the_guarded_point(run_json):
     code, doc, _ = run_json("var x = 0.0\ny = log(where(x > 0, x, 0))\n", "hessian")
     assert code == 0
     assert values(doc) == [[0.0]]
+
+
+@pytest.mark.xfail(
+    strict=True, reason="per element, where's derivative multiplies an infinite local derivative by 0"
+)
+def test_jacobian_of_sqrt_of_where_agrees_with_grad(run_json):
+    # y = sqrt(where(x > 0, x, 0)) element-wise at x = [0, 2, -1]: the safe-where pattern. JAX:
+    #   jax.jacobian(lambda x: jnp.sqrt(jnp.where(x > 0, x, 0.0)))(jnp.array([0.0, 2.0, -1.0]))
+    #   == diag([0, 1 / (2 sqrt(2)), 0])
+    # gradcli's own grad (the column sums of this diagonal Jacobian) gives [0, 0.3535..., 0] too,
+    # but jacobian gave NaN on the diagonal at x = 0 and x = -1 (and hessian NaN there as well).
+    program = "var x = [0.0, 2.0, -1.0]\ny = sqrt(where(x > 0, x, 0))\n"
+    code, grad, _ = run_json(program, "grad")
+    assert code == 0
+    assert [float(v) for v in grad["gradients"]["x"]["value"]] == pytest.approx(
+        [0.0, 2**-1.5, 0.0], abs=1e-15
+    )
+    code, doc, _ = run_json(program, "jacobian")
+    assert code == 0
+    want = [[0.0, 0.0, 0.0], [0.0, 2**-1.5, 0.0], [0.0, 0.0, 0.0]]
+    assert values(doc) == pytest.approx(want, abs=1e-15)
