@@ -1,6 +1,6 @@
 """Differential fuzzing of gradcli against JAX (float64, CPU); outside the test suite (needs `.[bench]`).
 
-    OPENBLAS_NUM_THREADS=1 python fuzz/jax_diff.py [--cases N] [--seed S] [--large 0.25] [--out DIR]
+    OPENBLAS_NUM_THREADS=1 python fuzz/jax_diff.py [--cases N] [--seed S] [--large 0.25] [--out DIR] [--focus]
 
 Each case draws a random program in gradcli's language together with its JAX translation (the
 generator builds both at once: every node is a pair of the language's text and a jax.numpy
@@ -9,14 +9,27 @@ closure, so nothing is parsed or evaluated from text), random values, and a rand
 `--unconnected`), then runs gradcli in process (click's CliRunner, with a wall-clock alarm) and
 compares with JAX:
 
-  grad       --order 1 and 2 (JSON `value`) with jax.grad / jax.hessian; statuses with the
-             specification's connectivity (section 2: a lexical path avoiding stops);
+  grad       --order 1 and 2 (JSON `value`) with jax.grad / jax.hessian, --order 3 (targets of at
+             most 4 elements) and 4 (scalar targets) with jax.jacfwd of ... of jax.grad; statuses
+             with the specification's connectivity (section 2: a lexical path avoiding stops);
   hessian    values with jax.hessian of L over all targets flattened; the closed form (`matrix`),
              when present, evaluated with `gradcli eval` as a definition appended to the program;
   hvp        `hessian --vector` with jax.jvp(jax.grad(L));
   jacobian   with jax.jacobian of the outputs;
   eval       the definitions' values with the JAX forward pass;
-  backward   the backward program, evaluated by `gradcli eval`, with jax.grad.
+  backward   the backward program, evaluated by `gradcli eval`, with jax.grad;
+  check      `check --expect` with JAX's gradients as a plain map (exit 0 expected);
+  step       `step --lr --steps` (values and losses) with gradient descent on jax.grad.
+
+Programs draw `%` `//` `mod remainder floor_divide fmod` (divisors kept away from 0), `where`
+guarding log/sqrt/reciprocal (NaN or inf in the untaken branch, or an infinite cotangent into the
+where), and the catalogue's `roll tile repeat fliplr flipud flip cross tensordot sort median
+cumprod sinc arange linspace identity eye(N, M, k) full_like`; `--focus` draws these more. A share
+of small cases ("lenient") use many zeros and are not skipped where values are not finite: there
+NaN and inf entries are compared too (a number where JAX has NaN is README's structural zero and
+only counted; gradcli NaN or inf where JAX has a number is a `nonfinite-gradcli` finding).
+JAX's sinc is replaced by its series below 1/2 (jnp.sinc's third and fourth derivatives near 0
+lose digits; gradcli's agree with mpmath there).
 
 Two paths: small programs with literal values (per element, exact where the inputs are), also with
 `--symbolic none`; and large ones (40x50 matrices, values in .npy files through `--at NAME=@FILE`,
