@@ -88,3 +88,29 @@ def test_second_derivative_of_sqrt_cubed_at_zero_is_the_same_on_both_paths(run_j
         h = doc["gradients"]["w"]["value"]
         assert h[0][0] == "inf", symbolic
         assert float(h[1][1]) == pytest.approx(0.75 / math.sqrt(0.5), rel=1e-12)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="jacobian multiplies an infinite cotangent by sort's value-dependent zeros"
+)
+@pytest.mark.parametrize(
+    ("program", "want"),
+    [
+        # jax.jacobian(lambda x: jnp.sum(jnp.sqrt(jnp.sort(x))))(jnp.array([1.0, 0.0, 2.0]))
+        #   == [0.5, inf, 0.35355339059327373]
+        ("var x = [1.0, 0.0, 2.0]\ny = sum(sqrt(sort(x)))\n", [0.5, math.inf, 2**-1.5]),
+        # jax.jacobian(lambda x: jnp.sqrt(jnp.median(x) - 0.5))(jnp.array([1.0, 0.0, 0.5]))
+        #   == [0.0, 0.0, inf]
+        ("var x = [1.0, 0.0, 0.5]\ny = sqrt(median(x) - 0.5)\n", [0.0, 0.0, math.inf]),
+    ],
+)
+def test_jacobian_of_a_scalar_through_sort_is_its_gradient(run_json, program, want):
+    # A scalar output's Jacobian row is its gradient: gradcli's grad gives `want` (as JAX), but
+    # jacobian gave NaN where grad has 0 or a finite number (the sorted position's permutation
+    # weights, 0 for the other elements, times the infinite derivative of sqrt at 0).
+    code, grad, _ = run_json(program, "grad")
+    assert code == 0
+    assert [float(v) for v in grad["gradients"]["x"]["value"]] == pytest.approx(want, rel=1e-12)
+    code, doc, _ = run_json(program, "jacobian")
+    assert code == 0
+    assert values(doc)[0] == pytest.approx(want, rel=1e-12)
