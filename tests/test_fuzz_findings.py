@@ -114,3 +114,17 @@ def test_jacobian_of_a_scalar_through_sort_is_its_gradient(run_json, program, wa
     code, doc, _ = run_json(program, "jacobian")
     assert code == 0
     assert values(doc)[0] == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="a constant log(0) or 1 / 0 in where's untaken branch is refused when exact"
+)
+@pytest.mark.parametrize("branch", ["log(0)", "1 / 0", "log([0, 1])"])
+def test_exact_undefined_constant_in_an_untaken_branch_is_not_refused(run_json, branch):
+    # NumPy: np.where(False, np.log(0), 1) == 1 (log(0) is -inf, 1 / 0 is inf; neither is taken),
+    # so d(x * 1)/dx = 1. gradcli gives 1.0 for the float `log(0.0)`, but refused the exact
+    # `log(0)` and `1 / 0` ("undefined for its constant inputs"; `1 / 0.0` is refused as well).
+    program = f"var x = 2.0\ny = x * where(0 > 0, {branch}, 1)\n"
+    code, doc, _ = run_json(program, "grad")
+    assert code == 0
+    assert float(doc["gradients"]["x"]["value"]) == 1.0
