@@ -247,9 +247,10 @@ class _Zeros:
                 combine = np.add if op is ops.SUBTRACT else op.numpy
                 out = combine(*_unknown(known, args), **params) == 0
         elif op is ops.WHERE:
-            if known[0] is not None:
-                condition, picked = args[0] != 0, [_all(k, a) for k, a in zip(known[1:], args[1:])]
-                out = known[0] & np.where(condition, *picked)
+            picked = [_all(k, a) for k, a in zip(known[1:], args[1:])]
+            out = picked[0] & picked[1] & (args[1] == args[2])  # the same number either way: known
+            if known[0] is not None:  # whatever the condition (a seed's zeros in both branches)
+                out = out | (known[0] & np.where(args[0] != 0, *picked))
         elif op is ops.INTERMEDIATE:  # perturbed: per element a symbol is added, so nothing is known
             out = None if params.get("perturbed") else known[0]
         elif op in _ENTRYWISE:

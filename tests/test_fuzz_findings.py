@@ -14,12 +14,7 @@ def values(doc):
     return [[float(v) for v in row] for row in doc["value"]]
 
 
-WHOLE_ARRAY_WHERE = pytest.mark.xfail(
-    strict=True, reason="whole-array Hessian: where's untaken NaN tangent leaks (0 * NaN)"
-)
-
-
-@pytest.mark.parametrize("symbolic", ["auto", pytest.param("none", marks=WHOLE_ARRAY_WHERE)])
+@pytest.mark.parametrize("symbolic", ["auto", "none"])
 def test_hessian_of_separable_where_sqrt_keeps_structural_zeros(run_json, symbolic):
     # y = sum(f(w_i)): a sum of functions of one element each, so every mixed second derivative
     # d2y / dw0 dw1 is 0 (hand-derived), whatever f'' is at w0 = -1 (there sqrt(-1) is NaN in the
@@ -37,11 +32,8 @@ def test_hessian_of_separable_where_sqrt_keeps_structural_zeros(run_json, symbol
     assert h[1][1] == pytest.approx(-math.sin(s) / 2 - math.cos(s) / (4 * 0.5**1.5), rel=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="per element, where's derivative multiplies an infinite cotangent by 0"
-)
 def test_hessian_of_log_of_where_at_the_guarded_point(run_json):
-    # The known where NaN-vs-0 difference (the lead is fixing it): the gradient is 0 at x = 0
+    # The where NaN-vs-0 difference (fixed: where selects): the gradient is 0 at x = 0
     # (grad gives 0.0, as JAX), and so is its derivative in JAX:
     #   jax.hessian(lambda x: jnp.log(jnp.where(x > 0, x, 0.0)))(0.0) == 0.0
     # and gradcli's whole-array path (--symbolic none) gives 0.0 too; per element it gave NaN.
@@ -50,9 +42,6 @@ def test_hessian_of_log_of_where_at_the_guarded_point(run_json):
     assert values(doc) == [[0.0]]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="per element, where's derivative multiplies an infinite local derivative by 0"
-)
 def test_jacobian_of_sqrt_of_where_agrees_with_grad(run_json):
     # y = sqrt(where(x > 0, x, 0)) element-wise at x = [0, 2, -1]: the safe-where pattern. JAX:
     #   jax.jacobian(lambda x: jnp.sqrt(jnp.where(x > 0, x, 0.0)))(jnp.array([0.0, 2.0, -1.0]))
@@ -90,9 +79,6 @@ def test_second_derivative_of_sqrt_cubed_at_zero_is_the_same_on_both_paths(run_j
         assert float(h[1][1]) == pytest.approx(0.75 / math.sqrt(0.5), rel=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="jacobian multiplies an infinite cotangent by sort's value-dependent zeros"
-)
 @pytest.mark.parametrize(
     ("program", "want"),
     [
