@@ -251,6 +251,22 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     "concatenate": (1, 1, ("axis",)),
     "stack": (1, 1, ("axis",)),
 }
+# NumPy's names of leading positional parameters, which NumPy code may pass as keywords
+# (np.full(3, fill_value=2.0), np.zeros(shape=3)): such a keyword fills its place in order.
+POSITIONAL_NAMES: dict[str, tuple[str, ...]] = {
+    "zeros": ("shape",),
+    "ones": ("shape",),
+    "full": ("shape", "fill_value"),
+    "zeros_like": ("a",),
+    "ones_like": ("a",),
+    "full_like": ("a", "fill_value"),
+    "eye": ("N",),
+    "identity": ("n",),
+    "linspace": ("start", "stop"),
+    "clip": ("a", "a_min", "a_max"),
+    "reshape": ("a", "shape"),
+    "broadcast_to": ("array", "shape"),
+}
 # Names that stand for constants unless the program declares or defines them (None: axis=None).
 CONSTANTS = ("pi", "e", "inf", "None")
 KEYWORDS = ("var", "const")

@@ -18,6 +18,7 @@ from gradcli.model import (
     CONSTANTS,
     FUNCTIONS,
     KEYWORDS,
+    POSITIONAL_NAMES,
     AtAdd,
     Binary,
     Call,
@@ -388,6 +389,8 @@ def _call(name: Token, args, keywords, span: Span):
     if function is None:
         raise GradcliError(spelling.unknown_function(str(name)), _span(name))
     fewest, most, allowed = FUNCTIONS[function]
+    names = POSITIONAL_NAMES.get(written, POSITIONAL_NAMES.get(function, ()))  # identity(n=3) is eye(3)
+    args, keywords = _placed(names, list(args), list(keywords))
     if not fewest <= len(args) <= most:
         wanted = str(fewest) if fewest == most else f"{fewest} to {most}"
         raise GradcliError(
@@ -406,8 +409,28 @@ def _call(name: Token, args, keywords, span: Span):
     return Call(function, tuple(args), tuple(keywords), span)
 
 
+def _placed(names: tuple[str, ...], args: list, keywords: list) -> tuple[list, list]:
+    """The arguments with each keyword that names the next positional parameter moved into place."""
+    for i, (keyword, _, kspan) in enumerate(keywords):
+        if keyword in (k[0] for k in keywords[:i]):
+            raise GradcliError(f"'{keyword}=' given twice", kspan)
+        if keyword in names[: len(args)]:
+            number = names.index(keyword) + 1
+            raise GradcliError(f"'{keyword}=' is given as argument {number} already", kspan)
+    for name in names[len(args) :]:
+        found = next((k for k in keywords if k[0] == name), None)
+        if found is None:
+            break
+        args.append(found[1])
+        keywords.remove(found)
+    return args, keywords
+
+
 def _positional_only(name: str, args, keywords, count: int, span: Span) -> None:
-    if len(args) != count or keywords:
+    if keywords:
+        keyword, _, kspan = keywords[0]
+        raise GradcliError(f"{name}() takes no keywords here; got '{keyword}='", kspan)
+    if len(args) != count:
         raise GradcliError(f"{name}() takes {count} argument{'s' * (count > 1)}, got {len(args)}", span)
 
 

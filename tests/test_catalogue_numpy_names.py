@@ -90,6 +90,22 @@ NUMPY_CASES = [
     ("roll(X, [1, 2], [0, -1])", lambda x, v: np.roll(x, [1, 2], [0, -1])),
     ("sinc(X * 1.5)", lambda x, v: np.sinc(x * 1.5)),
     ("full_like(X, 2.5) + identity(4)[1:]", lambda x, v: np.full_like(x, 2.5) + np.identity(4)[1:]),
+    # NumPy's parameter names as keywords, as NumPy code passes them
+    ("full(shape=(3, 4), fill_value=0.5) * X", lambda x, v: np.full(shape=(3, 4), fill_value=0.5) * x),
+    (
+        "full((3, 4), fill_value=2) + zeros(shape=4)",
+        lambda x, v: np.full((3, 4), fill_value=2) + np.zeros(shape=4),
+    ),
+    ("X @ eye(N=4) + ones(shape=(3, 1))", lambda x, v: x @ np.eye(N=4) + np.ones(shape=(3, 1))),
+    ("clip(X, a_max=1.0, a_min=-0.5)", lambda x, v: np.clip(x, a_max=1.0, a_min=-0.5)),
+    (
+        "reshape(X, shape=(4, 3)) + linspace(start=0, stop=1, num=3)",
+        lambda x, v: np.reshape(x, shape=(4, 3)) + np.linspace(start=0, stop=1, num=3),
+    ),
+    (
+        "full_like(X, fill_value=3) * identity(n=4)[:3]",
+        lambda x, v: np.full_like(x, fill_value=3) * np.identity(n=4)[:3],
+    ),
 ]
 SPECIAL = np.array([[0.5, np.nan, 2.0, -np.inf], [np.inf, 0.0, -0.0, 1.0], [1.0, 1.0, np.nan, 1.0]])
 
@@ -484,3 +500,18 @@ def test_hostile_arguments_are_refused_at_their_place(run, definition, words):
     code, out, err = run(f"var x = 1.5\nvar A = {X[:2].tolist()}\nf = sum({definition}) * x\n", "grad")
     assert code == 1 and out == "" and words in err, err
     assert ":3:" in err and "error:" in err and "Traceback" not in err and "^" in err
+
+
+@pytest.mark.parametrize(
+    "definition, column, words",
+    [
+        ("full(3, shape=3)", 13, "'shape=' is given as argument 1 already"),
+        ("full(3, fill_value=1, fill_value=2)", 27, "'fill_value=' given twice"),
+        ("array(X, dtype=float)", 14, "array() takes no keywords here; got 'dtype='"),
+        ("clip(X, 0, a_max=1, high=2)", 25, "clip() takes no keywords; got 'high='"),
+    ],
+)
+def test_parameter_names_given_wrongly_are_refused_at_their_place(run, definition, column, words):
+    code, out, err = run(f"var X: [3]\nF = {definition}\n", "eval")
+    assert code == 1 and out == ""
+    assert f":2:{column}: error: " in err and words in err, err
