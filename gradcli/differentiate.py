@@ -104,9 +104,9 @@ def reverse_sweep(
             result[node] = _sum(plain + [s.expression() for s in selected])
             continue
         operation = functions.kind(node)
-        if operation == "stop":
-            continue
         total = _sum(plain)
+        if operation == "stop" or functions.is_zero(total) and not selected:
+            continue
         for index, arg in enumerate(args):
             if not depends[arg]:
                 continue
@@ -118,11 +118,9 @@ def reverse_sweep(
                 above = _sum([total] + [s.expression() for s in selected])
                 if again:
                     passed, chosen = functions.ZERO, [_Selection(args[0], index == 1, above)]
-                else:
-                    passed, chosen = (
-                        ops.where_scalar(args[0], *((above, 0) if index == 1 else (0, above))),
-                        [],
-                    )
+                else:  # where(c, above, 0): selected, not multiplied by where(c, 1, 0)
+                    branch = (above, functions.ZERO) if index == 1 else (functions.ZERO, above)
+                    passed, chosen = ops.where_scalar(args[0], *branch), []
             else:
                 local = scalar_rules.partial(node, index, args)
                 if functions.is_zero(local):
