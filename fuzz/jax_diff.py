@@ -486,16 +486,20 @@ class Gen:
         return Node(text, lambda env: f(src.fn(env), axis=axis), shape, src.deps)
 
     def cumsum(self, shape, d):
+        return self._scan("cumsum", jnp.cumsum, shape, d)
+
+    def _scan(self, name, jax_function, shape, d):
+        """cumsum or cumprod: along a drawn axis, or of a flattened 2-d array (axis=None)."""
         if not shape:
             return None
         if len(shape) == 1 and self.rng.random() < 0.3 and shape[0] % 2 == 0 and shape[0] <= 6:
             src = self.expr((2, shape[0] // 2), d)
-            return Node(f"cumsum({src.text})", lambda env: jnp.cumsum(src.fn(env)), shape, src.deps)
+            return Node(f"{name}({src.text})", lambda env: jax_function(src.fn(env)), shape, src.deps)
         axis = self.rng.randrange(len(shape))
         src = self.expr(shape, d)
         return Node(
-            f"cumsum({src.text}, axis={axis})",
-            lambda env: jnp.cumsum(src.fn(env), axis=axis),
+            f"{name}({src.text}, axis={axis})",
+            lambda env: jax_function(src.fn(env), axis=axis),
             shape,
             src.deps,
         )
@@ -956,19 +960,7 @@ class Gen:
         )
 
     def cumprod(self, shape, d):
-        if not shape:
-            return None
-        if len(shape) == 1 and self.rng.random() < 0.3 and shape[0] % 2 == 0 and shape[0] <= 6:
-            src = self.expr((2, shape[0] // 2), d)
-            return Node(f"cumprod({src.text})", lambda env: jnp.cumprod(src.fn(env)), shape, src.deps)
-        axis = self.rng.randrange(len(shape))
-        src = self.expr(shape, d)
-        return Node(
-            f"cumprod({src.text}, axis={axis})",
-            lambda env: jnp.cumprod(src.fn(env), axis=axis),
-            shape,
-            src.deps,
-        )
+        return self._scan("cumprod", jnp.cumprod, shape, d)
 
     def sinc(self, shape, d):
         a = self.expr(shape, d)
