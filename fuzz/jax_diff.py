@@ -88,6 +88,11 @@ class Node:
     deps: frozenset  # names used outside stop(...)
 
 
+def _binary(text: str, f, a: Node, b: Node, shape) -> Node:
+    """f of two nodes, spelt `text`, broadcast to `shape`."""
+    return Node(text, lambda env: jnp.broadcast_to(f(a.fn(env), b.fn(env)), shape), shape, a.deps | b.deps)
+
+
 def size(shape) -> int:
     return int(np.prod(shape, dtype=np.int64)) if shape else 1
 
@@ -513,12 +518,7 @@ class Gen:
         f = {"atan2": jnp.arctan2, "arctan2": jnp.arctan2, "hypot": jnp.hypot, "logaddexp": jnp.logaddexp}[
             name
         ]
-        return Node(
-            f"{name}({a.text}, {b.text})",
-            lambda env: jnp.broadcast_to(f(a.fn(env), b.fn(env)), shape),
-            shape,
-            a.deps | b.deps,
-        )
+        return _binary(f"{name}({a.text}, {b.text})", f, a, b, shape)
 
     def index(self, shape, d):
         rng = self.rng
@@ -751,12 +751,7 @@ class Gen:
                 ("fmod({}, {})", jnp.fmod),
             ]
         )
-        return Node(
-            f"({spell.format(a.text, b.text)})",
-            lambda env: jnp.broadcast_to(f(a.fn(env), b.fn(env)), shape),
-            shape,
-            a.deps | b.deps,
-        )
+        return _binary(f"({spell.format(a.text, b.text)})", f, a, b, shape)
 
     def guarded(self, shape, d):
         """where(...) guarding a function with a pole or a restricted domain, or inside one."""
