@@ -3,7 +3,8 @@
 A Hessian of a million entries holds a few thousand distinct formulas and values (most entries are
 the one zero). Encoding it entry by entry is most of the time `hessian --format json` takes;
 encoding each distinct element once and joining the encoded texts row by row writes the same
-bytes several times faster.
+bytes several times faster. Where one element fills most of the array, both the lists and the
+text are built from runs of it, with Python touching only the other entries.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ class Factored(list):
     its distinct elements and each element's index among them (`codes`, the array's shape)."""
 
     def __init__(self, elements: list, codes: np.ndarray):
-        table = np.empty(len(elements), dtype=object)
-        table[:] = elements
-        super().__init__(table[codes].tolist())
+        super().__init__(_nested(elements, codes))
         self.elements, self.codes = elements, codes
 
     def encode(self, encode_element: Callable[[object], str]) -> str:
@@ -29,11 +28,10 @@ class Factored(list):
         element (a Hessian's zero) is written as one repeated text."""
         texts = [encode_element(e) for e in self.elements]
         if self.codes.shape[-1] < _LONG_ROW or self.codes.size == 0:
-            table = np.empty(len(texts), dtype=object)
-            table[:] = texts
-            return _joined(table[self.codes].tolist())
-        common = int(np.bincount(self.codes.reshape(-1)).argmax())
-        return _rows(self.codes, texts, common)
+            return _joined(_nested(texts, self.codes))
+        rows = self.codes.reshape(-1, self.codes.shape[-1])
+        common, others = _common_and_others(rows)
+        return _grouped(_row_texts(rows, texts, common, others), self.codes.shape[:-1])
 
 
 def nested_factored(elements: list, codes: np.ndarray):
@@ -47,20 +45,64 @@ def nested_factored(elements: list, codes: np.ndarray):
 _LONG_ROW = 64  # elements: shorter rows are joined whole (a NumPy call a row would cost more)
 
 
-def _rows(codes: np.ndarray, texts: list[str], common: int) -> str:
-    if codes.ndim > 1:
-        return "[" + ", ".join([_rows(c, texts, common) for c in codes]) + "]"
-    others = np.flatnonzero(codes != common).tolist()
-    if 2 * len(others) > len(codes):
-        return "[" + ", ".join([texts[c] for c in codes.tolist()]) + "]"
-    run, parts, start = texts[common] + ", ", [], 0
-    for end in [*others, len(codes)]:  # each run of `common` before an other element, and the last
-        if end > start:
-            parts.append(run * (end - start - 1) + texts[common])
-        if end < len(codes):
-            parts.append(texts[codes[end]])
-        start = end + 1
-    return "[" + ", ".join(parts) + "]"
+def _common_and_others(codes: np.ndarray) -> tuple[int, np.ndarray]:
+    """The most common code, and where the others are (flat indices, ascending)."""
+    common = int(np.bincount(codes.reshape(-1)).argmax())
+    return common, np.flatnonzero(codes != common)
+
+
+def _nested(elements: list, codes: np.ndarray) -> list:
+    """ndarray.tolist of elements[codes], without an object array of every entry where one element
+    fills most of it: copies of one list of it, with the other entries set one by one."""
+    if codes.ndim == 0 or codes.size < _LONG_ROW:
+        return _table(elements)[codes].tolist()
+    common, others = _common_and_others(codes)
+    if 2 * len(others) > codes.size:
+        return _table(elements)[codes].tolist()
+    flat = [elements[common]] * codes.size
+    for index, code in zip(others.tolist(), codes.reshape(-1)[others].tolist()):
+        flat[index] = elements[code]
+    for length in reversed(codes.shape[1:]):  # split the flat list into rows, then rows of rows
+        flat = [flat[start : start + length] for start in range(0, len(flat), length)]
+    return flat
+
+
+def _table(elements: list) -> np.ndarray:
+    table = np.empty(len(elements), dtype=object)
+    table[:] = elements
+    return table
+
+
+def _row_texts(rows: np.ndarray, texts: list[str], common: int, others: np.ndarray) -> list[str]:
+    """Each row's JSON; `others`: the flat indices of the codes that are not `common`."""
+    length = rows.shape[1]
+    row_of, column_of = np.divmod(others, length)
+    ends = np.searchsorted(row_of, np.arange(1, len(rows) + 1)).tolist()
+    columns, codes = column_of.tolist(), rows.reshape(-1)[others].tolist()
+    run, out, first = texts[common] + ", ", [], 0
+    for row, last in enumerate(ends):
+        if 2 * (last - first) > length:  # mostly other elements: joined one by one
+            out.append("[" + ", ".join([texts[c] for c in rows[row].tolist()]) + "]")
+            first = last
+            continue
+        parts, start = [], 0
+        for column, code in zip(columns[first:last], codes[first:last]):
+            if column > start:  # the run of `common` before this element
+                parts.append(run * (column - start - 1) + texts[common])
+            parts.append(texts[code])
+            start = column + 1
+        if length > start:
+            parts.append(run * (length - start - 1) + texts[common])
+        out.append("[" + ", ".join(parts) + "]")
+        first = last
+    return out
+
+
+def _grouped(texts: list[str], shape: tuple[int, ...]) -> str:
+    """The JSON of an array of `shape` + (n,) (no axis of length 0) whose rows are `texts`."""
+    for length in reversed(shape):
+        texts = ["[" + ", ".join(texts[i : i + length]) + "]" for i in range(0, len(texts), length)]
+    return texts[0]
 
 
 def _joined(texts: list) -> str:
