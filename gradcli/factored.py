@@ -53,18 +53,20 @@ def _common_and_others(codes: np.ndarray) -> tuple[int, np.ndarray]:
 
 def _nested(elements: list, codes: np.ndarray) -> list:
     """ndarray.tolist of elements[codes], without an object array of every entry where one element
-    fills most of it: copies of one list of it, with the other entries set one by one."""
+    fills most of it: each row a copy of one list of it, with the other entries set one by one."""
     if codes.ndim == 0 or codes.size < _LONG_ROW:
         return _table(elements)[codes].tolist()
     common, others = _common_and_others(codes)
     if 2 * len(others) > codes.size:
         return _table(elements)[codes].tolist()
-    flat = [elements[common]] * codes.size
-    for index, code in zip(others.tolist(), codes.reshape(-1)[others].tolist()):
-        flat[index] = elements[code]
-    for length in reversed(codes.shape[1:]):  # split the flat list into rows, then rows of rows
-        flat = [flat[start : start + length] for start in range(0, len(flat), length)]
-    return flat
+    length = codes.shape[-1]
+    rows = [[elements[common]] * length for _ in range(codes.size // length)]
+    row_of, column_of = np.divmod(others, length)
+    for row, column, code in zip(row_of.tolist(), column_of.tolist(), codes.reshape(-1)[others].tolist()):
+        rows[row][column] = elements[code]
+    for length in reversed(codes.shape[:-1]):  # rows of rows, down to the one array
+        rows = [rows[start : start + length] for start in range(0, len(rows), length)]
+    return rows[0]
 
 
 def _table(elements: list) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from json.encoder import encode_basestring_ascii
 
 from gradcli.factored import Factored
 from gradcli.model import GradResult, MatrixResult
@@ -30,6 +31,11 @@ def _holds_factored(value) -> bool:
 
 
 def _dumps(value) -> str:
+    kind = type(value)  # a number or text (a Hessian's thousands of distinct entries): as json.dumps
+    if kind is str:  # writes them, with its own encoder's functions, without its per-call set-up
+        return encode_basestring_ascii(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return kind.__repr__(value)
     try:
         return json.dumps(value, allow_nan=False)  # all in C: the common case, no NaN or infinity
     except ValueError:

@@ -74,6 +74,6 @@ def test_long_rows_with_runs_are_json_dumps_of_the_nested_lists(elements, outer,
     assert _plain(value) == _plain(listed)  # the lists themselves, built from runs where sparse
     assert to_json({"value": value}) == json.dumps({"value": _plain(listed)})
     for row in codes.reshape(-1, length):  # one-dimensional: a gradient's long vector
-        assert to_json({"value": nested_factored(elements, row)}) == json.dumps(
-            {"value": _plain(table[row].tolist())}
-        )
+        row_value, row_listed = nested_factored(elements, row), _plain(table[row].tolist())
+        assert _plain(row_value) == row_listed
+        assert to_json({"value": row_value}) == json.dumps({"value": row_listed})
