@@ -25,9 +25,7 @@ def read_array(path: str, memory_mib: int, label: str = "--at ...") -> np.ndarra
     if not os.path.isfile(path):
         raise GradcliError(f"{label}=@{path}: no such regular file")
     if os.path.getsize(path) > memory_mib * 2**20 * 4:
-        raise GradcliError(
-            f"{label}=@{path}: the file is larger than --limit memory={memory_mib} MiB allows"
-        )
+        raise GradcliError(f"{label}=@{path}: the file is larger than --limit memory={memory_mib} MiB allows")
     try:
         array = readers[extension](path, memory_mib)
     except (OSError, ValueError, EOFError) as error:
@@ -44,8 +42,7 @@ def _check_size(shape, path: str, memory_mib: int, label: str = "--at ...") -> N
     size = int(np.prod(shape, dtype=object)) if shape else 1
     if size * 8 > memory_mib * 2**20:
         raise GradcliError(
-            f"{label}=@{path}: an array of shape {list(shape)} is larger than "
-            f"--limit memory={memory_mib} MiB"
+            f"{label}=@{path}: an array of shape {list(shape)} is larger than --limit memory={memory_mib} MiB"
         )
 
 
@@ -71,14 +68,35 @@ def _read_npz(path: str, memory_mib: int) -> np.ndarray:
 def _read_csv(path: str, memory_mib: int) -> np.ndarray:
     with open(path, encoding="utf-8") as stream:
         text = stream.read()
-    array = np.loadtxt(text.splitlines(), delimiter=",", dtype=np.float64, ndmin=1)
+    lines = text.splitlines()
+    _check_rows(lines)
+    array = np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=1)
     written_as_integers = not any(mark in text.lower() for mark in (".", "e", "inf", "nan"))
     return array.astype(np.int64) if written_as_integers else array
 
 
+def _check_rows(lines: list[str]) -> None:
+    """Every row (a line that is not blank or a comment, as np.loadtxt reads them) holds as many
+    values as the first: NumPy's own message for a ragged file suggests an option gradcli lacks."""
+    first = None
+    for number, line in enumerate(lines, 1):
+        data = line.split("#", 1)[0]
+        if not data.strip():
+            continue
+        count = data.count(",") + 1
+        if first is None:
+            first = count
+        elif count != first:
+            columns = f"{count} column{'s' if count != 1 else ''}"
+            raise ValueError(f"line {number} has {columns} where the first row has {first}")
+
+
 def _read_json(path: str, memory_mib: int) -> np.ndarray:
     with open(path, encoding="utf-8") as stream:
-        data = json.load(stream)
+        try:
+            data = json.load(stream)
+        except RecursionError:
+            raise ValueError("the lists are nested too deeply") from None
     try:
         array = np.array(data)
     except ValueError:

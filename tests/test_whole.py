@@ -177,7 +177,20 @@ def test_pickled_and_malformed_files_are_refused(run, tmp_path):
     ragged.write_text("[[1, 2], [3]]")
     wrong = tmp_path / "w.json"
     wrong.write_text("[1, 2]")
-    for path, message in [(pickled, "cannot read"), (ragged, "ragged"), (wrong, "shape [2]")]:
+    ragged_csv = tmp_path / "r.csv"
+    ragged_csv.write_text("# W\n1, 2\n\n3 # the second row\n")
+    deep = tmp_path / "d.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    for path, message in [
+        (pickled, "cannot read"),
+        (ragged, "ragged"),
+        (wrong, "shape [2]"),
+        (
+            ragged_csv,
+            f"W=@{ragged_csv}: cannot read the array: line 4 has 1 column where the first row has 2",
+        ),
+        (deep, f"W=@{deep}: cannot read the array: the lists are nested too deeply"),
+    ]:
         code, out, err = run("var W: [3]\nf = sum(W)\n", "grad", "--at", f"W=@{path}")
         assert code == 1 and out == "" and message in err, err
 
