@@ -261,17 +261,28 @@ class _Lowering:
         return catalogue.full(self._made_shape(node.args[0]), self.expr(node.args[1]))
 
     def _arange(self, node: Call, keywords) -> Node:
-        """np.arange(stop), (start, stop) or (start, stop, step): exact integers where all three
-        are integers, else NumPy's float64 values (of constant expressions too: arange(0, 2 * pi,
+        """np.arange(stop), (start, stop) or (start, stop, step), each also by keyword as NumPy 2
+        takes them (arange(stop=5), arange(start=1, stop=5)): exact integers where all three are
+        integers, else NumPy's float64 values (of constant expressions too: arange(0, 2 * pi,
         pi / 4)); at most --limit elements of them."""
-        given = [self._number(a, a.span, "arange takes numbers written in the program") for a in node.args]
-        if "step" in keywords:
-            if len(given) == 3:
-                raise GradcliError("arange: step is given twice", keywords["step"][1])
-            given.append(self._number(*keywords["step"], "step is a number, e.g. step=0.5"))
-            if len(given) == 2:
-                given.insert(0, 0)
-        start, stop, step = (0, *given, 1)[:3] if len(given) == 1 else (*given, 1)[:3]
+        given = dict(zip(("start", "stop", "step"), ((a, a.span) for a in node.args)))
+        for place, keyword in enumerate(("start", "stop", "step"), 1):
+            if keyword in keywords and keyword in given:
+                raise GradcliError(f"'{keyword}=' is given as argument {place} already", keywords[keyword][1])
+            given.setdefault(keyword, keywords.get(keyword))
+        if given["stop"] is None:
+            if given["start"] is None or "start" in keywords:  # NumPy 2 refuses arange(start=5)
+                raise GradcliError("arange() requires stop, e.g. arange(5) or arange(stop=5)", node.span)
+            given["start"], given["stop"] = None, given["start"]  # arange(5): the one number is stop
+        written = "arange takes numbers written in the program"
+        start, stop, step = (
+            default if given[k] is None else self._number(*given[k], message)
+            for k, default, message in (
+                ("start", 0, written),
+                ("stop", None, written),
+                ("step", 1, "step is a number, e.g. step=0.5"),
+            )
+        )
         if step == 0:
             raise GradcliError("arange: step must not be 0", node.span)
         if all(isinstance(v, int) for v in (start, stop, step)):

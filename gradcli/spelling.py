@@ -97,7 +97,7 @@ def function(name: str) -> str | None:
 def signature(name: str) -> str:
     """How a function of the table is called, e.g. `maximum(a, b)` or `max(x, axis=...)`."""
     fewest, _, keywords = FUNCTIONS[name]
-    args = ["x"] if fewest == 1 else ["a", "b", "c", "d"][:fewest]
+    args = ["x"] if fewest <= 1 else ["a", "b", "c", "d"][:fewest]
     if "axis" in keywords:
         args.append("axis=...")
     text = f"{name}({', '.join(args)})"
