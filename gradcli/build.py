@@ -495,6 +495,8 @@ class _Lowering:
         x = self.expr(node.args[0])
         given, span = self._required(node, keywords, "repeats", 1, "repeat(x, 2)")
         repeats = _int_items(given, span, "repeats is an integer or a list of integers, e.g. 2 or [1, 2]")
+        if x.ndim == 0:  # NumPy repeats a 0-d array as one of shape [1] (along axis 0 or -1)
+            x = ops.reshape(x, (1,))
         axis = self._axis(node, keywords, x, default=None, position=2)
         shape = catalogue.repeated_shape(x.shape, repeats, axis)
         self._bounded_shape(shape, "repeat", span)

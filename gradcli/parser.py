@@ -388,6 +388,9 @@ def _call(name: Token, args, keywords, span: Span):
         return Binary(spelling.OPERATORS[written], args[0], args[1], span)
     if function is None:
         raise GradcliError(spelling.unknown_function(str(name)), _span(name))
+    if written in spelling.ONE_ARGUMENT_ALIASES and (len(args) != 1 or keywords):
+        extra = keywords[0][2] if keywords else (args[1].span if len(args) > 1 else span)
+        raise GradcliError(spelling.ONE_ARGUMENT_ALIASES[written], extra)
     fewest, most, allowed = FUNCTIONS[function]
     names = POSITIONAL_NAMES.get(written, POSITIONAL_NAMES.get(function, ()))  # identity(n=3) is eye(3)
     args, keywords = _placed(names, list(args), list(keywords))

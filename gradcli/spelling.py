@@ -47,6 +47,12 @@ ALIASES = {
     "expit": "sigmoid",
     "trapz": "trapezoid",
 }
+# Aliases whose NumPy function takes only the array (not the parameters of gradcli's function they
+# stand for), and what to write instead: np.rint(x, decimals=1) is NumPy's TypeError.
+ONE_ARGUMENT_ALIASES = {
+    "rint": "rint() takes only the array (it rounds to integers); for decimals write round(x, decimals=1) "
+    "or around(x, 1)",
+}
 # NumPy's functions for the operators: np.multiply(a, b) is a * b.
 OPERATORS = {
     **{"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/"},
