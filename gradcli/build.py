@@ -265,23 +265,22 @@ class _Lowering:
         takes them (arange(stop=5), arange(start=1, stop=5)): exact integers where all three are
         integers, else NumPy's float64 values (of constant expressions too: arange(0, 2 * pi,
         pi / 4)); at most --limit elements of them."""
-        given = dict(zip(("start", "stop", "step"), ((a, a.span) for a in node.args)))
+        written = "arange takes numbers written in the program"
+        given = dict(zip(("start", "stop", "step"), ((a, a.span, written) for a in node.args)))
         for place, keyword in enumerate(("start", "stop", "step"), 1):
             if keyword in keywords and keyword in given:
-                raise GradcliError(f"'{keyword}=' is given as argument {place} already", keywords[keyword][1])
-            given.setdefault(keyword, keywords.get(keyword))
-        if given["stop"] is None:
-            if given["start"] is None or "start" in keywords:  # NumPy 2 refuses arange(start=5)
+                message = f"arange: {keyword} is given twice (as argument {place} and as {keyword}=)"
+                raise GradcliError(message, keywords[keyword][1])
+            if keyword in keywords:
+                example = f"{keyword} is a number, e.g. {keyword}={'0.5' if keyword == 'step' else '5'}"
+                given[keyword] = (*keywords[keyword], example)
+        if "stop" not in given:
+            if "start" not in given or "start" in keywords:  # NumPy 2 refuses arange(start=5)
                 raise GradcliError("arange() requires stop, e.g. arange(5) or arange(stop=5)", node.span)
-            given["start"], given["stop"] = None, given["start"]  # arange(5): the one number is stop
-        written = "arange takes numbers written in the program"
+            given["stop"] = given.pop("start")  # arange(5): the one number is stop
         start, stop, step = (
-            default if given[k] is None else self._number(*given[k], message)
-            for k, default, message in (
-                ("start", 0, written),
-                ("stop", None, written),
-                ("step", 1, "step is a number, e.g. step=0.5"),
-            )
+            self._number(*given[k]) if k in given else default
+            for k, default in (("start", 0), ("stop", 0), ("step", 1))
         )
         if step == 0:
             raise GradcliError("arange: step must not be 0", node.span)
@@ -444,6 +443,18 @@ class _Lowering:
             return ops.ROUND(x)
         scale = ops.literal(Fraction(10) ** decimals)
         return ops.ROUND(x * scale) / scale
+
+    def _cast(self, node: Call, keywords) -> Node:
+        """x.astype(float), np.float64(x), np.int64(x) (the parser names the dtype) and Python's
+        float(s) and int(s), which take one number."""
+        x = self.expr(node.args[0])
+        if node.function in spelling.SCALAR_CASTS and x.shape != ():
+            raise GradcliError(
+                f"{node.function}() takes one number, got an array of shape {list(x.shape)}; for an array "
+                f"write x.astype({node.function})",
+                node.span,
+            )
+        return catalogue.CASTS[node.function](x)
 
     def _triangle(self, node: Call, keywords) -> Node:
         given = self._static(node, keywords, "k", 1)
@@ -726,6 +737,7 @@ _SPECIAL_CALLS = {
     "take": _Lowering._take,
     "pad": _Lowering._pad,
     "column_stack": _Lowering._columns,
+    **dict.fromkeys(catalogue.CASTS, _Lowering._cast),
     "dstack": _Lowering._columns,
 }
 

@@ -380,9 +380,15 @@ def _call(name: Token, args, keywords, span: Span):
     """A call of a function by its name as gradcli or NumPy spells it (np.multiply(a, b) is a * b)."""
     written = str(name)
     function = spelling.function(written)
-    if function is None and written in spelling.IDENTITIES:  # np.array([1., 2.]) is the list
+    if function is None and written in (*spelling.IDENTITIES, "astype"):  # np.array([1., 2.]) is the list
+        x, dtype = _dtype_arguments(written, args, keywords, span)
+        return x if dtype is None else Call(_cast_kind(dtype), (x,), (), span)
+    if function is None and written in (*spelling.FLOAT_TYPES, *spelling.INT_TYPES):  # np.float64(x)
         _positional_only(written, args, keywords, 1, span)
-        return args[0]
+        if written == "float" and isinstance(args[0], Str):  # float("inf")
+            return _float_of_text(args[0])
+        kind = written if written in spelling.SCALAR_CASTS else _cast_kind(Name(written, span))
+        return Call(kind, (args[0],), (), span)
     if function is None and written in spelling.OPERATORS:  # np.multiply(a, b) is a * b
         _positional_only(written, args, keywords, 2, span)
         return Binary(spelling.OPERATORS[written], args[0], args[1], span)
@@ -410,6 +416,47 @@ def _call(name: Token, args, keywords, span: Span):
             raise GradcliError(f"'{keyword}=' given twice", kspan)
         seen.add(keyword)
     return Call(function, tuple(args), tuple(keywords), span)
+
+
+def _dtype_arguments(written: str, args, keywords, span: Span):
+    """The array and the dtype (None: none given) of np.array(x, dtype=None), np.asarray and
+    x.astype(dtype) (a method: x comes first); the dtype by keyword or second."""
+    for keyword, _, kspan in keywords:
+        if keyword != "dtype":
+            raise GradcliError(f"{written}() takes only dtype= here; got '{keyword}='", kspan)
+    if len(keywords) > 1:
+        raise GradcliError("'dtype=' given twice", keywords[1][2])
+    if keywords and len(args) > 1:
+        raise GradcliError("'dtype=' is given as argument 2 already", keywords[0][2])
+    given = [*args, *(value for _, value, _ in keywords)]
+    fewest = 2 if written == "astype" else 1
+    if not fewest <= len(given) <= 2 or not args:
+        example = "x.astype(float)" if written == "astype" else f"{written}(x) or {written}(x, dtype=float)"
+        raise GradcliError(f"{written}() takes an array and a dtype: {example}", span)
+    return given[0], (given[1] if len(given) == 2 else None)
+
+
+def _cast_kind(dtype) -> str:
+    """The cast a dtype written in the program names: 'float64' or 'int64'."""
+    written = dtype.id if isinstance(dtype, Name) else (dtype.value if isinstance(dtype, Str) else None)
+    if written in spelling.FLOAT_TYPES:
+        return "float64"
+    if written in spelling.INT_TYPES:
+        return "int64"
+    raise GradcliError(spelling.unknown_dtype(written), dtype.span)
+
+
+def _float_of_text(text: Str) -> Num:
+    """float("inf"), float("-1.5"): Python's float of a number written as a string (never NaN)."""
+    try:
+        value = float(text.value)
+    except ValueError:
+        value = math.nan
+    if math.isnan(value):
+        raise GradcliError(
+            f'float() of a string takes a number or inf, e.g. float("inf"); got {text.value!r}', text.span
+        )
+    return Num(value, text.span)
 
 
 def _placed(names: tuple[str, ...], args: list, keywords: list) -> tuple[list, list]:

@@ -59,8 +59,25 @@ OPERATORS = {
     **{"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<=", "equal": "=="},
     "not_equal": "!=",
 }
-# np.array([1., 2.]) is the list itself.
+# np.array([1., 2.]) is the list itself (with dtype=float, a cast).
 IDENTITIES = ("array", "asarray")
+# The dtypes of a cast (x.astype(float), np.float64(x), np.asarray(x, dtype=int)) and of the calls of
+# a dtype (np.float64(x), float(s)): gradcli's numbers are exact or float64, so a cast makes a number
+# a float64 (derivative 1) or truncates it towards 0 to an integer, as NumPy (derivative 0, as JAX's).
+FLOAT_TYPES = ("float", "float64", "double", "float_")
+INT_TYPES = ("int", "int64", "int_", "intp")
+SCALAR_CASTS = ("float", "int")  # Python's own: of one number only
+
+
+def unknown_dtype(written: str | None) -> str:
+    """The message for a cast to a dtype gradcli does not have."""
+    what = f"'{written}'" if written else "this"
+    return (
+        f"{what} is not a dtype gradcli casts to; gradcli's numbers are exact or float64: write float "
+        "(np.float64) or int (np.int64, truncating towards 0 as NumPy)"
+    )
+
+
 # Methods whose NumPy form takes the sizes one by one: x.reshape(2, 3) is reshape(x, (2, 3)).
 VARARG_METHODS = ("reshape", "transpose")
 # The method forms shown in hints (those whose function exists).
