@@ -252,6 +252,9 @@ class _ToModel(Transformer):
     def tuple_expr(self, meta, *items):
         return TupleExpr(tuple(i for i in items if i is not None), _span(meta))
 
+    def empty_tuple(self, meta):
+        return TupleExpr((), _span(meta))
+
     def neg(self, meta, minus, operand):
         return Unary("-", operand, _span(meta))
 
@@ -382,6 +385,7 @@ def _call(name: Token, args, keywords, span: Span):
     function = spelling.function(written)
     if function is None and written in (*spelling.IDENTITIES, "astype"):  # np.array([1., 2.]) is the list
         x, dtype = _dtype_arguments(written, args, keywords, span)
+        x = _as_list(x) if written in spelling.IDENTITIES else x  # np.array((1, 2)) is [1, 2]
         return x if dtype is None else Call(_cast_kind(dtype), (x,), (), span)
     if function is None and written in (*spelling.FLOAT_TYPES, *spelling.INT_TYPES):  # np.float64(x)
         _positional_only(written, args, keywords, 1, span)
@@ -434,6 +438,13 @@ def _dtype_arguments(written: str, args, keywords, span: Span):
         example = "x.astype(float)" if written == "astype" else f"{written}(x) or {written}(x, dtype=float)"
         raise GradcliError(f"{written}() takes an array and a dtype: {example}", span)
     return given[0], (given[1] if len(given) == 2 else None)
+
+
+def _as_list(x):
+    """A tuple, nested or not, as the list NumPy makes an array of: np.array(((1, 2), (3, 4)))."""
+    if isinstance(x, (TupleExpr, ListExpr)):
+        return ListExpr(tuple(_as_list(item) for item in x.items), x.span)
+    return x
 
 
 def _cast_kind(dtype) -> str:
