@@ -266,6 +266,9 @@ class _ToModel(Transformer):
             return _At(base.base, items, _span(meta))
         return Index(base, items, _span(meta))
 
+    def whole_index(self, meta, base):
+        return self.index(meta, base, ())
+
     def new_axis(self, meta, name):
         if str(name) != "None":
             raise GradcliError(

@@ -55,6 +55,8 @@ NUMPY_CASES = [
     ("X.var(axis=()) + median(X, axis=()) + ptp(X, axis=())", lambda x: x),
     ("tensordot(X, X[0], ((), ()))", lambda x: np.tensordot(x, x[0], ((), ()))),
     ("transpose(X[0, 0], ()) * X", lambda x: np.transpose(x[0, 0], ()) * x),
+    ("X[()] * X[1, 2][()]", lambda x: x[()] * x[1, 2][()]),
+    ("X.at[()].add(X[0])", lambda x: x + x[0]),  # JAX's x.at[()].add(v): v added to all of x
     ("X * full((), 2.5) + np.array(()).sum()", lambda x: x * np.full((), 2.5) + np.array(()).sum()),
 ]
 
@@ -99,6 +101,7 @@ DERIVATIVES = [
     ("sum(X * arange(stop=4)) + sum(X * arange(start=1, stop=5))", lambda x: x * 0 + 2 * np.arange(4) + 1),
     ("sum(repeat(X[1, 2], 3, axis=0) * [1.0, 2.0, 3.0])", lambda x: _at((1, 2), 6.0)),
     ("sum(tile(X, ()) ** 2 * X.sum(axis=()))", lambda x: 3 * x**2),
+    ("sum(X[()] ** 2) + sum(X.at[()].add(X) ** 2)", lambda x: 10 * x),
     ("sum(tensordot(X, X[0], ((), ())))", lambda x: np.sum(x[0]) + _at_row(0, np.sum(x))),
     ("reshape(X[1:2, :1], ()) ** 3 + transpose(X[0, 0], ()) ** 2 + zeros(()) + ones(()) * X[0, 0]",
      lambda x: _at((1, 0), 3 * x[1, 0] ** 2) + _at((0, 0), 2 * x[0, 0] + 1)),
@@ -125,6 +128,11 @@ def test_gradients_are_hand_derived(run_json, x_file, definition, gradient, limi
     target = doc["gradients"]["X"]
     assert target["status"] == "ok"
     np.testing.assert_allclose(np.array(target["value"], dtype=float), gradient(X), rtol=1e-13, atol=1e-14)
+    # the matrix form is the language again (no `x[]` or `.at[]` of an empty index): the same values
+    code, doc, err = run_json(f"var X: [3, 4]\nM = {target['matrix']}\n", "eval", "--at", x_file, *limit)
+    assert code == 0, err
+    form = np.broadcast_to(np.array(doc["values"]["M"], dtype=float), X.shape)
+    np.testing.assert_allclose(form, gradient(X), rtol=1e-13, atol=1e-14)
 
 
 @PATHS
@@ -144,6 +152,11 @@ def test_the_empty_tuple_parses_as_a_tuple_of_nothing():
     shape = definition.expr.args[1]
     assert isinstance(shape, TupleExpr) and shape.items == ()
     assert (shape.span.line, shape.span.column) == (2, 16)
+
+
+def test_an_index_of_the_empty_tuple_is_the_whole_array():
+    (definition,) = parse("var x = [1.0]\ny = x[()]\n").definitions
+    assert definition.expr.items == () and definition.expr.base.id == "x"
 
 
 # ---- refusals at their place -------------------------------------------------------------------------
