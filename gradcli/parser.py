@@ -401,6 +401,8 @@ def _call(name: Token, args, keywords, span: Span):
         return Binary(spelling.OPERATORS[written], args[0], args[1], span)
     if function is None:
         raise GradcliError(spelling.unknown_function(str(name)), _span(name))
+    if function in spelling.DTYPE_FUNCTIONS and any(k[0] == "dtype" for k in keywords):
+        return _with_dtype(name, function, args, keywords, span)  # np.zeros(3, dtype=float)
     if written in spelling.ONE_ARGUMENT_ALIASES and (len(args) != 1 or keywords):
         extra = keywords[0][2] if keywords else (args[1].span if len(args) > 1 else span)
         raise GradcliError(spelling.ONE_ARGUMENT_ALIASES[written], extra)
@@ -423,6 +425,35 @@ def _call(name: Token, args, keywords, span: Span):
             raise GradcliError(f"'{keyword}=' given twice", kspan)
         seen.add(keyword)
     return Call(function, tuple(args), tuple(keywords), span)
+
+
+def _with_dtype(name: Token, function: str, args, keywords, span: Span) -> Call:
+    """A constructor given NumPy's dtype= (np.zeros(3, dtype=float)): its result cast to it (an
+    integer linspace rounded towards -inf, as NumPy 2's; an integer arange of integers only)."""
+    given = [k for k in keywords if k[0] == "dtype"]
+    if len(given) > 1:
+        raise GradcliError("'dtype=' given twice", given[1][2])
+    made = _call(name, args, tuple(k for k in keywords if k[0] != "dtype"), span)
+    kind = _cast_kind(given[0][1])
+    if kind == "float64":
+        return Call(kind, (made,), (), span)
+    if function == "linspace":
+        return Call("floor", (made,), (), span)
+    numbers = [*args, *(value for keyword, value, _ in keywords if keyword != "dtype")]
+    if function == "arange" and not all(_is_integer(n) for n in numbers):
+        raise GradcliError(
+            "arange() takes an integer dtype only with integer start, stop and step (NumPy steps by the "
+            "difference of its first two values then); write arange(...).astype(int) to truncate",
+            given[0][2],
+        )
+    return Call(kind, (made,), (), span)
+
+
+def _is_integer(node) -> bool:
+    """An integer written in the program (or its negation)."""
+    if isinstance(node, Unary):
+        return _is_integer(node.operand)
+    return isinstance(node, Num) and isinstance(node.value, int)
 
 
 def _dtype_arguments(written: str, args, keywords, span: Span):

@@ -67,6 +67,20 @@ IDENTITIES = ("array", "asarray")
 FLOAT_TYPES = ("float", "float64", "double", "float_")
 INT_TYPES = ("int", "int64", "int_", "intp")
 SCALAR_CASTS = ("float", "int")  # Python's own: of one number only
+# Constructors that take NumPy's dtype= keyword (np.zeros(3, dtype=float)): their result cast to it.
+# NumPy's arange and linspace compute an integer dtype's values their own way: only float there.
+DTYPE_FUNCTIONS = (
+    "zeros",
+    "ones",
+    "full",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "eye",
+    "arange",
+    "linspace",
+)
+FLOAT_ONLY_DTYPE = ("arange", "linspace")
 
 
 def unknown_dtype(written: str | None) -> str:

@@ -43,6 +43,18 @@ NUMPY_CASES = [
         "X + np.array(((1.5, 2, 0, 0), (3, 4, 0, 1), (0, 0, 0, 0)))",
         lambda x: x + np.array(((1.5, 2, 0, 0), (3, 4, 0, 1), (0, 0, 0, 0))),
     ),
+    # NumPy's dtype= of the constructors (was "zeros() takes no keywords; got 'dtype='")
+    ("X * zeros(4, dtype=float) + ones((3, 4), dtype=np.float64)", lambda x: x * 0 + 1),
+    ("X + full(4, 2.7, dtype=int) + full_like(X, -2.5, dtype=int)", lambda x: x + 2 - 2),
+    (
+        "X * arange(-3, 5, 2, dtype=int) + arange(4, dtype=float)",
+        lambda x: x * np.arange(-3, 5, 2) + np.arange(4.0),
+    ),
+    ("X * linspace(-1, 1, 4, dtype=int)", lambda x: x * np.linspace(-1, 1, 4, dtype=int)),  # floor, NumPy 2's
+    (
+        "eye(4, dtype=int)[1:] * X + identity(4, dtype=float)[:3]",
+        lambda x: np.eye(4)[1:] * x + np.eye(4)[:3],
+    ),
     # repeat of a 0-d array along axis 0 or -1 (was "axis 0 is out of range for an operand of shape []")
     ("X * repeat(X[0, 2], 4, axis=0)", lambda x: x * np.repeat(x[0, 2], 4, axis=0)),
     ("X * repeat(X[1, 0], [4], axis=-1)", lambda x: x * np.repeat(x[1, 0], [4], axis=-1)),
@@ -100,12 +112,19 @@ DERIVATIVES = [
     ("float(X[0, 2]) ** 3 + int(X[1, 1]) * X[1, 1]", lambda x: _at((0, 2), 3 * x[0, 2] ** 2)),
     ("sum(X * arange(stop=4)) + sum(X * arange(start=1, stop=5))", lambda x: x * 0 + 2 * np.arange(4) + 1),
     ("sum(repeat(X[1, 2], 3, axis=0) * [1.0, 2.0, 3.0])", lambda x: _at((1, 2), 6.0)),
+    ("sum(full(4, X[0, 0], dtype=float) * X[1]) - X[1, 0] * X[0, 0]", lambda x: _filled(x)),
+    ("sum(full_like(X, X[0, 0], dtype=int) * X)", lambda x: np.trunc(x[0, 0]) + x * 0),
     ("sum(tile(X, ()) ** 2 * X.sum(axis=()))", lambda x: 3 * x**2),
     ("sum(X[()] ** 2) + sum(X.at[()].add(X) ** 2)", lambda x: 10 * x),
     ("sum(tensordot(X, X[0], ((), ())))", lambda x: np.sum(x[0]) + _at_row(0, np.sum(x))),
     ("reshape(X[1:2, :1], ()) ** 3 + transpose(X[0, 0], ()) ** 2 + zeros(()) + ones(()) * X[0, 0]",
      lambda x: _at((1, 0), 3 * x[1, 0] ** 2) + _at((0, 0), 2 * x[0, 0] + 1)),
 ]  # fmt: skip
+
+
+def _filled(x) -> np.ndarray:
+    """The gradient of sum(full(4, x[0, 0]) * x[1]) - x[1, 0] * x[0, 0]."""
+    return _at((0, 0), x[1, 1:].sum()) + _at_row(1, x[0, 0]) - _at((1, 0), x[0, 0])
 
 
 def _at(index, value) -> np.ndarray:
@@ -176,6 +195,9 @@ REFUSALS = [
     ("float(X)", "float(X)", "float() takes one number, got an array of shape [3, 4]; for an array"),
     ("int(X[0])", "int(X[0])", "int() takes one number, got an array of shape [4]"),
     ("float('nan')", "'nan'", "float() of a string takes a number or inf"),
+    ("arange(0, 2.5, 0.5, dtype=int)", "dtype", "arange() takes an integer dtype only with integer start"),
+    ("zeros(3, dtype=float, dtype=int)", "dtype=int", "'dtype=' given twice"),
+    ("zeros(3, dtype=np.float16)", "float16", "'float16' is not a dtype gradcli casts to"),
     ("repeat(X[0, 0], 3, axis=1)", "axis=1", "axis 1 is out of range"),
     ("reshape(X, ())", "reshape(X, ())", "cannot reshape an array of shape [3, 4] into shape []"),
     ("transpose(X, ())", "transpose(X, ())", "axes [] are not a permutation of the 2 axes of [3, 4]"),
