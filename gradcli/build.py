@@ -261,17 +261,27 @@ class _Lowering:
         return catalogue.full(self._made_shape(node.args[0]), self.expr(node.args[1]))
 
     def _arange(self, node: Call, keywords) -> Node:
-        """np.arange(stop), (start, stop) or (start, stop, step): exact integers where all three
-        are integers, else NumPy's float64 values (of constant expressions too: arange(0, 2 * pi,
+        """np.arange(stop), (start, stop) or (start, stop, step), each also by keyword as NumPy 2
+        takes them (arange(stop=5), arange(start=1, stop=5)): exact integers where all three are
+        integers, else NumPy's float64 values (of constant expressions too: arange(0, 2 * pi,
         pi / 4)); at most --limit elements of them."""
-        given = [self._number(a, a.span, "arange takes numbers written in the program") for a in node.args]
-        if "step" in keywords:
-            if len(given) == 3:
-                raise GradcliError("arange: step is given twice", keywords["step"][1])
-            given.append(self._number(*keywords["step"], "step is a number, e.g. step=0.5"))
-            if len(given) == 2:
-                given.insert(0, 0)
-        start, stop, step = (0, *given, 1)[:3] if len(given) == 1 else (*given, 1)[:3]
+        written = "arange takes numbers written in the program"
+        given = dict(zip(("start", "stop", "step"), ((a, a.span, written) for a in node.args)))
+        for place, keyword in enumerate(("start", "stop", "step"), 1):
+            if keyword in keywords and keyword in given:
+                message = f"arange: {keyword} is given twice (as argument {place} and as {keyword}=)"
+                raise GradcliError(message, keywords[keyword][1])
+            if keyword in keywords:
+                example = f"{keyword} is a number, e.g. {keyword}={'0.5' if keyword == 'step' else '5'}"
+                given[keyword] = (*keywords[keyword], example)
+        if "stop" not in given:
+            if "start" not in given or "start" in keywords:  # NumPy 2 refuses arange(start=5)
+                raise GradcliError("arange() requires stop, e.g. arange(5) or arange(stop=5)", node.span)
+            given["stop"] = given.pop("start")  # arange(5): the one number is stop
+        start, stop, step = (
+            self._number(*given[k]) if k in given else default
+            for k, default in (("start", 0), ("stop", 0), ("step", 1))
+        )
         if step == 0:
             raise GradcliError("arange: step must not be 0", node.span)
         if all(isinstance(v, int) for v in (start, stop, step)):
@@ -434,6 +444,18 @@ class _Lowering:
         scale = ops.literal(Fraction(10) ** decimals)
         return ops.ROUND(x * scale) / scale
 
+    def _cast(self, node: Call, keywords) -> Node:
+        """x.astype(float), np.float64(x), np.int64(x) (the parser names the dtype) and Python's
+        float(s) and int(s), which take one number."""
+        x = self.expr(node.args[0])
+        if node.function in spelling.SCALAR_CASTS and x.shape != ():
+            raise GradcliError(
+                f"{node.function}() takes one number, got an array of shape {list(x.shape)}; for an array "
+                f"write x.astype({node.function})",
+                node.span,
+            )
+        return catalogue.CASTS[node.function](x)
+
     def _triangle(self, node: Call, keywords) -> Node:
         given = self._static(node, keywords, "k", 1)
         k = 0 if given is None else _integer_constant(*given, "k is an integer (the diagonal), e.g. k=1")
@@ -484,6 +506,8 @@ class _Lowering:
         x = self.expr(node.args[0])
         given, span = self._required(node, keywords, "repeats", 1, "repeat(x, 2)")
         repeats = _int_items(given, span, "repeats is an integer or a list of integers, e.g. 2 or [1, 2]")
+        if x.ndim == 0:  # NumPy repeats a 0-d array as one of shape [1] (along axis 0 or -1)
+            x = ops.reshape(x, (1,))
         axis = self._axis(node, keywords, x, default=None, position=2)
         shape = catalogue.repeated_shape(x.shape, repeats, axis)
         self._bounded_shape(shape, "repeat", span)
@@ -713,6 +737,7 @@ _SPECIAL_CALLS = {
     "take": _Lowering._take,
     "pad": _Lowering._pad,
     "column_stack": _Lowering._columns,
+    **dict.fromkeys(catalogue.CASTS, _Lowering._cast),
     "dstack": _Lowering._columns,
 }
 

@@ -173,6 +173,17 @@ def identity(x: Node) -> Node:
     return x
 
 
+def as_float(x: Node) -> Node:
+    """x.astype(float), np.float64(x): the same numbers, exact ones made float64 (as 1.0 * x);
+    derivative 1."""
+    return ops.literal(1.0) * x
+
+
+# The casts (x.astype(float), np.int64(x), float(s)), by the dtype the parser names: an integer
+# cast truncates towards 0 as NumPy's, with derivative 0 (JAX's; as floor and trunc).
+CASTS = {"float64": as_float, "float": as_float, "int64": trunc, "int": trunc}
+
+
 # Functions whose arguments (and keyword values) are all arrays.
 ELEMENTWISE = {
     "square": square,

@@ -238,7 +238,7 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     "trapezoid": (1, 4, ("x", "dx", "axis")),
     "take": (2, 3, ("axis",)),
     "pad": (2, 3, ("mode", "constant_values")),
-    "arange": (1, 3, ("step",)),
+    "arange": (0, 3, ("start", "stop", "step")),  # NumPy 2: arange(stop=5)
     "linspace": (2, 4, ("num", "endpoint")),
     "full_like": (2, 2, ()),
     "eye": (1, 3, ("M", "k")),

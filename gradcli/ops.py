@@ -1375,6 +1375,8 @@ def index_shape(x, key=()):
 
 
 def _getitem_simplify(x, key=()):
+    if not key:  # x[()] is x
+        return x
     if is_zero(x):
         return zeros(index_shape(x.shape, key))
     return None
@@ -1408,13 +1410,19 @@ def _scatter_numpy(u, key=(), shape=()):
     return out
 
 
+def _scatter_simplify(u, key=(), shape=()):
+    if is_zero(u):
+        return zeros(shape)
+    return u if not key and u.shape == tuple(shape) else None  # u placed at () is u
+
+
 SCATTER = Op(
     "scatter",
     _scatter_shape,
     _scatter_numpy,
     lambda u, key=(), shape=(): objects.tensor(_scatter_numpy(u, key, shape)),
     lambda g, out, u, key=(), shape=(): (GETITEM(g, key=key),),
-    simplify=lambda u, key=(), shape=(): zeros(shape) if is_zero(u) else None,
+    simplify=_scatter_simplify,
     spelling=Special("scatter"),
 )
 

@@ -252,6 +252,9 @@ class _ToModel(Transformer):
     def tuple_expr(self, meta, *items):
         return TupleExpr(tuple(i for i in items if i is not None), _span(meta))
 
+    def empty_tuple(self, meta):
+        return TupleExpr((), _span(meta))
+
     def neg(self, meta, minus, operand):
         return Unary("-", operand, _span(meta))
 
@@ -262,6 +265,9 @@ class _ToModel(Transformer):
         if isinstance(base, _At):
             return _At(base.base, items, _span(meta))
         return Index(base, items, _span(meta))
+
+    def whole_index(self, meta, base):
+        return self.index(meta, base, ())
 
     def new_axis(self, meta, name):
         if str(name) != "None":
@@ -380,14 +386,26 @@ def _call(name: Token, args, keywords, span: Span):
     """A call of a function by its name as gradcli or NumPy spells it (np.multiply(a, b) is a * b)."""
     written = str(name)
     function = spelling.function(written)
-    if function is None and written in spelling.IDENTITIES:  # np.array([1., 2.]) is the list
+    if function is None and written in (*spelling.IDENTITIES, "astype"):  # np.array([1., 2.]) is the list
+        x, dtype = _dtype_arguments(written, args, keywords, span)
+        x = _as_list(x) if written in spelling.IDENTITIES else x  # np.array((1, 2)) is [1, 2]
+        return x if dtype is None else Call(_cast_kind(dtype), (x,), (), span)
+    if function is None and written in (*spelling.FLOAT_TYPES, *spelling.INT_TYPES):  # np.float64(x)
         _positional_only(written, args, keywords, 1, span)
-        return args[0]
+        if written == "float" and isinstance(args[0], Str):  # float("inf")
+            return _float_of_text(args[0])
+        kind = written if written in spelling.SCALAR_CASTS else _cast_kind(Name(written, span))
+        return Call(kind, (args[0],), (), span)
     if function is None and written in spelling.OPERATORS:  # np.multiply(a, b) is a * b
         _positional_only(written, args, keywords, 2, span)
         return Binary(spelling.OPERATORS[written], args[0], args[1], span)
     if function is None:
         raise GradcliError(spelling.unknown_function(str(name)), _span(name))
+    if function in spelling.DTYPE_FUNCTIONS and any(k[0] == "dtype" for k in keywords):
+        return _with_dtype(name, function, args, keywords, span)  # np.zeros(3, dtype=float)
+    if written in spelling.ONE_ARGUMENT_ALIASES and (len(args) != 1 or keywords):
+        extra = keywords[0][2] if keywords else (args[1].span if len(args) > 1 else span)
+        raise GradcliError(spelling.ONE_ARGUMENT_ALIASES[written], extra)
     fewest, most, allowed = FUNCTIONS[function]
     names = POSITIONAL_NAMES.get(written, POSITIONAL_NAMES.get(function, ()))  # identity(n=3) is eye(3)
     args, keywords = _placed(names, list(args), list(keywords))
@@ -407,6 +425,83 @@ def _call(name: Token, args, keywords, span: Span):
             raise GradcliError(f"'{keyword}=' given twice", kspan)
         seen.add(keyword)
     return Call(function, tuple(args), tuple(keywords), span)
+
+
+def _with_dtype(name: Token, function: str, args, keywords, span: Span) -> Call:
+    """A constructor given NumPy's dtype= (np.zeros(3, dtype=float)): its result cast to it (an
+    integer linspace rounded towards -inf, as NumPy 2's; an integer arange of integers only)."""
+    given = [k for k in keywords if k[0] == "dtype"]
+    if len(given) > 1:
+        raise GradcliError("'dtype=' given twice", given[1][2])
+    made = _call(name, args, tuple(k for k in keywords if k[0] != "dtype"), span)
+    kind = _cast_kind(given[0][1])
+    if kind == "float64":
+        return Call(kind, (made,), (), span)
+    if function == "linspace":
+        return Call("floor", (made,), (), span)
+    numbers = [*args, *(value for keyword, value, _ in keywords if keyword != "dtype")]
+    if function == "arange" and not all(_is_integer(n) for n in numbers):
+        raise GradcliError(
+            "arange() takes an integer dtype only with integer start, stop and step (NumPy steps by the "
+            "difference of its first two values then); write arange(...).astype(int) to truncate",
+            given[0][2],
+        )
+    return Call(kind, (made,), (), span)
+
+
+def _is_integer(node) -> bool:
+    """An integer written in the program (or its negation)."""
+    if isinstance(node, Unary):
+        return _is_integer(node.operand)
+    return isinstance(node, Num) and isinstance(node.value, int)
+
+
+def _dtype_arguments(written: str, args, keywords, span: Span):
+    """The array and the dtype (None: none given) of np.array(x, dtype=None), np.asarray and
+    x.astype(dtype) (a method: x comes first); the dtype by keyword or second."""
+    for keyword, _, kspan in keywords:
+        if keyword != "dtype":
+            raise GradcliError(f"{written}() takes only dtype= here; got '{keyword}='", kspan)
+    if len(keywords) > 1:
+        raise GradcliError("'dtype=' given twice", keywords[1][2])
+    if keywords and len(args) > 1:
+        raise GradcliError("'dtype=' is given as argument 2 already", keywords[0][2])
+    given = [*args, *(value for _, value, _ in keywords)]
+    fewest = 2 if written == "astype" else 1
+    if not fewest <= len(given) <= 2 or not args:
+        example = "x.astype(float)" if written == "astype" else f"{written}(x) or {written}(x, dtype=float)"
+        raise GradcliError(f"{written}() takes an array and a dtype: {example}", span)
+    return given[0], (given[1] if len(given) == 2 else None)
+
+
+def _as_list(x):
+    """A tuple, nested or not, as the list NumPy makes an array of: np.array(((1, 2), (3, 4)))."""
+    if isinstance(x, (TupleExpr, ListExpr)):
+        return ListExpr(tuple(_as_list(item) for item in x.items), x.span)
+    return x
+
+
+def _cast_kind(dtype) -> str:
+    """The cast a dtype written in the program names: 'float64' or 'int64'."""
+    written = dtype.id if isinstance(dtype, Name) else (dtype.value if isinstance(dtype, Str) else None)
+    if written in spelling.FLOAT_TYPES:
+        return "float64"
+    if written in spelling.INT_TYPES:
+        return "int64"
+    raise GradcliError(spelling.unknown_dtype(written), dtype.span)
+
+
+def _float_of_text(text: Str) -> Num:
+    """float("inf"), float("-1.5"): Python's float of a number written as a string (never NaN)."""
+    try:
+        value = float(text.value)
+    except ValueError:
+        value = math.nan
+    if math.isnan(value):
+        raise GradcliError(
+            f'float() of a string takes a number or inf, e.g. float("inf"); got {text.value!r}', text.span
+        )
+    return Num(value, text.span)
 
 
 def _placed(names: tuple[str, ...], args: list, keywords: list) -> tuple[list, list]:

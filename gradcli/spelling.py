@@ -47,14 +47,51 @@ ALIASES = {
     "expit": "sigmoid",
     "trapz": "trapezoid",
 }
+# Aliases whose NumPy function takes only the array (not the parameters of gradcli's function they
+# stand for), and what to write instead: np.rint(x, decimals=1) is NumPy's TypeError.
+ONE_ARGUMENT_ALIASES = {
+    "rint": "rint() takes only the array (it rounds to integers); for decimals write round(x, decimals=1) "
+    "or around(x, 1)",
+}
 # NumPy's functions for the operators: np.multiply(a, b) is a * b.
 OPERATORS = {
     **{"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/"},
     **{"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<=", "equal": "=="},
     "not_equal": "!=",
 }
-# np.array([1., 2.]) is the list itself.
+# np.array([1., 2.]) is the list itself (with dtype=float, a cast).
 IDENTITIES = ("array", "asarray")
+# The dtypes of a cast (x.astype(float), np.float64(x), np.asarray(x, dtype=int)) and of the calls of
+# a dtype (np.float64(x), float(s)): gradcli's numbers are exact or float64, so a cast makes a number
+# a float64 (derivative 1) or truncates it towards 0 to an integer, as NumPy (derivative 0, as JAX's).
+FLOAT_TYPES = ("float", "float64", "double", "float_")
+INT_TYPES = ("int", "int64", "int_", "intp")
+SCALAR_CASTS = ("float", "int")  # Python's own: of one number only
+# Constructors that take NumPy's dtype= keyword (np.zeros(3, dtype=float)): their result cast to it.
+# NumPy's arange and linspace compute an integer dtype's values their own way: only float there.
+DTYPE_FUNCTIONS = (
+    "zeros",
+    "ones",
+    "full",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "eye",
+    "arange",
+    "linspace",
+)
+FLOAT_ONLY_DTYPE = ("arange", "linspace")
+
+
+def unknown_dtype(written: str | None) -> str:
+    """The message for a cast to a dtype gradcli does not have."""
+    what = f"'{written}'" if written else "this"
+    return (
+        f"{what} is not a dtype gradcli casts to; gradcli's numbers are exact or float64: write float "
+        "(np.float64) or int (np.int64, truncating towards 0 as NumPy)"
+    )
+
+
 # Methods whose NumPy form takes the sizes one by one: x.reshape(2, 3) is reshape(x, (2, 3)).
 VARARG_METHODS = ("reshape", "transpose")
 # The method forms shown in hints (those whose function exists).
@@ -97,7 +134,7 @@ def function(name: str) -> str | None:
 def signature(name: str) -> str:
     """How a function of the table is called, e.g. `maximum(a, b)` or `max(x, axis=...)`."""
     fewest, _, keywords = FUNCTIONS[name]
-    args = ["x"] if fewest == 1 else ["a", "b", "c", "d"][:fewest]
+    args = ["x"] if fewest <= 1 else ["a", "b", "c", "d"][:fewest]
     if "axis" in keywords:
         args.append("axis=...")
     text = f"{name}({', '.join(args)})"

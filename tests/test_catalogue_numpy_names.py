@@ -507,7 +507,7 @@ def test_hostile_arguments_are_refused_at_their_place(run, definition, words):
     [
         ("full(3, shape=3)", 13, "'shape=' is given as argument 1 already"),
         ("full(3, fill_value=1, fill_value=2)", 27, "'fill_value=' given twice"),
-        ("array(X, dtype=float)", 14, "array() takes no keywords here; got 'dtype='"),
+        ("array(X, copy=False)", 14, "array() takes only dtype= here; got 'copy='"),  # dtype=float: a cast
         ("clip(X, 0, a_max=1, high=2)", 25, "clip() takes no keywords; got 'high='"),
     ],
 )
