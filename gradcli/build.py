@@ -649,7 +649,7 @@ class _Lowering:
         if _is_none(value):
             return None
         several = isinstance(value, (TupleExpr, ListExpr))  # axis=(0, 1) or, as NumPy also takes, [0, 1]
-        axis = _ints(value) if several else _integer_constant(value, span)
+        axis = _ints(value) if several else _integer_constant(value, span, _axis_message(node.function))
         for item in axis if isinstance(axis, tuple) else (axis,):
             if x.ndim == 0 or not -x.ndim <= item < x.ndim:
                 if node.function == "expand_dims":
@@ -827,6 +827,15 @@ def _reshape_target(x: Node, shape: tuple[int, ...]) -> tuple[int, ...]:
             raise ShapeError(f"cannot reshape an array of shape {list(x.shape)} into {list(shape)}")
         shape = tuple(x.size // known if d == -1 else d for d in shape)
     return shape
+
+
+def _axis_message(function: str) -> str:
+    """What to write for an axis that is not an integer (max(a, b) means maximum(a, b) in Python)."""
+    message = "axis must be an integer, e.g. axis=0"
+    elementwise = spelling.ELEMENTWISE_OF_TWO.get(function)
+    if elementwise is None:
+        return message
+    return f"{message}; {function}(x, axis) reduces x: for two values element-wise write {elementwise}(a, b)"
 
 
 def _integer_constant(node: Expr, span: Span, message: str = "axis must be an integer, e.g. axis=0") -> int:

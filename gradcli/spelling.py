@@ -68,7 +68,6 @@ FLOAT_TYPES = ("float", "float64", "double", "float_")
 INT_TYPES = ("int", "int64", "int_", "intp")
 SCALAR_CASTS = ("float", "int")  # Python's own: of one number only
 # Constructors that take NumPy's dtype= keyword (np.zeros(3, dtype=float)): their result cast to it.
-# NumPy's arange and linspace compute an integer dtype's values their own way: only float there.
 DTYPE_FUNCTIONS = (
     "zeros",
     "ones",
@@ -80,7 +79,6 @@ DTYPE_FUNCTIONS = (
     "arange",
     "linspace",
 )
-FLOAT_ONLY_DTYPE = ("arange", "linspace")
 
 
 def unknown_dtype(written: str | None) -> str:
@@ -92,6 +90,9 @@ def unknown_dtype(written: str | None) -> str:
     )
 
 
+# Reductions Python's builtin of the same name compares two values with: max(a, b) is NumPy's max
+# of a along axis b, so a second argument that is not an axis means the element-wise function.
+ELEMENTWISE_OF_TWO = {"max": "maximum", "min": "minimum"}
 # Methods whose NumPy form takes the sizes one by one: x.reshape(2, 3) is reshape(x, (2, 3)).
 VARARG_METHODS = ("reshape", "transpose")
 # The method forms shown in hints (those whose function exists).

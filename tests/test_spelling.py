@@ -140,6 +140,8 @@ def test_imports_of_other_modules_are_refused(run, line, words):
         ("y = np.random.rand(3)", 8, "no random numbers; give values with --at"),
         ("y = [1 2] * x", 8, "separate list items with ','"),
         ("y = [x, x x]", 11, "separate list items with ','"),
+        ("y = max(x, 2 * x)", 12, "for two values element-wise write maximum(a, b)"),  # Python's max
+        ("y = np.amin(x, x)", 16, "for two values element-wise write minimum(a, b)"),
     ],
 )
 def test_refusals_say_what_to_write_instead(run, statement, column, words):
