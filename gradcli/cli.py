@@ -117,7 +117,9 @@ class Session:
     cls=GradcliGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Functions: " + ", ".join(sorted(FUNCTIONS)) + ". A method is the function with the "
-    "array first: x.sum(axis=0) is sum(x, axis=0); np., jnp. and numpy. name the same functions.",
+    "array first: x.sum(axis=0) is sum(x, axis=0); np., jnp. and numpy. name the same functions. "
+    "Casts: x.astype(float), np.float64(x), float(s) (derivative 1); x.astype(int), np.int64(x), "
+    "int(s) (truncation, derivative 0).",
 )
 @click.version_option(None, "-V", "--version", package_name="gradcli")
 @click.option("--debug", is_flag=True, help="Show the Python traceback of an internal error.")
