@@ -18,19 +18,11 @@ from gradcli.evaluate import MISSING, Evaluator, to_float
 from gradcli.factored import nested_factored
 from gradcli.graph import disconnection_reasons
 from gradcli.lower import MAX_DIMENSIONS, Lowered, distinct, labels, lower, scalar, size
-from gradcli.model import (
-    GradResult,
-    Literal,
-    MatrixResult,
-    Program,
-    Request,
-    SymbolicMode,
-    TargetResult,
-    Unconnected,
-)
+from gradcli.model import GradResult, MatrixResult, Request, SymbolicMode, TargetResult, Unconnected
 from gradcli.objects import tensor
 from gradcli.parser import did_you_mean, parse, parse_literal  # noqa: F401 - parse* are part of the API
 from gradcli.printing import AUTO_MAX_OPERATIONS, nested, operations, symbolic
+from gradcli.syntax import Literal, Program
 
 
 @dataclass(frozen=True)

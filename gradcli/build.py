@@ -16,13 +16,14 @@ import numpy as np
 from gradcli import ad, catalogue, elements, functions, numbers, ops, spelling
 from gradcli.arrays import MAX_DIMENSIONS, Node, ShapeError, postorder
 from gradcli.errors import GradcliError, LimitError, Span
-from gradcli.model import (
+from gradcli.model import Limits
+from gradcli.ops import to_float
+from gradcli.syntax import (
     AtAdd,
     Binary,
     Call,
     Expr,
     Index,
-    Limits,
     ListExpr,
     Name,
     Num,
@@ -34,7 +35,6 @@ from gradcli.model import (
     Unary,
     walk,
 )
-from gradcli.ops import to_float
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from gradcli import api, functions, ops
 from gradcli.differentiate import postorder
 from gradcli.evaluate import Evaluator, to_float
 from gradcli.lower import labels, size
-from gradcli.model import Program, Request
+from gradcli.model import Request
 from gradcli.objects import tensor
+from gradcli.syntax import Program
 
 
 @dataclass(frozen=True)
@@ -218,8 +219,7 @@ static double gradcli_maximum(double a, double b) { return (isnan(a) || isnan(b)
 static double gradcli_minimum(double a, double b) { return (isnan(a) || isnan(b)) ? NAN : (a <= b ? a : b); }
 """
 _C_FUNCTIONS = {
-    name: f"gradcli_{name}"
-    for name in ("relu", "step", "sgn", "sigmoid", "softplus", "maximum", "minimum")
+    name: f"gradcli_{name}" for name in ("relu", "step", "sgn", "sigmoid", "softplus", "maximum", "minimum")
 }
 
 

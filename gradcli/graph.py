@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from gradcli.model import Program, names_in
+from gradcli.syntax import Program, names_in
 
 
 @dataclass(frozen=True)

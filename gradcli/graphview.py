@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gradcli.graph import Edge, disconnection_reasons, edges, upstream_of
-from gradcli.model import Program
+from gradcli.syntax import Program
 
 BLOCKED = "#c0392b"
 

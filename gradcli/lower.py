@@ -20,7 +20,8 @@ from gradcli import elements, functions, objects, ops
 from gradcli.arrays import MAX_DIMENSIONS, postorder
 from gradcli.build import ArrayProgram, build
 from gradcli.errors import GradcliError, LimitError, Span
-from gradcli.model import Limits, Program
+from gradcli.model import Limits
+from gradcli.syntax import Program
 
 PRODUCT_FACTOR = 10  # terms of a matmul before summing, against the element limit
 

@@ -17,7 +17,8 @@ import math
 from gradcli import ad, ops, whole
 from gradcli.array_printer import ArrayPrinter
 from gradcli.arrays import postorder
-from gradcli.model import Program, Request
+from gradcli.model import Request
+from gradcli.syntax import Program
 
 MAX_INLINE_DEPTH = 40  # a deeper expression is split into named steps
 _SCATTER_ADD = """def scatter_add(values, key, shape):

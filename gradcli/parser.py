@@ -14,18 +14,25 @@ import sys
 
 from gradcli import spelling
 from gradcli.errors import GradcliError, LimitError, Span
-from gradcli.model import (
-    CONSTANTS,
-    FUNCTIONS,
-    KEYWORDS,
-    POSITIONAL_NAMES,
+from gradcli.model import CONSTANTS, FUNCTIONS, KEYWORDS, POSITIONAL_NAMES, Limits
+from gradcli.parser_tables import (
+    Lark,
+    Lark_StandAlone,
+    Token,
+    Transformer,
+    Tree,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    v_args,
+)
+from gradcli.syntax import (
     AtAdd,
     Binary,
     Call,
     Declaration,
     Definition,
     Index,
-    Limits,
     ListExpr,
     Literal,
     Name,
@@ -37,17 +44,6 @@ from gradcli.model import (
     TupleExpr,
     Unary,
     names_in,
-)
-from gradcli.parser_tables import (
-    Lark,
-    Lark_StandAlone,
-    Token,
-    Transformer,
-    Tree,
-    UnexpectedCharacters,
-    UnexpectedEOF,
-    UnexpectedInput,
-    v_args,
 )
 
 _OPENERS = {"LPAR", "LSQB"}

@@ -14,7 +14,8 @@ import numpy as np
 from gradcli import api, deadline
 from gradcli.errors import GradcliError, values_needed
 from gradcli.evaluate import to_float, vectorized
-from gradcli.model import Program, Request
+from gradcli.model import Request
+from gradcli.syntax import Program
 
 POINTS = 401
 

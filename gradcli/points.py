@@ -24,7 +24,8 @@ from gradcli import api, deadline, files
 from gradcli.errors import GradcliError
 from gradcli.evaluate import Tape, to_float
 from gradcli.lower import labels
-from gradcli.model import Program, Request, Unconnected
+from gradcli.model import Request, Unconnected
+from gradcli.syntax import Program
 
 CHUNK = 1 << 16  # points per pass: big enough for NumPy, small enough to keep memory flat
 

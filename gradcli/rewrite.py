@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from gradcli.errors import GradcliError
-from gradcli.model import Program
+from gradcli.syntax import Program
 
 
 def format_number(value) -> str:

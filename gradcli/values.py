@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from gradcli.errors import GradcliError
-from gradcli.model import Literal
+from gradcli.syntax import Literal
 
 
 def read_array(path: str, memory_mib: int, label: str = "--at ...") -> np.ndarray:

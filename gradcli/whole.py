@@ -18,8 +18,9 @@ from gradcli.build import ArrayProgram, build
 from gradcli.errors import GradcliError, LimitError, values_needed
 from gradcli.graph import disconnection_reasons
 from gradcli.lower import label
-from gradcli.model import Literal, Program, Request
+from gradcli.model import Request
 from gradcli.printing import nested
+from gradcli.syntax import Literal, Program
 
 PRINTED_VALUE_ELEMENTS = 10_000  # a declaration's value is written into a backward program up to this size
 

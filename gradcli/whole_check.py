@@ -17,8 +17,9 @@ import numpy as np
 
 from gradcli import deadline, numbers, whole
 from gradcli.errors import values_needed
-from gradcli.model import Program, Request
+from gradcli.model import Request
 from gradcli.objects import label
+from gradcli.syntax import Program
 
 SAMPLED_ELEMENTS = 32  # a target of more elements is checked at this many, drawn at random
 DIRECTIONS = 4  # ... and along this many random directions

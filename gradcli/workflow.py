@@ -13,8 +13,9 @@ from gradcli.differentiate import postorder
 from gradcli.errors import GradcliError, values_needed
 from gradcli.evaluate import MISSING, Evaluator, Tape, to_float
 from gradcli.lower import labels
-from gradcli.model import Program, Request, SymbolicMode
+from gradcli.model import Request, SymbolicMode
 from gradcli.printing import nested
+from gradcli.syntax import Program
 
 
 def _require_values(prepared: api.Prepared, exprs, what: str) -> None:

@@ -11,7 +11,7 @@ import math
 import mpmath
 import numpy as np
 
-from gradcli.model import (
+from gradcli.syntax import (
     Binary,
     Call,
     Index,

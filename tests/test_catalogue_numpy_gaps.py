@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcli.model import TupleExpr
 from gradcli.parser import parse
+from gradcli.syntax import TupleExpr
 
 X = np.array([[0.5, -1.25, 2.0, 0.5], [3.0, 0.25, -0.75, 1.0], [1.7, -2.5, -1.0, 0.0]])
 PATHS = pytest.mark.parametrize("limit", [(), ("--limit", "elements=8")], ids=["elements", "whole"])

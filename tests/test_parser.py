@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradcli.errors import GradcliError
-from gradcli.model import Binary, Call, Index, Slice, Transpose, Unary
 from gradcli.parser import parse, parse_literal
+from gradcli.syntax import Binary, Call, Index, Slice, Transpose, Unary
 
 
 def test_declarations_of_every_form():

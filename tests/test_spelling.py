@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli import model
+from gradcli import model, syntax
 from gradcli.errors import GradcliError
 from gradcli.parser import parse
 
@@ -203,7 +203,7 @@ def test_any_text_parses_or_fails_cleanly_with_expr_and_numpy_spellings(text, ex
         return
     bound = {d.name for d in program.declarations} | {d.name for d in program.definitions}
     bound |= set(model.CONSTANTS)
-    assert all(node.id in bound for d in program.definitions for node, _ in model.names_in(d.expr))
+    assert all(node.id in bound for d in program.definitions for node, _ in syntax.names_in(d.expr))
 
 
 @pytest.mark.parametrize(
