@@ -9,13 +9,11 @@ import enum
 import errno
 import functools
 import gc
-import json
 import math
 import os
 import re
 import shlex
 import sys
-import traceback
 
 import click
 
@@ -97,6 +95,8 @@ class GradcliGroup(click.Group):
             ctx.exit(EXIT_INPUT_ERROR)
         except Exception:
             if ctx.params.get("debug"):
+                import traceback  # here only: `gradcli --help` starts faster without it
+
                 traceback.print_exc()
             _report(
                 "gradcli: internal error (a bug in gradcli); please report it with the input "
@@ -896,6 +896,8 @@ def eval_command(source, limits, of, at, output_format):
 
 def read_json(path: str):
     """The JSON document in `path` ('-': standard input), at most files.MAX_DOCUMENT_BYTES."""
+    import json  # here only: `gradcli --help` starts faster without it
+
     data = files.read_bounded(path, files.MAX_DOCUMENT_BYTES)
     try:
         return json.loads(data.decode("utf-8-sig"))
