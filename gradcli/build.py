@@ -649,14 +649,14 @@ class _Lowering:
         if _is_none(value):
             return None
         several = isinstance(value, (TupleExpr, ListExpr))  # axis=(0, 1) or, as NumPy also takes, [0, 1]
-        axis = _ints(value) if several else _integer_constant(value, span, _axis_message(node.function))
+        message = "axis must be an integer, e.g. axis=0" + _two_values_hint(node.function)
+        axis = _ints(value) if several else _integer_constant(value, span, message)
         for item in axis if isinstance(axis, tuple) else (axis,):
             if x.ndim == 0 or not -x.ndim <= item < x.ndim:
                 if node.function == "expand_dims":
                     continue  # counts axes of the result
-                raise GradcliError(
-                    f"axis {item} is out of range for an operand of shape {list(x.shape)}", span
-                )
+                message = f"axis {item} is out of range for an operand of shape {list(x.shape)}"
+                raise GradcliError(message + _two_values_hint(node.function), span)
         return axis
 
     def _index(self, node: Index) -> Node:
@@ -829,13 +829,12 @@ def _reshape_target(x: Node, shape: tuple[int, ...]) -> tuple[int, ...]:
     return shape
 
 
-def _axis_message(function: str) -> str:
-    """What to write for an axis that is not an integer (max(a, b) means maximum(a, b) in Python)."""
-    message = "axis must be an integer, e.g. axis=0"
+def _two_values_hint(function: str) -> str:
+    """For max(a, b) and min(a, b) as Python writes them (NumPy reads b as an axis): what to write."""
     elementwise = spelling.ELEMENTWISE_OF_TWO.get(function)
     if elementwise is None:
-        return message
-    return f"{message}; {function}(x, axis) reduces x: for two values element-wise write {elementwise}(a, b)"
+        return ""
+    return f"; {function}(x, axis) reduces x: for two values element-wise write {elementwise}(a, b)"
 
 
 def _integer_constant(node: Expr, span: Span, message: str = "axis must be an integer, e.g. axis=0") -> int:

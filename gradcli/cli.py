@@ -919,6 +919,12 @@ def _ascii_fallback(error: UnicodeError) -> tuple[str, int]:
     return "".join(ASCII_FALLBACKS.get(c, "?") for c in unencodable), error.end
 
 
+# Python's collector runs after every 700 new containers; the expression graphs of one run make
+# hundreds of thousands and hold no cycles, so its passes were ~8% of a run (42 ms of a Rosenbrock
+# gradient, 59 ms of its Hessian; none with these). Cycles are still collected: mypy's setting.
+_GC_THRESHOLDS = (200_000, 30, 30)
+
+
 def main() -> None:
     """The `gradcli` command: output in any terminal encoding, then the click group."""
     _choose_blas_threads(sys.argv[1:], os.environ)
@@ -935,11 +941,6 @@ def main() -> None:
     finally:
         _discard_unwritable_output()
 
-
-# Python's collector runs after every 700 new containers; the expression graphs of one run make
-# hundreds of thousands and hold no cycles, so its passes were ~8% of a run (42 ms of a Rosenbrock
-# gradient, 59 ms of its Hessian; none with these). Cycles are still collected: mypy's setting.
-_GC_THRESHOLDS = (200_000, 30, 30)
 
 _BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
 

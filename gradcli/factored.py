@@ -42,7 +42,7 @@ def nested_factored(elements: list, codes: np.ndarray):
     return Factored(elements, codes)
 
 
-_LONG_ROW = 64  # elements: shorter rows are joined whole (a NumPy call a row would cost more)
+_LONG_ROW = 64  # elements: shorter rows (and smaller arrays) are built whole (NumPy calls would cost more)
 
 
 def _common_and_others(codes: np.ndarray) -> tuple[int, np.ndarray]:
@@ -64,8 +64,8 @@ def _nested(elements: list, codes: np.ndarray) -> list:
     row_of, column_of = np.divmod(others, length)
     for row, column, code in zip(row_of.tolist(), column_of.tolist(), codes.reshape(-1)[others].tolist()):
         rows[row][column] = elements[code]
-    for length in reversed(codes.shape[:-1]):  # rows of rows, down to the one array
-        rows = [rows[start : start + length] for start in range(0, len(rows), length)]
+    for count in reversed(codes.shape[:-1]):  # rows of rows, down to the one array
+        rows = [rows[start : start + count] for start in range(0, len(rows), count)]
     return rows[0]
 
 

@@ -1245,7 +1245,8 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
 
 
 def _broadcast_check(x, shape=(), dims=()):
-    if len(dims) != len(x) or any(x[i] not in (1, shape[d]) for i, d in enumerate(dims)):
+    fits = len(dims) == len(x) and all(0 <= d < len(shape) for d in dims)  # never to fewer axes
+    if not fits or any(x[i] not in (1, shape[d]) for i, d in enumerate(dims)):
         raise ShapeError(f"cannot broadcast shape {_text(x)} to {_text(shape)}")
     return shape
 

@@ -385,7 +385,9 @@ def _call(name: Token, args, keywords, span: Span):
     if function is None and written in (*spelling.IDENTITIES, "astype"):  # np.array([1., 2.]) is the list
         x, dtype = _dtype_arguments(written, args, keywords, span)
         x = _as_list(x) if written in spelling.IDENTITIES else x  # np.array((1, 2)) is [1, 2]
-        return x if dtype is None else Call(_cast_kind(dtype), (x,), (), span)
+        if dtype is None or (written != "astype" and _is_none(dtype)):  # dtype=None: NumPy's default
+            return x
+        return Call(_cast_kind(dtype), (x,), (), span)
     if function is None and written in (*spelling.FLOAT_TYPES, *spelling.INT_TYPES):  # np.float64(x)
         _positional_only(written, args, keywords, 1, span)
         if written == "float" and isinstance(args[0], Str):  # float("inf")
@@ -399,9 +401,9 @@ def _call(name: Token, args, keywords, span: Span):
         raise GradcliError(spelling.unknown_function(str(name)), _span(name))
     if function in spelling.DTYPE_FUNCTIONS and any(k[0] == "dtype" for k in keywords):
         return _with_dtype(name, function, args, keywords, span)  # np.zeros(3, dtype=float)
-    if written in spelling.ONE_ARGUMENT_ALIASES and (len(args) != 1 or keywords):
-        extra = keywords[0][2] if keywords else (args[1].span if len(args) > 1 else span)
-        raise GradcliError(spelling.ONE_ARGUMENT_ALIASES[written], extra)
+    extra = [a.span for a in args[1:]] + [k[2] for k in keywords if k[0] == "decimals"]
+    if written in spelling.ONE_ARGUMENT_ALIASES and extra:  # np.rint(x, decimals=1): NumPy's TypeError
+        raise GradcliError(spelling.ONE_ARGUMENT_ALIASES[written], extra[0])
     fewest, most, allowed = FUNCTIONS[function]
     names = POSITIONAL_NAMES.get(written, POSITIONAL_NAMES.get(function, ()))  # identity(n=3) is eye(3)
     args, keywords = _placed(names, list(args), list(keywords))
@@ -430,6 +432,8 @@ def _with_dtype(name: Token, function: str, args, keywords, span: Span) -> Call:
     if len(given) > 1:
         raise GradcliError("'dtype=' given twice", given[1][2])
     made = _call(name, args, tuple(k for k in keywords if k[0] != "dtype"), span)
+    if _is_none(given[0][1]):  # dtype=None: the function's own numbers
+        return made
     kind = _cast_kind(given[0][1])
     if kind == "float64":
         return Call(kind, (made,), (), span)
@@ -477,10 +481,15 @@ def _as_list(x):
     return x
 
 
+def _is_none(node) -> bool:
+    return isinstance(node, Name) and node.id == "None"
+
+
 def _cast_kind(dtype) -> str:
-    """The cast a dtype written in the program names: 'float64' or 'int64'."""
+    """The cast a dtype written in the program names: 'float64' or 'int64' (None: float64, as
+    NumPy's x.astype(None))."""
     written = dtype.id if isinstance(dtype, Name) else (dtype.value if isinstance(dtype, Str) else None)
-    if written in spelling.FLOAT_TYPES:
+    if written in spelling.FLOAT_TYPES or _is_none(dtype):
         return "float64"
     if written in spelling.INT_TYPES:
         return "int64"

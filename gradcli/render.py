@@ -35,7 +35,7 @@ def _dumps(value) -> str:
     if kind is str:  # writes them, with its own encoder's functions, without its per-call set-up
         return encode_basestring_ascii(value)
     if kind is int or (kind is float and math.isfinite(value)):
-        return kind.__repr__(value)
+        return repr(value)
     try:
         return json.dumps(value, allow_nan=False)  # all in C: the common case, no NaN or infinity
     except ValueError:

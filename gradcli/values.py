@@ -69,15 +69,18 @@ def _read_csv(path: str, memory_mib: int) -> np.ndarray:
     with open(path, encoding="utf-8") as stream:
         text = stream.read()
     lines = text.splitlines()
-    _check_rows(lines)
-    array = np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=1)
+    try:
+        array = np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=1)
+    except ValueError:
+        _check_rows(lines)  # a ragged file: say so plainly
+        raise
     written_as_integers = not any(mark in text.lower() for mark in (".", "e", "inf", "nan"))
     return array.astype(np.int64) if written_as_integers else array
 
 
 def _check_rows(lines: list[str]) -> None:
     """Every row (a line that is not blank or a comment, as np.loadtxt reads them) holds as many
-    values as the first: NumPy's own message for a ragged file suggests an option gradcli lacks."""
+    values as the first (NumPy's own message for a ragged file suggests an option gradcli lacks)."""
     first = None
     for number, line in enumerate(lines, 1):
         data = line.split("#", 1)[0]
@@ -102,7 +105,9 @@ def _read_json(path: str, memory_mib: int) -> np.ndarray:
     except ValueError:
         array = np.array(None)
     if array.dtype.kind not in "iufb":
-        raise ValueError("the lists are ragged or hold something other than numbers")
+        raise ValueError(
+            "the lists are ragged, nested more than 64 deep, or hold something other than float64 numbers"
+        )
     return array
 
 

@@ -217,3 +217,30 @@ def test_refused_at_their_place(run, definition, place, words):
     column = line.index(place, line.index(definition)) + 1
     assert f":3:{column}: error: {words}" in err, err
     assert "Traceback" not in err and "^" in err
+
+
+@pytest.mark.parametrize(
+    ("program", "column"),
+    [
+        ("var s = 1.0\nvar v = [5.0, 1.0]\nf = s.at[()].add(v)\n", 5),  # was an internal error
+        (
+            "var x = [1.0, 2.0]\nvar v = [[5.0, 1.0]]\nf = sum(x.at[:].add(v) ** 2)\n",
+            9,
+        ),  # was a wrong gradient
+    ],
+)
+def test_a_value_with_more_axes_than_its_place_is_refused(run, program, column):
+    code, out, err = run(program, "grad")
+    assert code == 1 and out == ""
+    assert f":3:{column}: error: cannot broadcast shape" in err.splitlines()[0]
+
+
+def test_dtype_none_is_numpys_default(run_json):
+    code, doc, err = run_json(
+        "var x = [1, 2]\nf = sum(np.asarray(x, dtype=None) * x) + sum(zeros(2, dtype=None))\n", "grad"
+    )
+    assert code == 0, err
+    assert doc["gradients"]["x"]["value"] == [2, 4] and doc["L"] == 5  # exact, as without dtype=
+    code, doc, err = run_json("var x = [1, 2]\nf = sum(x.astype(None) * x)\n", "grad")  # NumPy: float64
+    assert code == 0, err
+    assert doc["gradients"]["x"]["value"] == [2.0, 4.0] and isinstance(doc["L"], float)

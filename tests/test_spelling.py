@@ -142,6 +142,7 @@ def test_imports_of_other_modules_are_refused(run, line, words):
         ("y = [x, x x]", 11, "separate list items with ','"),
         ("y = max(x, 2 * x)", 12, "for two values element-wise write maximum(a, b)"),  # Python's max
         ("y = np.amin(x, x)", 16, "for two values element-wise write minimum(a, b)"),
+        ("y = max(x, 0)", 12, "axis 0 is out of range for an operand of shape []; max(x, axis) reduces x"),
     ],
 )
 def test_refusals_say_what_to_write_instead(run, statement, column, words):

@@ -181,6 +181,8 @@ def test_pickled_and_malformed_files_are_refused(run, tmp_path):
     ragged_csv.write_text("# W\n1, 2\n\n3 # the second row\n")
     deep = tmp_path / "d.json"
     deep.write_text("[" * 100_000 + "]" * 100_000)
+    dimensions = tmp_path / "n.json"  # more axes than NumPy's 64
+    dimensions.write_text("[" * 65 + "1" + "]" * 65)
     for path, message in [
         (pickled, "cannot read"),
         (ragged, "ragged"),
@@ -190,6 +192,7 @@ def test_pickled_and_malformed_files_are_refused(run, tmp_path):
             f"W=@{ragged_csv}: cannot read the array: line 4 has 1 column where the first row has 2",
         ),
         (deep, f"W=@{deep}: cannot read the array: the lists are nested too deeply"),
+        (dimensions, "nested more than 64 deep"),
     ]:
         code, out, err = run("var W: [3]\nf = sum(W)\n", "grad", "--at", f"W=@{path}")
         assert code == 1 and out == "" and message in err, err
