@@ -390,7 +390,9 @@ def _call(name: Token, args, keywords, span: Span):
         return Call(_cast_kind(dtype), (x,), (), span)
     if function is None and written in (*spelling.FLOAT_TYPES, *spelling.INT_TYPES):  # np.float64(x)
         _positional_only(written, args, keywords, 1, span)
-        if written == "float" and isinstance(args[0], Str):  # float("inf")
+        if isinstance(args[0], Str):  # float("inf"), np.float64("1.5"); int("3") is refused
+            if written not in spelling.FLOAT_TYPES:
+                raise GradcliError(f"{written}() of a string: write the number itself", args[0].span)
             return _float_of_text(args[0])
         kind = written if written in spelling.SCALAR_CASTS else _cast_kind(Name(written, span))
         return Call(kind, (args[0],), (), span)

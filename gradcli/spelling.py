@@ -151,8 +151,17 @@ def _related(name: str) -> list[str]:
     ]
 
 
+# NumPy's other scalar types: np.float32(x) is a cast to a dtype gradcli does not have.
+OTHER_DTYPES = (
+    *("float16", "float32", "half", "single", "longdouble", "int8", "int16", "int32", "uint8", "uint16"),
+    *("uint32", "uint64", "uint", "bool_", "complex64", "complex128", "complex_", "csingle", "cdouble"),
+)
+
+
 def unknown_function(name: str) -> str:
     """The message for a call of a function gradcli does not have, with what to write instead."""
+    if name in OTHER_DTYPES:
+        return unknown_dtype(name)
     pool = sorted(set(FUNCTIONS) | {a for a in ALIASES if function(a)})
     close = [function(c) for c in difflib.get_close_matches(name, pool, n=3, cutoff=0.75)]
     candidates = list(dict.fromkeys(close + _related(name)))[:3]

@@ -244,3 +244,28 @@ def test_dtype_none_is_numpys_default(run_json):
     code, doc, err = run_json("var x = [1, 2]\nf = sum(x.astype(None) * x)\n", "grad")  # NumPy: float64
     assert code == 0, err
     assert doc["gradients"]["x"]["value"] == [2.0, 4.0] and isinstance(doc["L"], float)
+
+
+@pytest.mark.parametrize(
+    ("expression", "column", "words"),
+    [
+        (
+            'int("3")',
+            9,
+            "int() of a string: write the number itself",
+        ),  # was "a string goes only first in einsum"
+        ('np.int64("7")', 14, "int64() of a string"),
+        ("np.float32(x)", 8, "'float32' is not a dtype gradcli casts to"),  # was "unknown function"
+        ("np.int32(x)", 8, "'int32' is not a dtype gradcli casts to"),
+    ],
+)
+def test_casts_gradcli_lacks_are_refused_at_their_place(run, expression, column, words):
+    code, out, err = run(f"var x = [1.5]\nf = {expression}\n", "eval")
+    assert code == 1 and out == ""
+    assert f":2:{column}: error: {words}" in err.splitlines()[0]
+
+
+def test_np_float64_of_a_string_is_its_number(run_json):
+    code, doc, err = run_json('var x = 2.0\nf = np.float64("1.5") * x\n', "grad")
+    assert code == 0, err
+    assert doc["L"] == 3.0 and doc["gradients"]["x"]["value"] == 1.5
